@@ -1,0 +1,53 @@
+# Two commands do the whole set-up: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+
+.PHONY: run test lint format messages migrate demo scheduler clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/facilities migrate
+	$(BIN)/facilities demo
+	$(BIN)/facilities serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy facilities scheduler
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Extract every translatable string and merge it into the zh_CN and en catalogs.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o var/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i var/messages.pot -d facilities/locale -l zh_CN --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i var/messages.pot -d facilities/locale -l en --no-fuzzy-matching --ignore-obsolete
+
+migrate: $(STAMP)
+	$(BIN)/facilities migrate
+
+demo: $(STAMP)
+	$(BIN)/facilities demo
+
+scheduler: $(STAMP)
+	$(BIN)/python -m scheduler
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Roles and permissions: one table of who may do what, read by services and templates alike."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from facilities.i18n import N_, gettext
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    INSPECTOR = "inspector"
+    CREW = "crew"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return gettext(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: N_("Administrator"),
+    Role.SUPERVISOR: N_("Supervisor"),
+    Role.INSPECTOR: N_("Inspector"),
+    Role.CREW: N_("Repair crew"),
+    Role.VIEWER: N_("Viewer"),
+}
+
+
+class Perm(StrEnum):
+    """A capability. Add one here and grant it below; services call ``require(actor, perm)``."""
+
+    ASSETS_VIEW = "assets.view"
+    ASSETS_EDIT = "assets.edit"
+    USERS_MANAGE = "users.manage"
+    TOKENS_MANAGE = "tokens.manage"
+    JOBS_VIEW = "jobs.view"
+    JOBS_RUN = "jobs.run"
+
+
+_ALL_STAFF = frozenset(Role)
+
+GRANTS: dict[Perm, frozenset[Role]] = {
+    Perm.ASSETS_VIEW: _ALL_STAFF,
+    Perm.ASSETS_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.TOKENS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.JOBS_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.JOBS_RUN: frozenset({Role.ADMIN}),
+}

@@ -1,0 +1,205 @@
+"""Login, logout, password change, and the admin pages for users and API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from facilities.accounts import services as accounts
+from facilities.accounts.choices import Role
+from facilities.accounts.schemas import (
+    LoginForm,
+    PasswordChange,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
+from facilities.errors import Conflict, ValidationFailed
+from facilities.i18n import gettext as _
+from facilities.lib.clock import utcnow
+from facilities.web.auth import SESSION_COOKIE, require_actor, staff_guard
+from facilities.web.forms import parse_form
+from facilities.web.responses import client_ip, redirect, render, safe_next
+
+IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+
+
+def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+    settings = request.app.state.settings
+    return Cookie(
+        key=SESSION_COOKIE, value=value, max_age=max_age, path="/", httponly=True,
+        secure=settings.cookie_secure, samesite="lax",
+    )
+
+
+async def _user_options(actor: Any) -> list[tuple[int, str]]:
+    users = await accounts.list_users(actor)
+    return [(u.id, f"{u.username} ({u.display_name})") for u in users if u.is_active]
+
+
+class AuthController(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_form(self, request: Request[Any, Any, Any], next: str = "") -> Any:  # noqa: A002
+        if request.user is not None:
+            return redirect(safe_next(next))
+        return render(request, "accounts/login.html", form={"next": next}, errors={})
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any]) -> Any:
+        settings = request.app.state.settings
+        data, errors, values = await parse_form(request, LoginForm)
+        values.pop("password", None)
+        if data is None:
+            return render(request, "accounts/login.html", status_code=400, form=values,
+                          errors=errors)
+        now = utcnow()
+        try:
+            user = await accounts.authenticate(
+                data.username, data.password, client_ip(request), now,
+                settings.login_max_attempts, settings.login_window_seconds,
+            )
+        except accounts.LoginThrottled:
+            message = _("Too many failed attempts. Wait a few minutes and try again.")
+            response = render(request, "accounts/login.html", status_code=429, form=values,
+                              errors={"password": message})
+            response.headers["Retry-After"] = str(settings.login_window_seconds)
+            return response
+        except ValidationFailed as exc:
+            return render(request, "accounts/login.html", status_code=400, form=values,
+                          errors=exc.errors)
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:
+            await accounts.end_session(old)
+        token = await accounts.start_session(
+            user, client_ip(request), request.headers.get("user-agent", ""), now,
+            settings.session_hours,
+        )
+        response = redirect(safe_next(data.next), _("Welcome, %(name)s.")
+                            % {"name": user.display_name})
+        response.cookies.append(session_cookie(request, token, settings.session_hours * 3600))
+        return response
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await accounts.end_session(token)
+        response = redirect("/login", _("You are logged out."))
+        response.cookies.append(session_cookie(request, "", 0))
+        return response
+
+    @get("/account/password", guards=[staff_guard])
+    async def password_form(self, request: Request[Any, Any, Any]) -> Template:
+        return render(request, "accounts/password.html", errors={})
+
+    @post("/account/password", guards=[staff_guard])
+    async def change_password(self, request: Request[Any, Any, Any]) -> Any:
+        actor = require_actor(request)
+        data, errors, _values = await parse_form(request, PasswordChange)
+        if data is not None:
+            token = request.cookies.get(SESSION_COOKIE)
+            try:
+                await accounts.change_password(
+                    actor, data, accounts.digest(token) if token else None, utcnow()
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect("/assets", _("Your password was changed."))
+        return render(request, "accounts/password.html", status_code=400, errors=errors)
+
+
+class UserAdminController(Controller):
+    path = "/admin"
+    guards = [staff_guard]
+    include_in_schema = False
+
+    @get("/users")
+    async def index(self, request: Request[Any, Any, Any]) -> Template:
+        users = await accounts.list_users(require_actor(request))
+        return render(request, "accounts/users.html", users=users)
+
+    @get("/users/new")
+    async def new(self, request: Request[Any, Any, Any]) -> Template:
+        await accounts.list_users(require_actor(request))  # permission check
+        return render(request, "accounts/user_form.html", user=None,
+                      form={"role": Role.VIEWER, "language": "zh_CN"}, errors={}, conflict=False)
+
+    @post("/users")
+    async def create(self, request: Request[Any, Any, Any]) -> Any:
+        actor = require_actor(request)
+        data, errors, values = await parse_form(request, UserCreate)
+        values.pop("password", None)
+        if data is not None:
+            try:
+                user = await accounts.create_user(actor, data, utcnow())
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect("/admin/users", _("User %(name)s created.")
+                                % {"name": user.username})
+        return render(request, "accounts/user_form.html", status_code=400, user=None,
+                      form=values, errors=errors, conflict=False)
+
+    @get("/users/{user_id:int}/edit")
+    async def edit(self, request: Request[Any, Any, Any], user_id: IdParam) -> Template:
+        await accounts.list_users(require_actor(request))  # permission check
+        user = await accounts.get_user(user_id)
+        form = accounts.snapshot(user) | {"version": user.version}
+        return render(request, "accounts/user_form.html", user=user, form=form, errors={},
+                      conflict=False)
+
+    @post("/users/{user_id:int}")
+    async def update(self, request: Request[Any, Any, Any], user_id: IdParam) -> Any:
+        actor = require_actor(request)
+        data, errors, values = await parse_form(request, UserUpdate)
+        conflict = False
+        if data is not None:
+            try:
+                await accounts.update_user(actor, user_id, data, utcnow())
+            except ValidationFailed as exc:
+                errors = exc.errors
+            except Conflict:
+                conflict = True
+            else:
+                return redirect("/admin/users", _("Changes saved."))
+        user = await accounts.get_user(user_id)
+        return render(request, "accounts/user_form.html", status_code=409 if conflict else 400,
+                      user=user, form=values, errors=errors, conflict=conflict)
+
+    @get("/tokens")
+    async def tokens(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        return render(request, "accounts/tokens.html",
+                      tokens=await accounts.list_api_tokens(actor),
+                      user_options=await _user_options(actor), new_token=None, errors={},
+                      form={})
+
+    @post("/tokens")
+    async def create_token(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        data, errors, values = await parse_form(request, TokenCreate)
+        new_token = None
+        if data is not None:
+            try:
+                new_token = await accounts.create_api_token(actor, data, utcnow())
+            except ValidationFailed as exc:
+                errors = exc.errors
+        response = render(
+            request, "accounts/tokens.html", status_code=201 if new_token else 400,
+            tokens=await accounts.list_api_tokens(actor), user_options=await _user_options(actor),
+            new_token=new_token, errors=errors, form=values,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @post("/tokens/{token_id:int}/revoke")
+    async def revoke_token(self, request: Request[Any, Any, Any], token_id: IdParam) -> Redirect:
+        await accounts.revoke_api_token(require_actor(request), token_id, utcnow())
+        return redirect("/admin/tokens", _("Token revoked."))

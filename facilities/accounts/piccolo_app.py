@@ -1,0 +1,15 @@
+"""Piccolo app config for accounts."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from facilities.accounts.tables import ApiToken, RateLimitBucket, Session, StaffUser
+
+APP_CONFIG = AppConfig(
+    app_name="accounts",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[StaffUser, Session, ApiToken, RateLimitBucket],
+    migration_dependencies=[],
+    commands=[],
+)

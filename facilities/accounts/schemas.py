@@ -1,0 +1,63 @@
+"""Accounts input and output shapes (HTML forms and the JSON API share them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+from facilities.accounts.choices import Role
+
+Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[a-zA-Z0-9_.-]+$")]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
+Language = Annotated[str, msgspec.Meta(pattern=r"^(zh_CN|en)$")]
+
+
+class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    username: Username
+    display_name: DisplayName
+    email: Email = ""
+    role: Role = Role.VIEWER
+    language: Language = "zh_CN"
+    password: Password
+
+
+class UserUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    display_name: DisplayName
+    email: Email = ""
+    role: Role
+    language: Language = "zh_CN"
+    is_active: bool = False
+    version: int
+
+
+class PasswordChange(msgspec.Struct, kw_only=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Password
+    confirm_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    next: str = ""
+
+
+class TokenCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    user_id: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: int
+    username: str
+    display_name: str
+    email: str
+    role: Role
+    language: str
+    is_active: bool
+    last_login_at: dt.datetime | None
+    version: int

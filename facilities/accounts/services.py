@@ -1,0 +1,371 @@
+"""Accounts services: users, passwords, sessions, API tokens and shared rate limits.
+
+Tokens (session cookies and API tokens) are 32 random bytes; only their SHA-256 is stored, so a
+lookup is one indexed equality and a copy of the database cannot be replayed as a login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from facilities import db
+from facilities.accounts.choices import Perm, Role
+from facilities.accounts.permissions import Actor, require
+from facilities.accounts.schemas import PasswordChange, TokenCreate, UserCreate, UserUpdate
+from facilities.accounts.tables import ApiToken, RateLimitBucket, Session, StaffUser
+from facilities.audit import services as audit
+from facilities.errors import Conflict, NotFound, ValidationFailed
+from facilities.i18n import gettext as _
+from facilities.notifications import services as notifications
+
+MAX_ID = 2_147_483_647
+SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)
+API_TOKEN_PREFIX = "fac_"
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a login with an unknown user name like a real one.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-a-timing-shield")
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this user name from this address in the window."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_of(user: StaffUser | dict[str, Any], via: str = "session") -> Actor:
+    get = user.get if isinstance(user, dict) else lambda key: getattr(user, key)
+    return Actor(
+        id=get("id"),
+        username=get("username"),
+        display_name=get("display_name"),
+        role=Role(get("role")),
+        via=via,
+    )
+
+
+def snapshot(user: StaffUser) -> dict[str, Any]:
+    """The audited fields of a user (never the password hash)."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "language": user.language,
+        "is_active": user.is_active,
+    }
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+async def get_user(user_id: int) -> StaffUser:
+    user = await find_user(user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
+
+
+async def find_user(user_id: int) -> StaffUser | None:
+    if not 0 < user_id <= MAX_ID:
+        return None
+    return await StaffUser.objects().where(StaffUser.id == user_id).first()
+
+
+async def find_user_by_username(username: str) -> StaffUser | None:
+    return await StaffUser.objects().where(StaffUser.username == username.strip()).first()
+
+
+async def list_users(actor: Actor) -> list[StaffUser]:
+    require(actor, Perm.USERS_MANAGE)
+    return await StaffUser.objects().order_by(StaffUser.username)
+
+
+async def create_user(actor: Actor, data: UserCreate, now: dt.datetime) -> StaffUser:
+    require(actor, Perm.USERS_MANAGE)
+    async with db.transaction():
+        if await find_user_by_username(data.username):
+            raise ValidationFailed({"username": _("This user name is taken.")})
+        user = StaffUser(
+            username=data.username.strip(),
+            display_name=data.display_name.strip(),
+            email=data.email.strip(),
+            role=data.role,
+            language=data.language,
+            password_hash=hash_password(data.password),
+            created_at=now,
+            updated_at=now,
+        )
+        await user.save()
+        await audit.record(actor, "user.created", "user", user.id, now, after=snapshot(user))
+    return user
+
+
+async def update_user(
+    actor: Actor, user_id: int, data: UserUpdate, now: dt.datetime
+) -> StaffUser:
+    require(actor, Perm.USERS_MANAGE)
+    async with db.transaction():
+        user = await get_user(user_id)
+        if user.version != data.version:
+            raise Conflict(_("Someone else changed this user while you were editing."))
+        if actor.id == user.id and (data.role != Role.ADMIN or not data.is_active):
+            raise ValidationFailed({"role": _("You cannot remove your own administrator access.")})
+        before = snapshot(user)
+        user.display_name = data.display_name.strip()
+        user.email = data.email.strip()
+        user.role = data.role
+        user.language = data.language
+        user.is_active = data.is_active
+        user.updated_at = now
+        user.version += 1
+        await user.save()
+        if not user.is_active:
+            await Session.delete().where(Session.user == user.id)
+        await audit.record(actor, "user.updated", "user", user.id, now, before, snapshot(user))
+    return user
+
+
+async def set_password(actor: Actor, user_id: int, password: str, now: dt.datetime) -> None:
+    """Admin reset (or the CLI): replaces the password and ends the user's other sessions."""
+    require(actor, Perm.USERS_MANAGE)
+    async with db.transaction():
+        user = await get_user(user_id)
+        await StaffUser.update(
+            {StaffUser.password_hash: hash_password(password), StaffUser.updated_at: now}
+        ).where(StaffUser.id == user.id)
+        await Session.delete().where(Session.user == user.id)
+        await audit.record(actor, "user.password_reset", "user", user.id, now)
+
+
+async def change_password(
+    actor: Actor, data: PasswordChange, keep_session_hash: str | None, now: dt.datetime
+) -> None:
+    """The user changes their own password; every other session of theirs is logged out."""
+    if data.new_password != data.confirm_password:
+        raise ValidationFailed({"confirm_password": _("The two new passwords do not match.")})
+    async with db.transaction():
+        user = await get_user(actor.id or 0)
+        if not verify_password(user.password_hash, data.current_password):
+            raise ValidationFailed({"current_password": _("The current password is wrong.")})
+        await StaffUser.update(
+            {StaffUser.password_hash: hash_password(data.new_password), StaffUser.updated_at: now}
+        ).where(StaffUser.id == user.id)
+        others = Session.delete().where(Session.user == user.id)
+        if keep_session_hash:
+            others = others.where(Session.token_hash != keep_session_hash)
+        await others
+        await audit.record(actor, "user.password_changed", "user", user.id, now)
+        if user.email:
+            await notifications.enqueue(
+                to=user.email,
+                template="password_changed",
+                context={"display_name": user.display_name, "at": now},
+                language=user.language,
+                dedupe_key=f"password_changed:{user.id}:{now.isoformat()}",
+                now=now,
+            )
+
+
+# --- login and sessions --------------------------------------------------------------------
+
+
+async def authenticate(
+    username: str, password: str, ip: str, now: dt.datetime, max_attempts: int, window: int
+) -> StaffUser:
+    """Check a login; failures are counted per user name and address in the shared store."""
+    key = f"login:{username.strip().lower()}:{ip}"
+    if await rate_count(key, window, now) >= max_attempts:
+        raise LoginThrottled
+    user = await find_user_by_username(username)
+    valid = verify_password(user.password_hash if user else "", password)
+    if user is None or not valid or not user.is_active:
+        await rate_hit(key, window, now)
+        raise ValidationFailed({"password": _("Wrong user name or password.")})
+    if _hasher.check_needs_rehash(user.password_hash):
+        await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
+            StaffUser.id == user.id
+        )
+    return user
+
+
+async def start_session(
+    user: StaffUser, ip: str, user_agent: str, now: dt.datetime, hours: int
+) -> str:
+    """A fresh session (a new id at every login); returns the cookie value."""
+    token = secrets.token_urlsafe(32)
+    async with db.transaction():
+        await Session.insert(
+            Session(
+                token_hash=digest(token),
+                user=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + dt.timedelta(hours=hours),
+                ip=ip[:64],
+                user_agent=user_agent[:256],
+            )
+        )
+        await StaffUser.update({StaffUser.last_login_at: now}).where(StaffUser.id == user.id)
+        await audit.record(actor_of(user), "user.login", "user", user.id, now)
+    return token
+
+
+async def actor_for_session(token: str, now: dt.datetime, hours: int) -> Actor | None:
+    """The actor behind a session cookie, sliding its expiry at most every few minutes."""
+    token_hash = digest(token)
+    row = (
+        await Session.select(
+            Session.id,
+            Session.expires_at,
+            Session.last_seen_at,
+            *Session.user.all_columns(exclude=[Session.user.password_hash]),
+        )
+        .where((Session.token_hash == token_hash) & (Session.expires_at > now))
+        .first()
+    )
+    if row is None or not row["user.is_active"]:
+        return None
+    if now - row["last_seen_at"] > SESSION_TOUCH_INTERVAL:
+        await Session.update(
+            {Session.last_seen_at: now, Session.expires_at: now + dt.timedelta(hours=hours)}
+        ).where(Session.id == row["id"])
+    return actor_of({k.removeprefix("user."): v for k, v in row.items()})
+
+
+async def end_session(token: str) -> None:
+    await Session.delete().where(Session.token_hash == digest(token))
+
+
+async def purge_expired(now: dt.datetime) -> int:
+    """Delete expired sessions and rate-limit windows older than a day; returns rows removed."""
+    expired = await Session.delete().where(Session.expires_at <= now).returning(Session.id)
+    old = await RateLimitBucket.delete().where(
+        RateLimitBucket.window_start < int(now.timestamp()) - 86400
+    ).returning(RateLimitBucket.id)
+    return len(expired) + len(old)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
+    require(actor, Perm.TOKENS_MANAGE)
+    return (
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+            ApiToken.user.username.as_alias("username"),
+        )
+        .order_by(ApiToken.created_at, ascending=False)
+    )
+
+
+async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) -> str:
+    """Create a token acting as ``data.user_id``; the clear value is returned once, never stored."""
+    require(actor, Perm.TOKENS_MANAGE)
+    owner = await find_user(data.user_id)
+    if owner is None or not owner.is_active:
+        raise ValidationFailed({"user_id": _("Choose an active user.")})
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with db.transaction():
+        row = ApiToken(
+            name=data.name.strip(),
+            user=owner.id,
+            token_hash=digest(token),
+            prefix=token[:12],
+            created_at=now,
+            created_by=actor.id,
+        )
+        await row.save()
+        await audit.record(
+            actor, "token.created", "api_token", row.id, now,
+            after={"name": row.name, "user": owner.username, "prefix": row.prefix},
+        )
+    return token
+
+
+async def revoke_api_token(actor: Actor, token_id: int, now: dt.datetime) -> None:
+    require(actor, Perm.TOKENS_MANAGE)
+    async with db.transaction():
+        if not 0 < token_id <= MAX_ID:
+            raise NotFound(_("No such token."))
+        revoked = await ApiToken.update({ApiToken.revoked_at: now}).where(
+            (ApiToken.id == token_id) & ApiToken.revoked_at.is_null()
+        ).returning(ApiToken.id)
+        if not revoked:
+            raise NotFound(_("No such token, or it is already revoked."))
+        await audit.record(actor, "token.revoked", "api_token", token_id, now)
+
+
+async def actor_for_api_token(token: str, now: dt.datetime) -> Actor | None:
+    row = (
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.last_used_at,
+            *ApiToken.user.all_columns(exclude=[ApiToken.user.password_hash]),
+        )
+        .where((ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null())
+        .first()
+    )
+    if row is None or not row["user.is_active"]:
+        return None
+    last = row["last_used_at"]
+    if last is None or now - last > SESSION_TOUCH_INTERVAL:
+        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
+    return actor_of({k.removeprefix("user."): v for k, v in row.items()}, via="token")
+
+
+# --- rate limits shared by every process ---------------------------------------------------
+
+
+def _window_start(now: dt.datetime, window: int) -> int:
+    return int(now.timestamp()) // window * window
+
+
+async def rate_count(key: str, window: int, now: dt.datetime) -> int:
+    row = await RateLimitBucket.select(RateLimitBucket.window_start, RateLimitBucket.count).where(
+        RateLimitBucket.key == key
+    ).first()
+    if row is None or row["window_start"] != _window_start(now, window):
+        return 0
+    return int(row["count"])
+
+
+async def rate_hit(key: str, window: int, now: dt.datetime) -> int:
+    """Count one event in the current fixed window and return the new count (atomic upsert)."""
+    start = _window_start(now, window)
+    rows = await RateLimitBucket.raw(
+        "INSERT INTO rate_limit_bucket (key, window_start, count) VALUES ({}, {}, 1) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "count = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
+        "THEN rate_limit_bucket.count + 1 ELSE 1 END, "
+        "window_start = excluded.window_start "
+        "RETURNING count",
+        key,
+        start,
+    )
+    return int(rows[0]["count"])

@@ -1,0 +1,67 @@
+"""Accounts tables: staff users, their sessions, API tokens and shared rate-limit counters."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from facilities.accounts.choices import Role
+
+
+class StaffUser(Table, tablename="staff_user"):
+    """A person working for the bureau. Never deleted: deactivated, so the audit keeps its author."""
+
+    username = Varchar(length=64, unique=True, required=True)
+    display_name = Varchar(length=128, required=True)
+    email = Varchar(length=254, default="")
+    role = Varchar(length=16, choices=Role, default=Role.VIEWER)
+    password_hash = Text(default="")
+    is_active = Boolean(default=True)
+    language = Varchar(length=8, default="zh_CN")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+    version = Integer(default=1)
+
+
+class Session(Table, tablename="staff_session"):
+    """A logged-in browser. Only a SHA-256 of the cookie value is stored; logout deletes the row,
+    so every web process sees the same sessions and a stolen database leaks no live cookie."""
+
+    token_hash = Varchar(length=64, unique=True, required=True)
+    user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=256, default="")
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A machine client's credential acting as a staff user. Only its SHA-256 is stored; the
+    clear token is shown once at creation. Revoked tokens stay for the audit trail."""
+
+    name = Varchar(length=128, required=True)
+    user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade)
+    token_hash = Varchar(length=64, unique=True, required=True)
+    prefix = Varchar(length=12, default="")
+    created_at = Timestamptz()
+    created_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class RateLimitBucket(Table, tablename="rate_limit_bucket"):
+    """A fixed-window counter shared by every process through the database."""
+
+    key = Varchar(length=200, unique=True, required=True)
+    window_start = Integer(default=0)
+    count = Integer(default=0)

@@ -1,0 +1,134 @@
+"""The application: the one list of controllers, middleware, lifespans and error handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from facilities import db
+from facilities.accounts.choices import Perm, Role
+from facilities.accounts.controllers import AuthController, UserAdminController
+from facilities.accounts.permissions import can
+from facilities.assets import choices as asset_choices
+from facilities.assets.controllers import (
+    AssetApiController,
+    AssetController,
+    SiteApiController,
+    SiteController,
+)
+from facilities.jobs.controllers import JobController
+from facilities.notifications.choices import Status as NotificationStatus
+from facilities.public.controllers import PublicController
+from facilities.settings import Settings
+from facilities.web import templating
+from facilities.web.auth import AuthMiddleware
+from facilities.web.csrf import TokenAwareCSRFMiddleware
+from facilities.web.errors import EXCEPTION_HANDLERS
+from facilities.web.headers import security_headers_middleware_factory
+from facilities.web.locale import locale_middleware_factory
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+CONTROLLERS = [
+    PublicController,
+    AuthController,
+    UserAdminController,
+    SiteController,
+    AssetController,
+    JobController,
+    SiteApiController,
+    AssetApiController,
+]
+
+
+def _template_globals() -> dict[str, object]:
+    return {
+        "can": can,
+        "Perm": Perm,
+        "Role": Role,
+        "AssetType": asset_choices.AssetType,
+        "SiteKind": asset_choices.SiteKind,
+        "StructureType": asset_choices.StructureType,
+        "Material": asset_choices.Material,
+        "MaintenanceClass": asset_choices.MaintenanceClass,
+        "MaintenanceGrade": asset_choices.MaintenanceGrade,
+        "ConditionGrade": asset_choices.ConditionGrade,
+        "Lifecycle": asset_choices.Lifecycle,
+        "OperationalStatus": asset_choices.OperationalStatus,
+        "ComponentKind": asset_choices.ComponentKind,
+        "ComponentGroup": asset_choices.ComponentGroup,
+        "GRADE_COLOURS": asset_choices.GRADE_COLOURS,
+        "NotificationStatus": NotificationStatus,
+    }
+
+
+def create_app(settings: Settings | None = None, *, embed_scheduler: bool | None = None) -> Litestar:
+    """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db.configure(settings.database_url)
+    env = templating.configure(settings.zone, _template_globals())
+    run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
+            if run_scheduler:
+                from scheduler.runner import embedded_scheduler
+
+                async with embedded_scheduler(settings):
+                    yield
+            else:
+                yield
+
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        cookie_secure=settings.cookie_secure,
+        cookie_httponly=False,
+        exclude=["/open311"],
+    )
+    app = Litestar(
+        route_handlers=[
+            *CONTROLLERS,
+            create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                       include_in_schema=False),
+        ],
+        middleware=[
+            security_headers_middleware_factory,
+            locale_middleware_factory,
+            DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
+            DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),
+        ],
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(env)
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="facilities API",
+            version="1",
+            description="Staff JSON API. Authenticate with `Authorization: Bearer <token>` "
+            "(tokens are issued by an administrator) or a browser session plus CSRF header.",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+            path="/schema",
+        ),
+        request_max_body_size=settings.max_request_bytes,
+        debug=False,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,191 @@
+"""The ``facilities`` command: serve, migrate, demo, createuser, import/export assets."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from facilities import db
+from facilities.settings import Settings, SettingsError
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    db.configure(settings.database_url)
+    return settings
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+@click.group()
+def main() -> None:
+    """Maintenance ticketing for public facilities."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default FACILITIES_HOST)")
+@click.option("--port", default=None, type=int, help="Port (default FACILITIES_PORT)")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web worker processes")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the web app (with the embedded scheduler when FACILITIES_SCHEDULER_EMBEDDED)."""
+    import uvicorn
+
+    from facilities.demo import DEMO_PASSWORD
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    if workers > 1 and settings.scheduler_embedded and settings.is_sqlite:
+        click.echo("note: with several workers only one runs the embedded scheduler "
+                   "(the others stand by)", err=True)
+    click.echo(f"\n  facilities is running at http://{host}:{port}/")
+    click.echo(f"  staff login: http://{host}:{port}/login  (user admin, alice, bob, carol or dave; "
+               f"password {DEMO_PASSWORD} if you loaded the demo)\n")
+    uvicorn.run("facilities.app:create_app", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=False, log_level=settings.log_level.lower())
+
+
+@main.command()
+def migrate() -> None:
+    """Apply every pending migration (safe to run again)."""
+    _settings()
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = _run(lambda: run_forwards(app_name="all", migration_id="all", fake=False))
+    if not result.success:
+        raise click.ClickException(f"migration failed: {result.message}")
+    click.echo("migrations applied")
+
+
+async def pending_migrations() -> int:
+    """How many migrations have not run yet (0 when the schema is current)."""
+    from piccolo.apps.migrations.commands.check import CheckMigrationManager
+
+    statuses = await CheckMigrationManager(app_name="all").get_migration_statuses()
+    return sum(1 for status in statuses if not status.has_ran)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Load even when FACILITIES_ENV=production")
+def demo(force: bool) -> None:
+    """Load the demo story (idempotent: a second run adds nothing)."""
+    settings = _settings()
+    if settings.env == "production" and not force:
+        raise click.ClickException("refusing to load demo users in production (use --force)")
+    from facilities import demo as demo_data
+    from facilities.lib.clock import utcnow
+
+    added = _run(lambda: demo_data.load(utcnow()))
+    summary = ", ".join(f"{count} {kind}" for kind, count in added.items())
+    click.echo(f"demo data loaded ({summary} added)")
+
+
+@main.command()
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="Display name (default: username)")
+@click.option("--email", default="", help="E-mail address")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "inspector", "crew", "viewer"]),
+              default="admin", show_default=True)
+@click.option("--language", type=click.Choice(["zh_CN", "en"]), default="zh_CN",
+              show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+def createuser(username: str, display_name: str | None, email: str, role: str, language: str,
+               password_stdin: bool) -> None:
+    """Create a staff user."""
+    _settings()
+    from facilities.accounts import services as accounts
+    from facilities.accounts.permissions import SYSTEM
+    from facilities.accounts.schemas import UserCreate
+    from facilities.errors import ValidationFailed
+    from facilities.lib.clock import utcnow
+    from facilities.lib.forms import parse_fields
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("the passwords do not match")
+    data, errors = parse_fields(UserCreate, {
+        "username": username, "display_name": display_name or username, "email": email,
+        "role": role, "language": language, "password": password,
+    })
+    if data is None:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    try:
+        user = _run(lambda: accounts.create_user(SYSTEM, data, utcnow()))
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"created {user.role} {user.username}")
+
+
+@main.command("import-assets")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_assets(path: Path) -> None:
+    """Create or update assets from a CSV file (the format of the export); all or nothing."""
+    _settings()
+    from rich.progress import Progress
+
+    from facilities.accounts.permissions import SYSTEM
+    from facilities.assets import csvio
+    from facilities.errors import ValidationFailed
+    from facilities.lib.clock import utcnow
+
+    try:
+        rows = csvio.read_rows(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, ValidationFailed) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    with Progress(transient=False) as progress:
+        task = progress.add_task("importing assets", total=len(rows))
+        result = _run(lambda: csvio.import_rows(
+            SYSTEM, rows, utcnow(), progress=lambda: progress.advance(task)))
+    if not result.ok:
+        for line, field, message in result.errors[:50]:
+            click.echo(f"line {line}, {field}: {message}", err=True)
+        raise click.ClickException(f"{len(result.errors)} problem(s); nothing was imported")
+    click.echo(f"{result.created} created, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
+
+
+@main.command("export-assets")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_assets(path: Path | None) -> None:
+    """Write every asset as CSV to PATH (or standard output)."""
+    _settings()
+    from facilities.accounts.permissions import SYSTEM
+    from facilities.assets import csvio
+    from facilities.assets import services as assets
+    from facilities.assets.schemas import AssetFilters
+
+    async def collect() -> list[str]:
+        return [line async for line in csvio.export_lines(
+            assets.iter_assets(SYSTEM, AssetFilters()))]
+
+    text = "".join(_run(collect))
+    if path:
+        path.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@main.command()
+@click.argument("args", nargs=-1)
+def scheduler(args: Any) -> None:
+    """Run the scheduler in this process (same as ``python -m scheduler``)."""
+    from scheduler.__main__ import main as scheduler_main
+
+    sys.exit(scheduler_main(list(args)))

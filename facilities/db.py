@@ -1,0 +1,132 @@
+"""The database engine: SQLite by default, PostgreSQL by URL, one engine per process.
+
+Piccolo finds its engine through ``piccolo_conf.DB``; :func:`configure` builds that engine from a
+URL and binds every table to it, so the CLI, the web app, the scheduler and the tests all talk to
+the same database with the same code. On SQLite every write runs in an IMMEDIATE transaction
+(a deferred one that reads first fails at once with "database is locked" when another writer is
+active), WAL is switched on once, and connections wait on a busy timeout instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+DEFAULT_URL = "sqlite:///var/facilities.db"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+_engine: Engine | None = None
+_pool_users = 0
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///var/x.db`` -> ``var/x.db``; ``sqlite:////srv/x.db`` -> ``/srv/x.db``."""
+    return url.removeprefix("sqlite:///")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = sqlite_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            enable_wal(path)
+        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url}, log_queries=False)
+    raise ValueError(f"unsupported database URL: {url}")
+
+
+def enable_wal(path: str) -> None:
+    """WAL lets readers run beside one writer; the mode is stored in the file, so once suffices."""
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
+def url_from_env() -> str:
+    return os.environ.get("FACILITIES_DATABASE_URL", DEFAULT_URL)
+
+
+def configure(url: str) -> Engine:
+    """Make ``url`` the process's database: build the engine once and bind all tables to it."""
+    global _engine
+    if _engine is not None and engine_url(_engine) == url:
+        return _engine
+    _engine = make_engine(url)
+    piccolo_conf = importlib.import_module(os.environ.get("PICCOLO_CONF", "facilities.piccolo_conf"))
+    piccolo_conf.DB = _engine
+    for table in all_tables():
+        table._meta.db = _engine
+    return _engine
+
+
+def engine() -> Engine:
+    """The configured engine (configured from the environment on first use)."""
+    return _engine if _engine is not None else configure(url_from_env())
+
+
+def engine_url(value: Engine) -> str:
+    if isinstance(value, SQLiteEngine):
+        return "sqlite:///" + value.path
+    return str(value.config.get("dsn", ""))
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+def all_tables() -> list[Any]:
+    from piccolo.conf.apps import Finder
+
+    return Finder().get_table_classes()
+
+
+def transaction() -> Any:
+    """A write transaction: IMMEDIATE on SQLite (take the write lock up front), plain on PostgreSQL.
+
+    Nested use joins the outer transaction, so a service can call another service inside its own.
+    """
+    current = engine()
+    if isinstance(current, SQLiteEngine):
+        return current.transaction(transaction_type=TransactionType.immediate)
+    return current.transaction()
+
+
+@contextlib.asynccontextmanager
+async def connection_pool(min_size: int, max_size: int) -> AsyncIterator[None]:
+    """Open the PostgreSQL pool for the lifetime of an app (reference-counted: two apps in one
+    process, as in the tests, share one pool). SQLite has no pool; this is then a no-op."""
+    global _pool_users
+    current = engine()
+    if not isinstance(current, PostgresEngine):
+        yield
+        return
+    if _pool_users == 0:
+        await current.start_connection_pool(min_size=min_size, max_size=max_size)
+    _pool_users += 1
+    try:
+        yield
+    finally:
+        _pool_users -= 1
+        if _pool_users == 0:
+            await current.close_connection_pool()
+
+
+async def ping() -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        await engine().run_ddl("SELECT 1")
+    except Exception:
+        return False
+    return True

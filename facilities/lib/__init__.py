@@ -1,0 +1,1 @@
+"""Pure helpers: no Litestar or Piccolo imports, so any layer may use them."""

@@ -1,0 +1,206 @@
+"""Configuration from ``FACILITIES_*`` environment variables, parsed strictly.
+
+Every setting is one field below with its variable, its parser and a one-line help text. A value
+that does not parse, or a ``FACILITIES_*`` variable nobody knows (a typo), stops start-up with a
+message naming the variable. ``.env.example`` and the README's table list the same fields; a test
+keeps the three in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PREFIX = "FACILITIES_"
+DEV_SECRET = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """A configuration problem, worded for the operator: it names the variable."""
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value not in choices:
+            raise ValueError(f"expected one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ValueError("expected sqlite:///path or postgres://user@host:port/dbname")
+    return value
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Asia/Shanghai") from None
+    return raw.strip()
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def _setting(default: Any, parse: Callable[[str], Any], help: str) -> Any:
+    return dataclasses.field(default=default, metadata={"parse": parse, "help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with safe defaults for ``make run`` on one machine."""
+
+    env: str = _setting(
+        "development", _one_of("development", "production"), "development or production"
+    )
+    secret_key: str = _setting(
+        "", _text, "Signs CSRF tokens; required in production (32+ random characters)"
+    )
+    database_url: str = _setting(
+        "sqlite:///var/facilities.db",
+        _database_url,
+        "sqlite:///relative/path, sqlite:////absolute/path or postgres://user@host:port/db",
+    )
+    db_pool_min: int = _setting(1, _int_between(1, 100), "PostgreSQL pool: connections kept open")
+    db_pool_max: int = _setting(10, _int_between(1, 500), "PostgreSQL pool: most connections")
+    host: str = _setting("127.0.0.1", _text, "Address the web server binds")
+    port: int = _setting(8000, _int_between(1, 65535), "Port the web server binds")
+    base_url: str = _setting("", _url, "Public URL used in emails and feeds (default from host/port)")
+    language: str = _setting("zh_CN", _one_of("zh_CN", "en"), "Default language: zh_CN or en")
+    timezone: str = _setting("Asia/Shanghai", _timezone, "Time zone for dates shown to people")
+    scheduler_embedded: bool = _setting(
+        True, _parse_bool, "Run the scheduler inside the web process (off when scaled out)"
+    )
+    email_backend: str = _setting(
+        "console", _one_of("console", "smtp"), "console (print) or smtp (deliver)"
+    )
+    mail_from: str = _setting(
+        "facilities@localhost", _text, "Sender address of outgoing mail"
+    )
+    smtp_host: str = _setting("localhost", _text, "SMTP server host")
+    smtp_port: int = _setting(25, _int_between(1, 65535), "SMTP server port")
+    smtp_user: str = _setting("", _text, "SMTP user name (empty: no login)")
+    smtp_password: str = _setting("", _text, "SMTP password")
+    smtp_security: str = _setting(
+        "none", _one_of("none", "starttls", "tls"), "none, starttls or tls (implicit TLS)"
+    )
+    smtp_timeout: int = _setting(20, _int_between(1, 600), "Seconds before an SMTP attempt fails")
+    outbox_batch_size: int = _setting(50, _int_between(1, 10000), "Messages sent per job run")
+    outbox_max_attempts: int = _setting(
+        8, _int_between(1, 100), "Delivery attempts before a message is marked failed"
+    )
+    media_dir: str = _setting("var/media", _text, "Where uploaded photos and documents are stored")
+    max_request_bytes: int = _setting(
+        10_000_000, _int_between(1024, 1_000_000_000), "Largest accepted request body in bytes"
+    )
+    session_hours: int = _setting(12, _int_between(1, 24 * 90), "Staff sessions expire after idle hours")
+    cookie_secure: bool = _setting(
+        False, _parse_bool, "Send cookies only over HTTPS (turn on behind TLS)"
+    )
+    login_max_attempts: int = _setting(
+        5, _int_between(1, 1000), "Failed logins allowed per user name and address per window"
+    )
+    login_window_seconds: int = _setting(
+        900, _int_between(10, 86400), "Length of the login rate-limit window in seconds"
+    )
+    log_level: str = _setting(
+        "INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level"
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read, parse and check every ``FACILITIES_*`` variable; raise SettingsError on any fault."""
+        environ = os.environ if environ is None else environ
+        known = {env_name(f): f for f in dataclasses.fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+        if unknown:
+            raise SettingsError(f"unknown setting {unknown[0]}: see .env.example for the list")
+        values: dict[str, Any] = {}
+        for name, field in known.items():
+            if name not in environ:
+                continue
+            try:
+                values[field.name] = field.metadata["parse"](environ[name])
+            except ValueError as exc:
+                raise SettingsError(f"{name}={environ[name]!r}: {exc}") from None
+        return cls(**values).checked()
+
+    def checked(self) -> Settings:
+        """Cross-field rules, and derived defaults that depend on other fields."""
+        if self.db_pool_min > self.db_pool_max:
+            raise SettingsError(f"{PREFIX}DB_POOL_MIN must not exceed {PREFIX}DB_POOL_MAX")
+        changes: dict[str, Any] = {}
+        if not self.base_url:
+            changes["base_url"] = f"http://{self.host}:{self.port}"
+        if not self.secret_key:
+            if self.env == "production":
+                raise SettingsError(f"{PREFIX}SECRET_KEY is required in production")
+            changes["secret_key"] = DEV_SECRET
+        elif len(self.secret_key) < 32:
+            raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters")
+        return dataclasses.replace(self, **changes) if changes else self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def media_path(self) -> Path:
+        return Path(self.media_dir)
+
+
+def env_name(field: dataclasses.Field[Any]) -> str:
+    return PREFIX + field.name.upper()
+
+
+def documented_fields() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting: the source of the docs tables."""
+    rows = []
+    for field in dataclasses.fields(Settings):
+        default = field.default
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        rows.append((env_name(field), shown, field.metadata["help"]))
+    return rows

@@ -1,0 +1,91 @@
+"""Rendering pages and redirecting with a one-time message.
+
+Flash messages ride in a short-lived cookie rather than a server session, so anonymous visitors
+(citizens) get them too without the server storing anything for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from facilities.web.auth import current_actor
+
+FLASH_COOKIE = "flash"
+
+
+def _encode(messages: list[dict[str, str]]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(messages, ensure_ascii=False).encode()).decode()
+
+
+def read_flash(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        messages = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except ValueError:
+        return []
+    if not isinstance(messages, list):
+        return []
+    return [
+        {"level": str(m.get("level", "info")), "message": str(m.get("message", ""))}
+        for m in messages[:5]
+        if isinstance(m, dict)
+    ]
+
+
+def render(
+    request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any
+) -> Template:
+    """A page, with the actor, the path and any pending flash messages in its context."""
+    flashes = read_flash(request)
+    cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if flashes else []
+    context.setdefault("actor", current_actor(request))
+    return Template(
+        template_name=template,
+        context={"flashes": flashes, "path": request.url.path, **context},
+        status_code=status_code,
+        cookies=cookies,
+    )
+
+
+def redirect(to: str, message: str | None = None, level: str = "success") -> Redirect:
+    """A 303 See Other (so a refresh never re-submits), optionally carrying a message."""
+    cookies = []
+    if message:
+        cookies.append(
+            Cookie(
+                key=FLASH_COOKIE,
+                value=_encode([{"level": level, "message": message}]),
+                max_age=60,
+                path="/",
+                httponly=True,
+                samesite="lax",
+            )
+        )
+    return Redirect(path=to, status_code=303, cookies=cookies)
+
+
+def safe_next(target: str | None, default: str = "/staff") -> str:
+    """Only same-site paths: '/assets' yes, '//evil.example' or 'https://...' no."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept

@@ -1,0 +1,1 @@
+"""Job entry points, one module per domain; each calls that domain's services."""

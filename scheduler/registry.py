@@ -1,0 +1,50 @@
+"""The whole timetable on one screen.
+
+Triggers run in the bureau's zone. Sub-hourly work uses intervals; daily work uses cron times that
+exist on every day of the year (no 02:xx, which daylight-saving zones skip or repeat).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from facilities.settings import Settings
+from scheduler.jobs import accounts, notifications
+
+JobFunc = Callable[[dt.datetime, Settings], Awaitable[int]]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: JobFunc
+    trigger: Callable[[Any], BaseTrigger]  # zone -> trigger
+    schedule: str
+    description: str
+
+
+JOBS: list[JobSpec] = [
+    JobSpec(
+        id="deliver_notifications",
+        func=notifications.deliver,
+        trigger=lambda zone: IntervalTrigger(seconds=30, timezone=zone),
+        schedule="every 30 s",
+        description="Send due e-mails from the outbox, retrying failures with backoff",
+    ),
+    JobSpec(
+        id="purge_expired",
+        func=accounts.purge,
+        trigger=lambda zone: CronTrigger(hour=4, minute=10, timezone=zone),
+        schedule="daily 04:10",
+        description="Delete expired staff sessions and old rate-limit counters",
+    ),
+]
+
+BY_ID = {spec.id: spec for spec in JOBS}

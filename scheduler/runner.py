@@ -1,0 +1,235 @@
+"""Build and run the scheduler: one leader at a time, every run recorded.
+
+Leadership: on PostgreSQL a session advisory lock held on a dedicated connection (not the pool,
+which would release it at once); on SQLite an exclusive lock on a file beside the database.
+Standbys retry every few seconds and take over when the leader's lock goes away. Jobs themselves
+are idempotent, so even two leaders for a moment double nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import fcntl
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from facilities import db
+from facilities.jobs import services as jobs
+from facilities.lib.clock import utcnow
+from facilities.settings import Settings
+from scheduler.registry import JOBS, JobSpec
+
+log = logging.getLogger("scheduler")
+
+RUNNER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+ADVISORY_LOCK_KEY = 0x46414331  # "FAC1"
+STANDBY_POLL_SECONDS = 5.0
+TIMETABLE_PUBLISH_SECONDS = 60
+MISFIRE_GRACE_SECONDS = 6 * 3600
+
+
+class SchedulerAlreadyRunning(RuntimeError):
+    pass
+
+
+async def run_job(
+    spec: JobSpec, settings: Settings, now: dt.datetime | None = None, trigger: str = "schedule"
+) -> int:
+    """Run one job once and record the run (items handled, or the error)."""
+    logical_now = now or utcnow()
+    run_id = await jobs.start_run(spec.id, utcnow(), RUNNER_NAME, trigger)
+    try:
+        items = await spec.func(logical_now, settings)
+    except Exception as exc:
+        log.exception("job %s failed", spec.id)
+        await jobs.finish_run(run_id, utcnow(), 0, f"{type(exc).__name__}: {exc}")
+        raise
+    await jobs.finish_run(run_id, utcnow(), items)
+    log.info("job %s handled %s item(s)", spec.id, items)
+    return items
+
+
+async def _scheduled(spec: JobSpec, settings: Settings) -> None:
+    with contextlib.suppress(Exception):  # already logged and recorded by run_job
+        await run_job(spec, settings)
+
+
+async def publish_timetable(scheduler: AsyncIOScheduler) -> None:
+    entries = []
+    for spec in JOBS:
+        job = scheduler.get_job(spec.id)
+        entries.append(
+            {
+                "job_id": spec.id,
+                "description": spec.description,
+                "schedule": spec.schedule,
+                "next_run_at": job.next_run_time if job else None,
+            }
+        )
+    try:
+        await jobs.publish_timetable(entries, RUNNER_NAME, utcnow())
+    except Exception:
+        log.exception("could not publish the timetable")
+
+
+def build_scheduler(settings: Settings) -> AsyncIOScheduler:
+    """The timetable as APScheduler jobs: coalesced, one instance each, a generous misfire grace
+    (a run missed while the process was down happens once at start-up, not never)."""
+    scheduler = AsyncIOScheduler(
+        timezone=settings.zone,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+    for spec in JOBS:
+        scheduler.add_job(
+            _scheduled, trigger=spec.trigger(settings.zone), args=[spec, settings], id=spec.id,
+            name=spec.description,
+        )
+    scheduler.add_job(
+        publish_timetable, "interval", seconds=TIMETABLE_PUBLISH_SECONDS, args=[scheduler],
+        id="_publish_timetable", next_run_time=dt.datetime.now(settings.zone),
+    )
+    return scheduler
+
+
+# --- leadership ----------------------------------------------------------------------------
+
+
+class LeaderLock(Protocol):
+    async def acquire(self) -> bool: ...
+    async def still_held(self) -> bool: ...
+    async def release(self) -> None: ...
+
+
+class FileLock:
+    """SQLite: an exclusive ``flock`` on ``<database>.scheduler.lock``; the kernel drops it when
+    the process dies, however it dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    async def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, RUNNER_NAME.encode())
+        self.fd = fd
+        return True
+
+    async def still_held(self) -> bool:
+        return self.fd is not None
+
+    async def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+class AdvisoryLock:
+    """PostgreSQL: ``pg_try_advisory_lock`` on a dedicated connection. If that connection dies
+    (leader killed, network cut, server restart) the server releases the lock."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.connection: Any = None
+
+    async def acquire(self) -> bool:
+        try:
+            connection = await asyncpg.connect(self.dsn, timeout=10)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            log.warning("database unreachable; scheduler stays on standby")
+            return False
+        got = await connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+        if not got:
+            await connection.close()
+            return False
+        self.connection = connection
+        return True
+
+    async def still_held(self) -> bool:
+        if self.connection is None or self.connection.is_closed():
+            return False
+        try:
+            await asyncio.wait_for(self.connection.fetchval("SELECT 1"), timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
+            return False
+        return True
+
+    async def release(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
+            self.connection = None
+
+
+def leader_lock(settings: Settings) -> LeaderLock:
+    if settings.is_sqlite:
+        return FileLock(Path(db.sqlite_path(settings.database_url) + ".scheduler.lock"))
+    return AdvisoryLock(settings.database_url)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def lead_while_possible(settings: Settings, stop: asyncio.Event, *, standby: bool) -> None:
+    """Run the scheduler whenever this process holds the leader lock, until ``stop`` is set.
+
+    Without ``standby`` a lock held by someone else is an error (a second SQLite scheduler).
+    """
+    lock = leader_lock(settings)
+    announced_standby = False
+    while not stop.is_set():
+        if not await lock.acquire():
+            if not standby:
+                raise SchedulerAlreadyRunning(
+                    "another scheduler process already runs on this database; "
+                    "on SQLite only one may run (use PostgreSQL for several)"
+                )
+            if not announced_standby:
+                log.info("scheduler %s on standby: another process leads", RUNNER_NAME)
+                announced_standby = True
+            await _wait(stop, STANDBY_POLL_SECONDS)
+            continue
+        announced_standby = False
+        log.info("scheduler %s is the leader", RUNNER_NAME)
+        scheduler = build_scheduler(settings)
+        scheduler.start()
+        try:
+            while not stop.is_set() and await lock.still_held():
+                await _wait(stop, STANDBY_POLL_SECONDS)
+        finally:
+            scheduler.shutdown(wait=False)
+            await lock.release()
+            log.info("scheduler %s stopped leading", RUNNER_NAME)
+
+
+@contextlib.asynccontextmanager
+async def embedded_scheduler(settings: Settings) -> AsyncIterator[None]:
+    """Run the scheduler inside the web process for the app's lifetime (``make run``)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(lead_while_possible(settings, stop, standby=True))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
