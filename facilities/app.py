@@ -9,10 +9,10 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -73,10 +73,14 @@ def _template_globals() -> dict[str, object]:
     }
 
 
-def create_app(settings: Settings | None = None, *, embed_scheduler: bool | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, embed_scheduler: bool | None = None
+) -> Litestar:
     """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     db.configure(settings.database_url)
     env = templating.configure(settings.zone, _template_globals())
     run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
@@ -102,8 +106,9 @@ def create_app(settings: Settings | None = None, *, embed_scheduler: bool | None
     app = Litestar(
         route_handlers=[
             *CONTROLLERS,
-            create_static_files_router(path="/static", directories=[STATIC_DIR],
-                                       include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
         ],
         middleware=[
             security_headers_middleware_factory,
@@ -111,9 +116,7 @@ def create_app(settings: Settings | None = None, *, embed_scheduler: bool | None
             DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),
         ],
-        template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(env)
-        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(env)),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

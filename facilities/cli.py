@@ -38,8 +38,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default FACILITIES_HOST)")
 @click.option("--port", default=None, type=int, help="Port (default FACILITIES_PORT)")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Web worker processes")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web worker processes",
+)
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web app (with the embedded scheduler when FACILITIES_SCHEDULER_EMBEDDED)."""
     import uvicorn
@@ -50,13 +55,24 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host = host or settings.host
     port = port or settings.port
     if workers > 1 and settings.scheduler_embedded and settings.is_sqlite:
-        click.echo("note: with several workers only one runs the embedded scheduler "
-                   "(the others stand by)", err=True)
+        click.echo(
+            "note: with several workers only one runs the embedded scheduler (the others stand by)",
+            err=True,
+        )
     click.echo(f"\n  facilities is running at http://{host}:{port}/")
-    click.echo(f"  staff login: http://{host}:{port}/login  (user admin, alice, bob, carol or dave; "
-               f"password {DEMO_PASSWORD} if you loaded the demo)\n")
-    uvicorn.run("facilities.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, log_level=settings.log_level.lower())
+    click.echo(
+        f"  staff login: http://{host}:{port}/login  (user admin, alice, bob, carol or dave; "
+        f"password {DEMO_PASSWORD} if you loaded the demo)\n"
+    )
+    uvicorn.run(
+        "facilities.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @main.command()
@@ -98,13 +114,22 @@ def demo(force: bool) -> None:
 @click.argument("username")
 @click.option("--name", "display_name", default=None, help="Display name (default: username)")
 @click.option("--email", default="", help="E-mail address")
-@click.option("--role", type=click.Choice(["admin", "supervisor", "inspector", "crew", "viewer"]),
-              default="admin", show_default=True)
-@click.option("--language", type=click.Choice(["zh_CN", "en"]), default="zh_CN",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "supervisor", "inspector", "crew", "viewer"]),
+    default="admin",
+    show_default=True,
+)
+@click.option("--language", type=click.Choice(["zh_CN", "en"]), default="zh_CN", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
-def createuser(username: str, display_name: str | None, email: str, role: str, language: str,
-               password_stdin: bool) -> None:
+def createuser(
+    username: str,
+    display_name: str | None,
+    email: str,
+    role: str,
+    language: str,
+    password_stdin: bool,
+) -> None:
     """Create a staff user."""
     _settings()
     from facilities.accounts import services as accounts
@@ -120,10 +145,17 @@ def createuser(username: str, display_name: str | None, email: str, role: str, l
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat: ") != password:
             raise click.ClickException("the passwords do not match")
-    data, errors = parse_fields(UserCreate, {
-        "username": username, "display_name": display_name or username, "email": email,
-        "role": role, "language": language, "password": password,
-    })
+    data, errors = parse_fields(
+        UserCreate,
+        {
+            "username": username,
+            "display_name": display_name or username,
+            "email": email,
+            "role": role,
+            "language": language,
+            "password": password,
+        },
+    )
     if data is None:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in errors.items()))
     try:
@@ -151,14 +183,16 @@ def import_assets(path: Path) -> None:
         raise click.ClickException(f"cannot read {path}: {exc}") from None
     with Progress(transient=False) as progress:
         task = progress.add_task("importing assets", total=len(rows))
-        result = _run(lambda: csvio.import_rows(
-            SYSTEM, rows, utcnow(), progress=lambda: progress.advance(task)))
+        result = _run(
+            lambda: csvio.import_rows(
+                SYSTEM, rows, utcnow(), progress=lambda: progress.advance(task)
+            )
+        )
     if not result.ok:
         for line, field, message in result.errors[:50]:
             click.echo(f"line {line}, {field}: {message}", err=True)
         raise click.ClickException(f"{len(result.errors)} problem(s); nothing was imported")
-    click.echo(f"{result.created} created, {result.updated} updated, "
-               f"{result.unchanged} unchanged")
+    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
 @main.command("export-assets")
@@ -172,8 +206,9 @@ def export_assets(path: Path | None) -> None:
     from facilities.assets.schemas import AssetFilters
 
     async def collect() -> list[str]:
-        return [line async for line in csvio.export_lines(
-            assets.iter_assets(SYSTEM, AssetFilters()))]
+        return [
+            line async for line in csvio.export_lines(assets.iter_assets(SYSTEM, AssetFilters()))
+        ]
 
     text = "".join(_run(collect))
     if path:

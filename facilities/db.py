@@ -64,7 +64,9 @@ def configure(url: str) -> Engine:
     if _engine is not None and engine_url(_engine) == url:
         return _engine
     _engine = make_engine(url)
-    piccolo_conf = importlib.import_module(os.environ.get("PICCOLO_CONF", "facilities.piccolo_conf"))
+    piccolo_conf = importlib.import_module(
+        os.environ.get("PICCOLO_CONF", "facilities.piccolo_conf")
+    )
     piccolo_conf.DB = _engine
     for table in all_tables():
         table._meta.db = _engine

@@ -73,7 +73,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name for a deferred translation
+def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (choices' labels)."""
     return message
 

@@ -104,7 +104,9 @@ class Settings:
     db_pool_max: int = _setting(10, _int_between(1, 500), "PostgreSQL pool: most connections")
     host: str = _setting("127.0.0.1", _text, "Address the web server binds")
     port: int = _setting(8000, _int_between(1, 65535), "Port the web server binds")
-    base_url: str = _setting("", _url, "Public URL used in emails and feeds (default from host/port)")
+    base_url: str = _setting(
+        "", _url, "Public URL used in emails and feeds (default from host/port)"
+    )
     language: str = _setting("zh_CN", _one_of("zh_CN", "en"), "Default language: zh_CN or en")
     timezone: str = _setting("Asia/Shanghai", _timezone, "Time zone for dates shown to people")
     scheduler_embedded: bool = _setting(
@@ -113,9 +115,7 @@ class Settings:
     email_backend: str = _setting(
         "console", _one_of("console", "smtp"), "console (print) or smtp (deliver)"
     )
-    mail_from: str = _setting(
-        "facilities@localhost", _text, "Sender address of outgoing mail"
-    )
+    mail_from: str = _setting("facilities@localhost", _text, "Sender address of outgoing mail")
     smtp_host: str = _setting("localhost", _text, "SMTP server host")
     smtp_port: int = _setting(25, _int_between(1, 65535), "SMTP server port")
     smtp_user: str = _setting("", _text, "SMTP user name (empty: no login)")
@@ -132,7 +132,9 @@ class Settings:
     max_request_bytes: int = _setting(
         10_000_000, _int_between(1024, 1_000_000_000), "Largest accepted request body in bytes"
     )
-    session_hours: int = _setting(12, _int_between(1, 24 * 90), "Staff sessions expire after idle hours")
+    session_hours: int = _setting(
+        12, _int_between(1, 24 * 90), "Staff sessions expire after idle hours"
+    )
     cookie_secure: bool = _setting(
         False, _parse_bool, "Send cookies only over HTTPS (turn on behind TLS)"
     )
@@ -142,13 +144,11 @@ class Settings:
     login_window_seconds: int = _setting(
         900, _int_between(10, 86400), "Length of the login rate-limit window in seconds"
     )
-    log_level: str = _setting(
-        "INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level"
-    )
+    log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read, parse and check every ``FACILITIES_*`` variable; raise SettingsError on any fault."""
+        """Read, parse and check every ``FACILITIES_*`` variable; SettingsError on any fault."""
         environ = os.environ if environ is None else environ
         known = {env_name(f): f for f in dataclasses.fields(cls)}
         unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)

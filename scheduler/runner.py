@@ -94,12 +94,19 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     )
     for spec in JOBS:
         scheduler.add_job(
-            _scheduled, trigger=spec.trigger(settings.zone), args=[spec, settings], id=spec.id,
+            _scheduled,
+            trigger=spec.trigger(settings.zone),
+            args=[spec, settings],
+            id=spec.id,
             name=spec.description,
         )
     scheduler.add_job(
-        publish_timetable, "interval", seconds=TIMETABLE_PUBLISH_SECONDS, args=[scheduler],
-        id="_publish_timetable", next_run_time=dt.datetime.now(settings.zone),
+        publish_timetable,
+        "interval",
+        seconds=TIMETABLE_PUBLISH_SECONDS,
+        args=[scheduler],
+        id="_publish_timetable",
+        next_run_time=dt.datetime.now(settings.zone),
     )
     return scheduler
 

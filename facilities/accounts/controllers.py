@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from facilities.accounts import services as accounts
@@ -31,8 +31,13 @@ IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
     settings = request.app.state.settings
     return Cookie(
-        key=SESSION_COOKIE, value=value, max_age=max_age, path="/", httponly=True,
-        secure=settings.cookie_secure, samesite="lax",
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
     )
 
 
@@ -45,7 +50,9 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_form(self, request: Request[Any, Any, Any], next: str = "") -> Any:  # noqa: A002
+    async def login_form(
+        self, request: Request[Any, Any, Any], next: Annotated[str, QueryParameter()] = ""
+    ) -> Any:
         if request.user is not None:
             return redirect(safe_next(next))
         return render(request, "accounts/login.html", form={"next": next}, errors={})
@@ -56,32 +63,47 @@ class AuthController(Controller):
         data, errors, values = await parse_form(request, LoginForm)
         values.pop("password", None)
         if data is None:
-            return render(request, "accounts/login.html", status_code=400, form=values,
-                          errors=errors)
+            return render(
+                request, "accounts/login.html", status_code=400, form=values, errors=errors
+            )
         now = utcnow()
         try:
             user = await accounts.authenticate(
-                data.username, data.password, client_ip(request), now,
-                settings.login_max_attempts, settings.login_window_seconds,
+                data.username,
+                data.password,
+                client_ip(request),
+                now,
+                settings.login_max_attempts,
+                settings.login_window_seconds,
             )
         except accounts.LoginThrottled:
             message = _("Too many failed attempts. Wait a few minutes and try again.")
-            response = render(request, "accounts/login.html", status_code=429, form=values,
-                              errors={"password": message})
+            response = render(
+                request,
+                "accounts/login.html",
+                status_code=429,
+                form=values,
+                errors={"password": message},
+            )
             response.headers["Retry-After"] = str(settings.login_window_seconds)
             return response
         except ValidationFailed as exc:
-            return render(request, "accounts/login.html", status_code=400, form=values,
-                          errors=exc.errors)
+            return render(
+                request, "accounts/login.html", status_code=400, form=values, errors=exc.errors
+            )
         old = request.cookies.get(SESSION_COOKIE)
         if old:
             await accounts.end_session(old)
         token = await accounts.start_session(
-            user, client_ip(request), request.headers.get("user-agent", ""), now,
+            user,
+            client_ip(request),
+            request.headers.get("user-agent", ""),
+            now,
             settings.session_hours,
         )
-        response = redirect(safe_next(data.next), _("Welcome, %(name)s.")
-                            % {"name": user.display_name})
+        response = redirect(
+            safe_next(data.next), _("Welcome, %(name)s.") % {"name": user.display_name}
+        )
         response.cookies.append(session_cookie(request, token, settings.session_hours * 3600))
         return response
 
@@ -128,8 +150,14 @@ class UserAdminController(Controller):
     @get("/users/new")
     async def new(self, request: Request[Any, Any, Any]) -> Template:
         await accounts.list_users(require_actor(request))  # permission check
-        return render(request, "accounts/user_form.html", user=None,
-                      form={"role": Role.VIEWER, "language": "zh_CN"}, errors={}, conflict=False)
+        return render(
+            request,
+            "accounts/user_form.html",
+            user=None,
+            form={"role": Role.VIEWER, "language": "zh_CN"},
+            errors={},
+            conflict=False,
+        )
 
     @post("/users")
     async def create(self, request: Request[Any, Any, Any]) -> Any:
@@ -142,18 +170,27 @@ class UserAdminController(Controller):
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
-                return redirect("/admin/users", _("User %(name)s created.")
-                                % {"name": user.username})
-        return render(request, "accounts/user_form.html", status_code=400, user=None,
-                      form=values, errors=errors, conflict=False)
+                return redirect(
+                    "/admin/users", _("User %(name)s created.") % {"name": user.username}
+                )
+        return render(
+            request,
+            "accounts/user_form.html",
+            status_code=400,
+            user=None,
+            form=values,
+            errors=errors,
+            conflict=False,
+        )
 
     @get("/users/{user_id:int}/edit")
     async def edit(self, request: Request[Any, Any, Any], user_id: IdParam) -> Template:
         await accounts.list_users(require_actor(request))  # permission check
         user = await accounts.get_user(user_id)
         form = accounts.snapshot(user) | {"version": user.version}
-        return render(request, "accounts/user_form.html", user=user, form=form, errors={},
-                      conflict=False)
+        return render(
+            request, "accounts/user_form.html", user=user, form=form, errors={}, conflict=False
+        )
 
     @post("/users/{user_id:int}")
     async def update(self, request: Request[Any, Any, Any], user_id: IdParam) -> Any:
@@ -170,16 +207,28 @@ class UserAdminController(Controller):
             else:
                 return redirect("/admin/users", _("Changes saved."))
         user = await accounts.get_user(user_id)
-        return render(request, "accounts/user_form.html", status_code=409 if conflict else 400,
-                      user=user, form=values, errors=errors, conflict=conflict)
+        return render(
+            request,
+            "accounts/user_form.html",
+            status_code=409 if conflict else 400,
+            user=user,
+            form=values,
+            errors=errors,
+            conflict=conflict,
+        )
 
     @get("/tokens")
     async def tokens(self, request: Request[Any, Any, Any]) -> Template:
         actor = require_actor(request)
-        return render(request, "accounts/tokens.html",
-                      tokens=await accounts.list_api_tokens(actor),
-                      user_options=await _user_options(actor), new_token=None, errors={},
-                      form={})
+        return render(
+            request,
+            "accounts/tokens.html",
+            tokens=await accounts.list_api_tokens(actor),
+            user_options=await _user_options(actor),
+            new_token=None,
+            errors={},
+            form={},
+        )
 
     @post("/tokens")
     async def create_token(self, request: Request[Any, Any, Any]) -> Template:
@@ -192,9 +241,14 @@ class UserAdminController(Controller):
             except ValidationFailed as exc:
                 errors = exc.errors
         response = render(
-            request, "accounts/tokens.html", status_code=201 if new_token else 400,
-            tokens=await accounts.list_api_tokens(actor), user_options=await _user_options(actor),
-            new_token=new_token, errors=errors, form=values,
+            request,
+            "accounts/tokens.html",
+            status_code=201 if new_token else 400,
+            tokens=await accounts.list_api_tokens(actor),
+            user_options=await _user_options(actor),
+            new_token=new_token,
+            errors=errors,
+            form=values,
         )
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -26,7 +26,7 @@ from facilities.notifications import services as notifications
 
 MAX_ID = 2_147_483_647
 SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)
-API_TOKEN_PREFIX = "fac_"
+API_TOKEN_PREFIX = "fac_"  # noqa: S105 - a visible prefix, not a secret
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login with an unknown user name like a real one.
@@ -120,9 +120,7 @@ async def create_user(actor: Actor, data: UserCreate, now: dt.datetime) -> Staff
     return user
 
 
-async def update_user(
-    actor: Actor, user_id: int, data: UserUpdate, now: dt.datetime
-) -> StaffUser:
+async def update_user(actor: Actor, user_id: int, data: UserUpdate, now: dt.datetime) -> StaffUser:
     require(actor, Perm.USERS_MANAGE)
     async with db.transaction():
         user = await get_user(user_id)
@@ -259,9 +257,11 @@ async def end_session(token: str) -> None:
 async def purge_expired(now: dt.datetime) -> int:
     """Delete expired sessions and rate-limit windows older than a day; returns rows removed."""
     expired = await Session.delete().where(Session.expires_at <= now).returning(Session.id)
-    old = await RateLimitBucket.delete().where(
-        RateLimitBucket.window_start < int(now.timestamp()) - 86400
-    ).returning(RateLimitBucket.id)
+    old = (
+        await RateLimitBucket.delete()
+        .where(RateLimitBucket.window_start < int(now.timestamp()) - 86400)
+        .returning(RateLimitBucket.id)
+    )
     return len(expired) + len(old)
 
 
@@ -270,18 +270,15 @@ async def purge_expired(now: dt.datetime) -> int:
 
 async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
     require(actor, Perm.TOKENS_MANAGE)
-    return (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.name,
-            ApiToken.prefix,
-            ApiToken.created_at,
-            ApiToken.last_used_at,
-            ApiToken.revoked_at,
-            ApiToken.user.username.as_alias("username"),
-        )
-        .order_by(ApiToken.created_at, ascending=False)
-    )
+    return await ApiToken.select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.prefix,
+        ApiToken.created_at,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        ApiToken.user.username.as_alias("username"),
+    ).order_by(ApiToken.created_at, ascending=False)
 
 
 async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) -> str:
@@ -302,7 +299,11 @@ async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) ->
         )
         await row.save()
         await audit.record(
-            actor, "token.created", "api_token", row.id, now,
+            actor,
+            "token.created",
+            "api_token",
+            row.id,
+            now,
             after={"name": row.name, "user": owner.username, "prefix": row.prefix},
         )
     return token
@@ -313,9 +314,11 @@ async def revoke_api_token(actor: Actor, token_id: int, now: dt.datetime) -> Non
     async with db.transaction():
         if not 0 < token_id <= MAX_ID:
             raise NotFound(_("No such token."))
-        revoked = await ApiToken.update({ApiToken.revoked_at: now}).where(
-            (ApiToken.id == token_id) & ApiToken.revoked_at.is_null()
-        ).returning(ApiToken.id)
+        revoked = (
+            await ApiToken.update({ApiToken.revoked_at: now})
+            .where((ApiToken.id == token_id) & ApiToken.revoked_at.is_null())
+            .returning(ApiToken.id)
+        )
         if not revoked:
             raise NotFound(_("No such token, or it is already revoked."))
         await audit.record(actor, "token.revoked", "api_token", token_id, now)
@@ -347,9 +350,11 @@ def _window_start(now: dt.datetime, window: int) -> int:
 
 
 async def rate_count(key: str, window: int, now: dt.datetime) -> int:
-    row = await RateLimitBucket.select(RateLimitBucket.window_start, RateLimitBucket.count).where(
-        RateLimitBucket.key == key
-    ).first()
+    row = (
+        await RateLimitBucket.select(RateLimitBucket.window_start, RateLimitBucket.count)
+        .where(RateLimitBucket.key == key)
+        .first()
+    )
     if row is None or row["window_start"] != _window_start(now, window):
         return 0
     return int(row["count"])

@@ -17,7 +17,7 @@ from facilities.accounts.choices import Role
 
 
 class StaffUser(Table, tablename="staff_user"):
-    """A person working for the bureau. Never deleted: deactivated, so the audit keeps its author."""
+    """A person working for the bureau. Never deleted, only deactivated: the audit keeps authors."""
 
     username = Varchar(length=64, unique=True, required=True)
     display_name = Varchar(length=128, required=True)

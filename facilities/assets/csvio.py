@@ -28,9 +28,7 @@ from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
 
 COLUMNS: tuple[str, ...] = tuple(
-    "site" if name == "site_id" else name
-    for name in AssetIn.__struct_fields__
-    if name != "version"
+    "site" if name == "site_id" else name for name in AssetIn.__struct_fields__ if name != "version"
 )
 
 
@@ -82,9 +80,13 @@ class _Abort(Exception):
 def read_rows(text: str) -> list[dict[str, str]]:
     """Rows of a CSV text (a leading byte-order mark is ignored)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in ("code", "name_zh", "asset_type", "site") if c not in (reader.fieldnames or [])]
+    missing = [
+        c for c in ("code", "name_zh", "asset_type", "site") if c not in (reader.fieldnames or [])
+    ]
     if missing:
-        raise ValidationFailed({"file": _("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}})
+        raise ValidationFailed(
+            {"file": _("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}}
+        )
     return list(reader)
 
 
@@ -113,8 +115,9 @@ async def import_rows(
         if data is None:
             continue
         if data.code in seen:
-            result.errors.append((line, "code", _("Code repeated from line %(line)s.")
-                                  % {"line": seen[data.code]}))
+            result.errors.append(
+                (line, "code", _("Code repeated from line %(line)s.") % {"line": seen[data.code]})
+            )
             continue
         seen[data.code] = line
         parsed.append((line, data))

@@ -68,8 +68,12 @@ async def list_sites(actor: Actor) -> list[SiteOut]:
 
 def site_out(site: Site, asset_count: int = 0) -> SiteOut:
     return SiteOut(
-        id=site.id, asset_count=asset_count, version=site.version,
-        created_at=site.created_at, updated_at=site.updated_at, **site_snapshot(site),
+        id=site.id,
+        asset_count=asset_count,
+        version=site.version,
+        created_at=site.created_at,
+        updated_at=site.updated_at,
+        **site_snapshot(site),
     )
 
 
@@ -120,7 +124,11 @@ async def update_site(actor: Actor, site_id: int, data: SiteIn, now: dt.datetime
 
 
 async def _versioned_update(
-    table: Any, row_id: int, expected: int | None, values: dict[Any, Any], now: dt.datetime,
+    table: Any,
+    row_id: int,
+    expected: int | None,
+    values: dict[Any, Any],
+    now: dt.datetime,
     kind: str,
 ) -> None:
     """UPDATE ... WHERE id = ? AND version = ?: a stale form or API call changes nothing."""
@@ -163,25 +171,29 @@ class AssetRow:
     operational_status: OperationalStatus
 
 
-def _asset_query(filters: AssetFilters) -> Any:
-    query = Asset.objects(Asset.site)
+def _asset_conditions(filters: AssetFilters) -> list[Any]:
+    conditions: list[Any] = []
     if filters.q.strip():
         pattern = like_pattern(filters.q.strip())
-        query = query.where(
+        conditions.append(
             Asset.code.ilike(pattern) | Asset.name_zh.ilike(pattern) | Asset.name_en.ilike(pattern)
         )
     if filters.site is not None:
-        query = query.where(Asset.site == filters.site)
+        conditions.append(Asset.site == filters.site)
     if filters.type is not None:
-        query = query.where(Asset.asset_type == filters.type)
+        conditions.append(Asset.asset_type == filters.type)
     if filters.status is not None:
-        query = query.where(Asset.lifecycle == filters.status)
-    return query
+        conditions.append(Asset.lifecycle == filters.status)
+    return conditions
+
+
+def _asset_query(filters: AssetFilters) -> Any:
+    return Asset.objects(Asset.site).where(*_asset_conditions(filters))
 
 
 async def list_assets(actor: Actor, filters: AssetFilters) -> Page[AssetRow]:
     require(actor, Perm.ASSETS_VIEW)
-    total = await _asset_query(filters).count()
+    total = await Asset.count().where(*_asset_conditions(filters))
     offset = (filters.page - 1) * filters.per_page
     assets = await _asset_query(filters).order_by(Asset.code).offset(offset).limit(filters.per_page)
     return Page(
@@ -298,8 +310,9 @@ async def update_asset(actor: Actor, asset_id: int, data: AssetIn, now: dt.datet
         values = {getattr(Asset, k): v for k, v in _asset_values(data).items()}
         await _versioned_update(Asset, current.id, data.version, values, now, _("asset"))
         asset = await Asset.objects().where(Asset.id == current.id).first()
-        await audit.record(actor, "asset.updated", "asset", asset.id, now, before,
-                           asset_snapshot(asset))
+        await audit.record(
+            actor, "asset.updated", "asset", asset.id, now, before, asset_snapshot(asset)
+        )
     return asset
 
 
@@ -403,8 +416,9 @@ async def update_component(
         await _versioned_update(Component, row.id, data.version, values, now, _("component"))
         row = await get_component(actor, component_id)
         # Component changes are part of the asset's history, so they are filed under the asset.
-        await audit.record(actor, "component.updated", "asset", row.asset, now, before,
-                           component_snapshot(row))
+        await audit.record(
+            actor, "component.updated", "asset", row.asset, now, before, component_snapshot(row)
+        )
     return row
 
 

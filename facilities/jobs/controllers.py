@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from facilities.jobs import services as jobs
@@ -19,10 +20,13 @@ class JobController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], job: str = "") -> Template:
+    async def index(
+        self, request: Request[Any, Any, Any], job: Annotated[str, QueryParameter()] = ""
+    ) -> Template:
         actor = require_actor(request)
         return render(
-            request, "jobs/index.html",
+            request,
+            "jobs/index.html",
             timetable=await jobs.list_timetable(actor),
             runs=await jobs.list_runs(actor, job_id=job[:64] or None),
             outbox=await notifications.backlog(),

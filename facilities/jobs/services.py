@@ -52,10 +52,14 @@ async def list_timetable(actor: Actor) -> list[dict[str, Any]]:
     return await ScheduledJob.select().order_by(ScheduledJob.job_id)
 
 
-async def list_runs(actor: Actor, job_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+async def list_runs(
+    actor: Actor, job_id: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     require(actor, Perm.JOBS_VIEW)
-    query = JobRun.select().order_by(JobRun.started_at, ascending=False).order_by(
-        JobRun.id, ascending=False
+    query = (
+        JobRun.select()
+        .order_by(JobRun.started_at, ascending=False)
+        .order_by(JobRun.id, ascending=False)
     )
     if job_id:
         query = query.where(JobRun.job_id == job_id)

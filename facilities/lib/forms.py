@@ -136,7 +136,9 @@ def _check_range(kind: mi.IntType | mi.FloatType, number: float) -> None:
     )
     if too_low or too_high:
         if low is not None and high is not None:
-            raise _Invalid(_("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high})
+            raise _Invalid(
+                _("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high}
+            )
         if low is not None:
             raise _Invalid(_("Enter a number above %(low)s.") % {"low": low})
         raise _Invalid(_("Enter a number up to %(high)s.") % {"high": high})

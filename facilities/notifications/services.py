@@ -112,8 +112,9 @@ async def deliver_due(now: dt.datetime, sender: Sender, batch_size: int, max_att
         except Exception as exc:
             attempts = message.attempts + 1
             permanent = isinstance(exc, PermanentFailure) or attempts >= max_attempts
-            log.warning("delivery of notification %s failed (attempt %s): %s", message.id,
-                        attempts, exc)
+            log.warning(
+                "delivery of notification %s failed (attempt %s): %s", message.id, attempts, exc
+            )
             await Notification.update(
                 {
                     Notification.status: Status.FAILED if permanent else Status.PENDING,
@@ -138,7 +139,5 @@ async def deliver_due(now: dt.datetime, sender: Sender, batch_size: int, max_att
 
 async def backlog() -> dict[str, int]:
     """Count of messages per status (for the staff jobs page and metrics)."""
-    rows = await Notification.raw(
-        "SELECT status, COUNT(*) AS n FROM notification GROUP BY status"
-    )
+    rows = await Notification.raw("SELECT status, COUNT(*) AS n FROM notification GROUP BY status")
     return {row["status"]: int(row["n"]) for row in rows}

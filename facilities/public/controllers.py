@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import Cookie
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from facilities import db, i18n
@@ -22,14 +23,19 @@ class PublicController(Controller):
         return render(request, "public/home.html", sites=await assets.public_register())
 
     @get("/language")
-    async def language(self, lang: str = "", next: str = "/") -> Redirect:  # noqa: A002
+    async def language(
+        self,
+        lang: Annotated[str, QueryParameter()] = "",
+        next: Annotated[str, QueryParameter()] = "/",
+    ) -> Redirect:
         """Switch language; the choice is kept in a cookie for a year."""
         chosen = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
         return Redirect(
             path=safe_next(next, "/"),
             status_code=303,
-            cookies=[Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, path="/",
-                            samesite="lax")],
+            cookies=[
+                Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, path="/", samesite="lax")
+            ],
         )
 
     @get("/staff")

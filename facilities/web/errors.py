@@ -98,8 +98,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     try:
         return _page(request, 500)
     except Exception:  # the error page itself failed: answer plainly
-        return Response(content=_("Something went wrong on our side"), status_code=500,
-                        media_type=MediaType.TEXT)
+        return Response(
+            content=_("Something went wrong on our side"),
+            status_code=500,
+            media_type=MediaType.TEXT,
+        )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

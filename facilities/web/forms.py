@@ -35,6 +35,4 @@ async def parse_form(
 
 def struct_values(struct: msgspec.Struct) -> dict[str, Any]:
     """A Struct as form values (None shown as an empty field)."""
-    return {
-        k: ("" if v is None else v) for k, v in msgspec.structs.asdict(struct).items()
-    }
+    return {k: ("" if v is None else v) for k, v in msgspec.structs.asdict(struct).items()}

@@ -106,9 +106,7 @@ def choice_options(choices: Any) -> list[tuple[str, str]]:
 def component_options(components: Any, editing: Any = None) -> list[tuple[int, str]]:
     """Possible parents of a component, indented by depth; itself excluded."""
     skip = getattr(editing, "id", None)
-    return [
-        (c.id, "  " * c.depth + local_name(c)) for c in components if c.id != skip
-    ]
+    return [(c.id, "  " * c.depth + local_name(c)) for c in components if c.id != skip]
 
 
 def local_name(row: Any, field: str = "name") -> str:
