@@ -72,7 +72,7 @@ async def publish_timetable(scheduler: AsyncIOScheduler) -> None:
                 "job_id": spec.id,
                 "description": spec.description,
                 "schedule": spec.schedule,
-                "next_run_at": job.next_run_time if job else None,
+                "next_run_at": getattr(job, "next_run_time", None),
             }
         )
     try:

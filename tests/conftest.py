@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -120,13 +121,19 @@ def now() -> dt.datetime:
     return NOW
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class SmtpServer:
     """A real SMTP server on loopback that records what it receives and can refuse on purpose."""
 
     def __init__(self) -> None:
         self.messages: list[Envelope] = []
         self.refuse_next = 0
-        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse_next > 0:
@@ -137,7 +144,7 @@ class SmtpServer:
 
     @property
     def port(self) -> int:
-        return self.controller.server.sockets[0].getsockname()[1]
+        return int(self.controller.port)
 
     def texts(self) -> list[str]:
         return [bytes(m.content).decode("utf-8", "replace") for m in self.messages]

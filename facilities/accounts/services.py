@@ -351,26 +351,26 @@ def _window_start(now: dt.datetime, window: int) -> int:
 
 async def rate_count(key: str, window: int, now: dt.datetime) -> int:
     row = (
-        await RateLimitBucket.select(RateLimitBucket.window_start, RateLimitBucket.count)
+        await RateLimitBucket.select(RateLimitBucket.window_start, RateLimitBucket.hits)
         .where(RateLimitBucket.key == key)
         .first()
     )
     if row is None or row["window_start"] != _window_start(now, window):
         return 0
-    return int(row["count"])
+    return int(row["hits"])
 
 
 async def rate_hit(key: str, window: int, now: dt.datetime) -> int:
     """Count one event in the current fixed window and return the new count (atomic upsert)."""
     start = _window_start(now, window)
     rows = await RateLimitBucket.raw(
-        "INSERT INTO rate_limit_bucket (key, window_start, count) VALUES ({}, {}, 1) "
+        "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
         "ON CONFLICT (key) DO UPDATE SET "
-        "count = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
-        "THEN rate_limit_bucket.count + 1 ELSE 1 END, "
+        "hits = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
+        "THEN rate_limit_bucket.hits + 1 ELSE 1 END, "
         "window_start = excluded.window_start "
-        "RETURNING count",
+        "RETURNING hits",
         key,
         start,
     )
-    return int(rows[0]["count"])
+    return int(rows[0]["hits"])

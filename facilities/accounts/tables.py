@@ -64,4 +64,4 @@ class RateLimitBucket(Table, tablename="rate_limit_bucket"):
 
     key = Varchar(length=200, unique=True, required=True)
     window_start = Integer(default=0)
-    count = Integer(default=0)
+    hits = Integer(default=0)
