@@ -224,3 +224,7 @@ def scheduler(args: Any) -> None:
     from scheduler.__main__ import main as scheduler_main
 
     sys.exit(scheduler_main(list(args)))
+
+
+if __name__ == "__main__":
+    main()

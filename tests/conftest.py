@@ -258,3 +258,11 @@ async def login(
 def postgres_only() -> None:
     if not on_postgres():
         pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL)")
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Expose each phase's report on the item (browser tests screenshot failures)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)

@@ -10,7 +10,7 @@ import base64
 import json
 from typing import Any
 
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
@@ -52,6 +52,7 @@ def render(
         context={"flashes": flashes, "path": request.url.path, **context},
         status_code=status_code,
         cookies=cookies,
+        media_type=MediaType.HTML,
     )
 
 
