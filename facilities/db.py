@@ -67,7 +67,7 @@ def configure(url: str) -> Engine:
     piccolo_conf = importlib.import_module(
         os.environ.get("PICCOLO_CONF", "facilities.piccolo_conf")
     )
-    piccolo_conf.DB = _engine
+    piccolo_conf.DB = _engine  # type: ignore[attr-defined]
     for table in all_tables():
         table._meta.db = _engine
     return _engine
@@ -81,6 +81,7 @@ def engine() -> Engine:
 def engine_url(value: Engine) -> str:
     if isinstance(value, SQLiteEngine):
         return "sqlite:///" + value.path
+    assert isinstance(value, PostgresEngine)
     return str(value.config.get("dsn", ""))
 
 

@@ -43,6 +43,18 @@ PERSONAS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Real argon2, with the cheapest parameters: production cost would make every persona
+    take a tenth of a second to create."""
+    from argon2 import PasswordHasher
+
+    original = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    accounts._hasher = original
+
+
 def on_postgres() -> bool:
     return bool(PG_URL)
 

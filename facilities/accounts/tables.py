@@ -6,6 +6,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -19,6 +20,7 @@ from facilities.accounts.choices import Role
 class StaffUser(Table, tablename="staff_user"):
     """A person working for the bureau. Never deleted, only deactivated: the audit keeps authors."""
 
+    id = Serial(primary_key=True)
     username = Varchar(length=64, unique=True, required=True)
     display_name = Varchar(length=128, required=True)
     email = Varchar(length=254, default="")
@@ -36,6 +38,7 @@ class Session(Table, tablename="staff_session"):
     """A logged-in browser. Only a SHA-256 of the cookie value is stored; logout deletes the row,
     so every web process sees the same sessions and a stolen database leaks no live cookie."""
 
+    id = Serial(primary_key=True)
     token_hash = Varchar(length=64, unique=True, required=True)
     user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade)
     created_at = Timestamptz()
@@ -49,6 +52,7 @@ class ApiToken(Table, tablename="api_token"):
     """A machine client's credential acting as a staff user. Only its SHA-256 is stored; the
     clear token is shown once at creation. Revoked tokens stay for the audit trail."""
 
+    id = Serial(primary_key=True)
     name = Varchar(length=128, required=True)
     user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade)
     token_hash = Varchar(length=64, unique=True, required=True)
@@ -62,6 +66,7 @@ class ApiToken(Table, tablename="api_token"):
 class RateLimitBucket(Table, tablename="rate_limit_bucket"):
     """A fixed-window counter shared by every process through the database."""
 
+    id = Serial(primary_key=True)
     key = Varchar(length=200, unique=True, required=True)
     window_start = Integer(default=0)
     hits = Integer(default=0)

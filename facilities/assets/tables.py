@@ -8,6 +8,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -32,6 +33,7 @@ from facilities.assets.choices import (
 class Site(Table, tablename="site"):
     """A park, plaza or district area that groups assets (平湖公园, 雁鸣溪广场)."""
 
+    id = Serial(primary_key=True)
     name_zh = Varchar(length=128, unique=True, required=True)
     name_en = Varchar(length=128, default="")
     kind = Varchar(length=16, choices=SiteKind, default=SiteKind.PARK)
@@ -46,6 +48,7 @@ class Site(Table, tablename="site"):
 class Asset(Table, tablename="asset"):
     """A facility the bureau keeps safe. Operational status is derived, never stored here."""
 
+    id = Serial(primary_key=True)
     code = Varchar(length=40, unique=True, required=True)
     name_zh = Varchar(length=128, required=True, index=True)
     name_en = Varchar(length=128, default="")
@@ -78,6 +81,7 @@ class Asset(Table, tablename="asset"):
 class Component(Table, tablename="component"):
     """A part of an asset, in a tree (a main cable, its clamps, a range of deck planks)."""
 
+    id = Serial(primary_key=True)
     asset = ForeignKey(Asset, null=False, on_delete=OnDelete.cascade, index=True)
     parent = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     name_zh = Varchar(length=128, required=True)

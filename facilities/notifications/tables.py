@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from facilities.notifications.choices import Status
@@ -12,6 +12,7 @@ class Notification(Table, tablename="notification"):
     """One outbound e-mail, rendered at enqueue time. ``dedupe_key`` makes enqueueing the same
     event twice (a job run twice, a retried request) a no-op."""
 
+    id = Serial(primary_key=True)
     dedupe_key = Varchar(length=200, unique=True, required=True)
     template = Varchar(length=64, required=True)
     to_address = Varchar(length=254, required=True)

@@ -20,12 +20,12 @@ class StaffUser(Table, tablename="staff_user", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-28T05:05:13:819357"
+ID = "2026-11-28T05:15:47:412075"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -40,6 +40,26 @@ async def forwards():
         tablename="audit_event",
         schema=None,
         columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEvent",
+        tablename="audit_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
