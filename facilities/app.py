@@ -27,10 +27,13 @@ from facilities.assets.controllers import (
     SiteApiController,
     SiteController,
 )
+from facilities.audit.choices import action_label
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
 from facilities.settings import Settings
+from facilities.tickets import choices as ticket_choices
+from facilities.tickets.controllers import TicketApiController, TicketController
 from facilities.web import templating
 from facilities.web.auth import AuthMiddleware
 from facilities.web.csrf import TokenAwareCSRFMiddleware
@@ -46,14 +49,28 @@ CONTROLLERS = [
     UserAdminController,
     SiteController,
     AssetController,
+    TicketController,
     JobController,
     SiteApiController,
     AssetApiController,
+    TicketApiController,
 ]
 
 
-def _template_globals() -> dict[str, object]:
+def _template_globals(settings: Settings) -> dict[str, object]:
     return {
+        "base_url": settings.base_url,
+        "audit_label": action_label,
+        "TicketStatus": ticket_choices.Status,
+        "TicketAction": ticket_choices.Action,
+        "TicketSource": ticket_choices.Source,
+        "Priority": ticket_choices.Priority,
+        "WorkClass": ticket_choices.WorkClass,
+        "ClosingReason": ticket_choices.ClosingReason,
+        "PhotoTag": ticket_choices.PhotoTag,
+        "TICKET_STATUS_COLOURS": ticket_choices.STATUS_COLOURS,
+        "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
+        "board_columns": ticket_choices.BOARD_COLUMNS,
         "can": can,
         "Perm": Perm,
         "Role": Role,
@@ -82,7 +99,7 @@ def create_app(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.configure(settings.database_url)
-    env = templating.configure(settings.zone, _template_globals())
+    env = templating.configure(settings.zone, _template_globals(settings))
     run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
 
     @contextlib.asynccontextmanager

@@ -7,7 +7,9 @@ west side of the park, whose timber deck planks rotted and whose main cables sho
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from facilities.accounts import services as accounts
@@ -28,6 +30,7 @@ from facilities.assets.choices import (
 )
 from facilities.assets.schemas import AssetIn, ComponentIn, SiteIn
 from facilities.assets.tables import Component, Site
+from facilities.tickets.choices import Action, ClosingReason, Priority, Source, WorkClass
 
 DEMO_PASSWORD = "facilities-demo"  # noqa: S105 - printed on purpose for the local demo
 
@@ -341,9 +344,153 @@ BRIDGE_COMPONENTS: list[tuple[str, str, str, ComponentKind, ComponentGroup, bool
 ]
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoTicket:
+    code: str
+    title: str
+    priority: Priority
+    work_class: WorkClass
+    source: Source
+    days_ago: int
+    steps: tuple[tuple[Action, str], ...]  # (action, actor username) in order
+    assignee: str | None = None
+    team: str = ""
+    contractor: str = ""
+    scope: str = ""
+    description: str = ""
+    planned: tuple[int, int] | None = None  # days from the load date
+    cost_estimate: str | None = None
+    comments: tuple[tuple[str, str, bool], ...] = ()  # (author, text, public)
+    closing_reason: ClosingReason | None = None
+
+
+TICKETS = [
+    DemoTicket(
+        PINGHU_BRIDGE,
+        "更换全部木质桥面板及紧固件 Replace all timber deck planks and fasteners",
+        Priority.P1,
+        WorkClass.MAJOR,
+        Source.INSPECTION,
+        40,
+        ((Action.TRIAGE, "alice"), (Action.SCHEDULE, "alice"), (Action.START, "carol")),
+        assignee="carol",
+        team="维修一班 Crew 1",
+        contractor="衡阳市路桥养护工程有限公司",
+        scope="拆除全部腐朽木质桥面板，更换防腐木板及不锈钢紧固件；湖面设置两层滤网防止材料落水。"
+        "\nRemove all rotten deck planks; fit treated timber and stainless fasteners; two layers "
+        "of filter nets on the lake keep materials out of the water.",
+        description="桥面木板受风雨侵蚀大面积腐朽，部分板材已穿透。"
+        " Weather rotted the deck planks; some are rotten through.",
+        planned=(-20, 120),
+        cost_estimate="680000.00",
+        comments=(
+            (
+                "carol",
+                "旧桥面板已拆除约三分之一，两层滤网已布设。 About a third of the old "
+                "planks are off; both filter nets are in place.",
+                True,
+            ),
+        ),
+    ),
+    DemoTicket(
+        PINGHU_BRIDGE,
+        "主缆局部除锈涂油保养及索夹螺栓复紧 De-rust and grease the main cables, "
+        "re-tighten clamp bolts",
+        Priority.P1,
+        WorkClass.MEDIUM,
+        Source.INSPECTION,
+        40,
+        ((Action.TRIAGE, "alice"), (Action.SCHEDULE, "alice"), (Action.START, "carol")),
+        assignee="carol",
+        team="维修一班 Crew 1",
+        scope="主缆锈蚀部位除锈、涂油保养；全部索夹螺栓按设计扭矩复紧。"
+        " De-rust and grease the rusted cable sections; re-tighten every clamp bolt to the"
+        " design torque.",
+        planned=(-10, 60),
+        cost_estimate="120000.00",
+    ),
+    DemoTicket(
+        "GX-ZD-PH-001",
+        "栈道东段木板松动 Loose boards on the east boardwalk",
+        Priority.P2,
+        WorkClass.MINOR,
+        Source.CITIZEN_REPORT,
+        6,
+        ((Action.TRIAGE, "alice"),),
+        team="维修二班 Crew 2",
+    ),
+    DemoTicket(
+        "GX-YL-PH-001",
+        "秋千吊链磨损 Worn swing chains",
+        Priority.P2,
+        WorkClass.MINOR,
+        Source.PATROL,
+        12,
+        ((Action.TRIAGE, "alice"), (Action.SCHEDULE, "alice")),
+        assignee="carol",
+        planned=(3, 3),
+    ),
+    DemoTicket(
+        "GX-TZ-PH-001",
+        "亭顶瓦片移位 Displaced roof tiles on the pavilion",
+        Priority.P3,
+        WorkClass.ROUTINE,
+        Source.PATROL,
+        3,
+        (),
+    ),
+    DemoTicket(
+        "GX-QL-YM-001",
+        "伸缩缝止水带破损 Damaged expansion-joint seal",
+        Priority.P2,
+        WorkClass.MEDIUM,
+        Source.INSPECTION,
+        45,
+        ((Action.TRIAGE, "alice"), (Action.SCHEDULE, "alice"), (Action.START, "carol")),
+        assignee="carol",
+        contractor="衡阳市路桥养护工程有限公司",
+        planned=(-15, 5),
+    ),
+    DemoTicket(
+        "GX-PQ-YM-001",
+        "喷泉水泵故障 Fountain pump failure",
+        Priority.P2,
+        WorkClass.MINOR,
+        Source.PATROL,
+        25,
+        (
+            (Action.TRIAGE, "alice"),
+            (Action.START, "carol"),
+            (Action.COMPLETE, "carol"),
+            (Action.ACCEPT, "alice"),
+            (Action.CLOSE, "alice"),
+        ),
+        assignee="carol",
+        closing_reason=ClosingReason.REPLACED,
+    ),
+    DemoTicket(
+        "GX-ZM-PH-001",
+        "湖边景观灯不亮 Lakeside lamps out",
+        Priority.P3,
+        WorkClass.ROUTINE,
+        Source.CITIZEN_REPORT,
+        15,
+        (
+            (Action.TRIAGE, "alice"),
+            (Action.START, "carol"),
+            (Action.COMPLETE, "carol"),
+            (Action.ACCEPT, "alice"),
+            (Action.CLOSE, "alice"),
+        ),
+        assignee="carol",
+        closing_reason=ClosingReason.REPAIRED,
+    ),
+]
+
+
 async def load(now: dt.datetime) -> dict[str, int]:
     """Create whatever of the story is missing; returns how many rows of each kind were added."""
-    added: dict[str, Any] = {"users": 0, "sites": 0, "assets": 0, "components": 0}
+    added: dict[str, Any] = {"users": 0, "sites": 0, "assets": 0, "components": 0, "tickets": 0}
     for username, name, role, email in STAFF:
         if await accounts.find_user_by_username(username) is None:
             await accounts.create_user(
@@ -370,6 +517,71 @@ async def load(now: dt.datetime) -> dict[str, int]:
             await assets.create_asset(SYSTEM, asset, now)
             added["assets"] += 1
     added["components"] = await _bridge_components(now)
+    added["tickets"] = await _tickets(now)
+    return added
+
+
+async def _tickets(now: dt.datetime) -> int:
+    """The story's repair work: each ticket replayed through the real lifecycle, so its timeline
+    is the one the services write."""
+    from facilities.tickets import services as tickets
+    from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
+    from facilities.tickets.tables import RepairTicket
+
+    actors = {u: accounts.actor_of(await accounts.find_user_by_username(u)) for u, *_ in STAFF}
+    added = 0
+    for spec in TICKETS:
+        asset = await assets.find_asset_by_code(spec.code)
+        assert asset is not None
+        if await RepairTicket.exists().where(
+            (RepairTicket.asset == asset.id) & (RepairTicket.title == spec.title)
+        ):
+            continue
+        opened = now - dt.timedelta(days=spec.days_ago)
+        today = now.date()
+        assignee = await accounts.find_user_by_username(spec.assignee) if spec.assignee else None
+        ticket = await tickets.open_ticket(
+            actors["bob"],
+            TicketIn(
+                asset_id=asset.id,
+                title=spec.title,
+                description=spec.description,
+                source=spec.source,
+                work_class=spec.work_class,
+                priority=spec.priority,
+                assignee_id=assignee.id if assignee else None,
+                assignee_team=spec.team,
+                contractor=spec.contractor,
+                scope=spec.scope,
+                planned_start_on=today + dt.timedelta(days=spec.planned[0])
+                if spec.planned
+                else None,
+                planned_end_on=today + dt.timedelta(days=spec.planned[1]) if spec.planned else None,
+                cost_estimate=Decimal(spec.cost_estimate) if spec.cost_estimate else None,
+            ),
+            opened,
+        )
+        version, moment = ticket.version, opened
+        for index, (action, username) in enumerate(spec.steps):
+            moment = opened + dt.timedelta(days=index + 1)
+            note = "现场核实完毕 Checked on site" if action == Action.COMPLETE else ""
+            updated = await tickets.transition(
+                actors[username],
+                ticket.id,
+                TransitionIn(
+                    action=action,
+                    version=version,
+                    note=note,
+                    closing_reason=spec.closing_reason if action == Action.CLOSE else None,
+                ),
+                moment,
+            )
+            version = updated.version
+        for author, text, public in spec.comments:
+            await tickets.add_comment(
+                actors[author], ticket.id, CommentIn(body=text, is_public=public), moment
+            )
+        added += 1
     return added
 
 

@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "facilities.notifications.piccolo_app",
         "facilities.jobs.piccolo_app",
         "facilities.assets.piccolo_app",
+        "facilities.tickets.piccolo_app",
     ]
 )

@@ -129,6 +129,9 @@ class Settings:
         8, _int_between(1, 100), "Delivery attempts before a message is marked failed"
     )
     media_dir: str = _setting("var/media", _text, "Where uploaded photos and documents are stored")
+    max_upload_bytes: int = _setting(
+        8_000_000, _int_between(1024, 500_000_000), "Largest accepted photo or document in bytes"
+    )
     max_request_bytes: int = _setting(
         10_000_000, _int_between(1024, 1_000_000_000), "Largest accepted request body in bytes"
     )

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from facilities.settings import Settings
-from scheduler.jobs import accounts, notifications
+from scheduler.jobs import accounts, notifications, tickets
 
 JobFunc = Callable[[dt.datetime, Settings], Awaitable[int]]
 
@@ -37,6 +37,13 @@ JOBS: list[JobSpec] = [
         trigger=lambda zone: IntervalTrigger(seconds=30, timezone=zone),
         schedule="every 30 s",
         description="Send due e-mails from the outbox, retrying failures with backoff",
+    ),
+    JobSpec(
+        id="escalate_sla_breaches",
+        func=tickets.escalate,
+        trigger=lambda zone: IntervalTrigger(minutes=15, timezone=zone),
+        schedule="every 15 min",
+        description="Tell supervisors once about each ticket that passed its SLA due date",
     ),
     JobSpec(
         id="purge_expired",

@@ -37,6 +37,11 @@ class Perm(StrEnum):
     TOKENS_MANAGE = "tokens.manage"
     JOBS_VIEW = "jobs.view"
     JOBS_RUN = "jobs.run"
+    TICKETS_VIEW = "tickets.view"
+    TICKETS_CREATE = "tickets.create"
+    TICKETS_EDIT = "tickets.edit"
+    TICKETS_WORK = "tickets.work"  # comment, upload photos
+    SLA_EDIT = "sla.edit"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -48,4 +53,9 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.TOKENS_MANAGE: frozenset({Role.ADMIN}),
     Perm.JOBS_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.JOBS_RUN: frozenset({Role.ADMIN}),
+    Perm.TICKETS_VIEW: _ALL_STAFF,
+    Perm.TICKETS_CREATE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR, Role.CREW}),
+    Perm.TICKETS_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.TICKETS_WORK: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR, Role.CREW}),
+    Perm.SLA_EDIT: frozenset({Role.ADMIN}),
 }

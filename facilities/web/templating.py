@@ -58,6 +58,7 @@ def environment() -> jinja2.Environment:
         html_lang=lambda: i18n.HTML_LANG[i18n.current_locale()],
         language_names=i18n.LANGUAGE_NAMES,
         locales=i18n.LOCALES,
+        base_url="",
         options=choice_options,
         site_options=lambda sites: [(site.id, local_name(site)) for site in sites],
         component_options=component_options,

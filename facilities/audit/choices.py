@@ -1,0 +1,43 @@
+"""Readable names of audit actions (the codes are stored; the names are translated on display)."""
+
+from __future__ import annotations
+
+from facilities.i18n import N_, gettext
+
+ACTION_LABELS = {
+    "user.created": N_("created the user"),
+    "user.updated": N_("changed the user"),
+    "user.login": N_("logged in"),
+    "user.password_changed": N_("changed their password"),
+    "user.password_reset": N_("reset the password"),
+    "token.created": N_("created an API token"),
+    "token.revoked": N_("revoked an API token"),
+    "site.created": N_("created the site"),
+    "site.updated": N_("changed the site"),
+    "asset.created": N_("created the asset"),
+    "asset.updated": N_("changed the asset"),
+    "component.created": N_("added a component"),
+    "component.updated": N_("changed a component"),
+    "sla.updated": N_("changed the SLA policy"),
+    "ticket.created": N_("opened the ticket"),
+    "ticket.updated": N_("edited the ticket"),
+    "ticket.commented": N_("commented"),
+    "ticket.attached": N_("added a file"),
+    "ticket.triage": N_("triaged"),
+    "ticket.schedule": N_("scheduled the work"),
+    "ticket.start": N_("started the work"),
+    "ticket.complete": N_("completed the work"),
+    "ticket.accept": N_("accepted the work"),
+    "ticket.rework": N_("sent it back for rework"),
+    "ticket.close": N_("closed the ticket"),
+    "ticket.hold": N_("put it on hold"),
+    "ticket.resume": N_("resumed the work"),
+    "ticket.reject": N_("rejected the ticket"),
+    "ticket.mark_duplicate": N_("marked it as a duplicate"),
+    "ticket.cancel": N_("cancelled the ticket"),
+}
+
+
+def action_label(code: str) -> str:
+    """The translated name of an action code; an unknown code is shown as it is."""
+    return gettext(ACTION_LABELS[code]) if code in ACTION_LABELS else code

@@ -1,0 +1,36 @@
+"""Choices with translatable labels.
+
+A ``LabelledChoice`` is a StrEnum; its labels are registered per enum class with
+:func:`set_labels` (keyed by class and value, because members of two StrEnums with the same value
+compare and hash equal: ``MaintenanceClass.I == MaintenanceGrade.I``). Labels are English msgids
+marked with ``N_`` and translated when read, in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from facilities.i18n import gettext
+
+_LABELS: dict[tuple[type, str], str] = {}
+
+
+class LabelledChoice(StrEnum):
+    @property
+    def label(self) -> str:
+        return gettext(_LABELS[(type(self), self.value)])
+
+    @classmethod
+    def options(cls) -> list[tuple[str, str]]:
+        """(value, translated label) for every member, for <select> lists."""
+        return [(member.value, member.label) for member in cls]
+
+
+def set_labels(choices: type[LabelledChoice], labels: Mapping[str, str]) -> None:
+    """Register the label of every member of ``choices``; a missing one is a programming error."""
+    missing = [member.value for member in choices if member not in labels]
+    if missing:
+        raise ValueError(f"{choices.__name__}: no label for {missing}")
+    for member, text in labels.items():
+        _LABELS[(choices, choices(member).value)] = text

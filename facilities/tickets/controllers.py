@@ -1,0 +1,707 @@
+"""Repair ticket pages (staff) and the JSON API under /api/v1/tickets."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.params import JSONBody, Parameter
+from litestar.response import File, Response, Stream, Template
+
+from facilities.accounts.choices import Perm
+from facilities.accounts.permissions import Actor, can, require
+from facilities.accounts.tables import StaffUser
+from facilities.assets import services as assets
+from facilities.errors import Conflict, InvalidTransition, ValidationFailed
+from facilities.i18n import gettext as _
+from facilities.lib import media
+from facilities.lib.clock import utcnow
+from facilities.lib.forms import parse_fields
+from facilities.tickets import services as tickets
+from facilities.tickets.choices import (
+    BOARD_COLUMNS,
+    CLOSING_REASONS_FROM,
+    PhotoTag,
+    Priority,
+    Status,
+)
+from facilities.tickets.schemas import (
+    AttachmentMeta,
+    AttachmentOut,
+    CommentIn,
+    CommentOut,
+    TicketFilters,
+    TicketIn,
+    TicketListOut,
+    TicketOut,
+    TransitionIn,
+)
+from facilities.web.auth import require_actor, staff_guard
+from facilities.web.forms import form_values, parse_form
+from facilities.web.responses import redirect, render
+
+IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+
+
+def ticket_out(view: tickets.TicketView) -> TicketOut:
+    t = view.ticket
+    return TicketOut(
+        id=t.id,
+        asset_id=t.asset,
+        asset_code=view.asset_code,
+        asset_name_zh=view.asset_name_zh,
+        component_id=t.component,
+        title=t.title,
+        description=t.description,
+        source=t.source,
+        work_class=t.work_class,
+        priority=t.priority,
+        status=t.status,
+        sla_due_at=t.sla_due_at,
+        is_overdue=view.is_overdue,
+        assignee_id=t.assignee,
+        assignee_team=t.assignee_team,
+        contractor=t.contractor,
+        contractor_contact=t.contractor_contact,
+        scope=t.scope,
+        planned_start_on=t.planned_start_on,
+        planned_end_on=t.planned_end_on,
+        actual_start_at=t.actual_start_at,
+        actual_end_at=t.actual_end_at,
+        cost_estimate=t.cost_estimate,
+        cost_actual=t.cost_actual,
+        status_note=t.status_note,
+        closing_reason=t.closing_reason,
+        duplicate_of=t.duplicate_of,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        closed_at=t.closed_at,
+        version=t.version,
+        allowed_actions=list(view.actions),
+    )
+
+
+def attachment_out(row: Any) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.id,
+        tag=row.tag,
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        caption=row.caption,
+        created_at=row.created_at,
+        url=f"/tickets/attachments/{row.id}",
+        thumbnail_url=f"/tickets/attachments/{row.id}/thumbnail" if row.thumbnail_key else None,
+    )
+
+
+def _filters(request: Request[Any, Any, Any], **overrides: Any) -> TicketFilters:
+    query = {k: v for k, v in request.query_params.items()}
+    query.update({k: str(v) for k, v in overrides.items()})
+    filters, errors = parse_fields(TicketFilters, query, checkboxes_absent_false=True)
+    if filters is None:
+        raise ValidationFailed(
+            errors, _("Some filters are not valid: %(fields)s") % {"fields": ", ".join(errors)}
+        )
+    return filters
+
+
+async def _staff_options() -> list[tuple[int, str]]:
+    rows = (
+        await StaffUser.select(StaffUser.id, StaffUser.display_name)
+        .where(
+            StaffUser.is_active == True  # noqa: E712
+        )
+        .order_by(StaffUser.display_name)
+    )
+    return [(r["id"], r["display_name"]) for r in rows]
+
+
+async def _asset_options(actor: Actor) -> list[tuple[int, str]]:
+    rows = await assets.all_asset_choices(actor)
+    return [(r["id"], f"{r['code']} {r['name_zh']}") for r in rows]
+
+
+async def _form_context(actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
+    asset_id = form.get("asset_id")
+    components = []
+    if asset_id and str(asset_id).isdigit():
+        try:
+            components = await assets.list_components(actor, int(asset_id))
+        except Exception:  # an unknown asset: the form error will say so
+            components = []
+    return {
+        "asset_options": await _asset_options(actor),
+        "staff_options": await _staff_options(),
+        "components": components,
+    }
+
+
+def _query_without(request: Request[Any, Any, Any], *names: str) -> str:
+    from urllib.parse import urlencode
+
+    kept = [(k, v) for k, v in request.query_params.items() if k not in names]
+    return urlencode(kept)
+
+
+class TicketController(Controller):
+    path = "/tickets"
+    guards = [staff_guard]
+    include_in_schema = False
+
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any]) -> Template:
+        return await self._list(request, "tickets/index.html", _filters(request))
+
+    @get("/mine")
+    async def mine(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        return await self._list(
+            request,
+            "tickets/index.html",
+            _filters(request, assignee=actor.id or 0, sort="due"),
+            mine=True,
+        )
+
+    async def _list(
+        self,
+        request: Request[Any, Any, Any],
+        template: str,
+        filters: TicketFilters,
+        mine: bool = False,
+    ) -> Template:
+        actor = require_actor(request)
+        now = utcnow()
+        page = await tickets.list_tickets(actor, filters, now)
+        return render(
+            request,
+            template,
+            page=page,
+            filters=filters,
+            mine=mine,
+            now=now,
+            sites=await assets.list_sites(actor),
+            staff_options=await _staff_options(),
+            query=_query_without(request, "after"),
+            can_create=can(actor, Perm.TICKETS_CREATE),
+        )
+
+    @get("/export.csv")
+    async def export(self, request: Request[Any, Any, Any]) -> Stream:
+        actor = require_actor(request)
+        filters = _filters(request)
+        stamp = utcnow().strftime("%Y%m%d")
+        return Stream(
+            _csv_lines(tickets.iter_tickets(actor, filters, utcnow())),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
+        )
+
+    @get("/board")
+    async def board(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        now = utcnow()
+        base = _filters(request, sort="priority", per_page=50)
+        columns = []
+        for status in BOARD_COLUMNS:
+            page = await tickets.list_tickets(
+                actor, msgspec.structs.replace(base, status=status.value, after=""), now
+            )
+            columns.append((status, page))
+        return render(
+            request,
+            "tickets/board.html",
+            columns=columns,
+            filters=base,
+            sites=await assets.list_sites(actor),
+        )
+
+    @get("/calendar")
+    async def calendar_view(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        zone = request.app.state.settings.zone
+        today = utcnow().astimezone(zone).date()
+        month_text = request.query_params.get("month", "")
+        try:
+            first = (
+                dt.date.fromisoformat(month_text + "-01") if month_text else today.replace(day=1)
+            )
+        except ValueError:
+            raise ValidationFailed({"month": _("Give the month as YYYY-MM.")}) from None
+        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+        planned = await tickets.planned_between(actor, weeks[0][0], weeks[-1][-1])
+        by_day: dict[dt.date, list[Any]] = {}
+        for row in planned:
+            start = row["planned_start_on"]
+            end = row["planned_end_on"] or start
+            day = max(start, weeks[0][0])
+            while day <= min(end, weeks[-1][-1]):
+                by_day.setdefault(day, []).append(row)
+                day += dt.timedelta(days=1)
+        previous = (first - dt.timedelta(days=1)).replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return render(
+            request,
+            "tickets/calendar.html",
+            weeks=weeks,
+            first=first,
+            today=today,
+            by_day=by_day,
+            previous=previous,
+            following=following,
+        )
+
+    @get("/dashboard")
+    async def dashboard(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        return render(
+            request, "tickets/dashboard.html", stats=await tickets.dashboard(actor, utcnow())
+        )
+
+    @get("/sla")
+    async def sla(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require_actor(request)
+        return render(
+            request,
+            "tickets/sla.html",
+            hours=await tickets.sla_hours(),
+            errors={},
+            can_edit=can(actor, Perm.SLA_EDIT),
+        )
+
+    @post("/sla")
+    async def update_sla(self, request: Request[Any, Any, Any]) -> Any:
+        actor = require(require_actor(request), Perm.SLA_EDIT)
+        values = await form_values(request)
+        errors: dict[str, str] = {}
+        parsed: dict[Priority, int] = {}
+        for priority in Priority:
+            raw = values.get(priority.value, "").strip()
+            if not raw.isdigit() or not 1 <= int(raw) <= 24 * 366:
+                errors[priority.value] = _("Enter a number from 1 to 8784.")
+            else:
+                parsed[priority] = int(raw)
+        if errors:
+            return render(
+                request,
+                "tickets/sla.html",
+                status_code=400,
+                hours=values,
+                errors=errors,
+                can_edit=True,
+            )
+        current = await tickets.sla_hours()
+        now = utcnow()
+        for priority, hours in parsed.items():
+            if current[priority] != hours:
+                await tickets.set_sla_hours(actor, priority, hours, now)
+        return redirect("/tickets/sla", _("The SLA policy was saved."))
+
+    @get("/new")
+    async def new(self, request: Request[Any, Any, Any]) -> Template:
+        actor = require(require_actor(request), Perm.TICKETS_CREATE)
+        form = {"asset_id": request.query_params.get("asset", ""), "priority": Priority.P2}
+        return render(
+            request, "tickets/new.html", form=form, errors={}, **await _form_context(actor, form)
+        )
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any]) -> Any:
+        actor = require(require_actor(request), Perm.TICKETS_CREATE)
+        data, errors, values = await parse_form(request, TicketIn)
+        if data is not None:
+            try:
+                ticket = await tickets.open_ticket(actor, data, utcnow())
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect(
+                    f"/tickets/{ticket.id}", _("Ticket #%(id)s opened.") % {"id": ticket.id}
+                )
+        return render(
+            request,
+            "tickets/new.html",
+            status_code=400,
+            form=values,
+            errors=errors,
+            **await _form_context(actor, values),
+        )
+
+    @get("/{ticket_id:int}")
+    async def show(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Template:
+        return await self._show(request, ticket_id)
+
+    async def _show(
+        self, request: Request[Any, Any, Any], ticket_id: int, status_code: int = 200, **extra: Any
+    ) -> Template:
+        actor = require_actor(request)
+        now = utcnow()
+        view = await tickets.get_ticket(actor, ticket_id, now)
+        extra.setdefault("errors", {})
+        extra.setdefault("action_error", "")
+        return render(
+            request,
+            "tickets/show.html",
+            status_code=status_code,
+            view=view,
+            t=view.ticket,
+            timeline=await tickets.timeline(actor, ticket_id),
+            attachments=await tickets.list_attachments(actor, ticket_id),
+            closing_reasons=sorted(CLOSING_REASONS_FROM.get(Status(view.ticket.status), [])),
+            can_edit=can(actor, Perm.TICKETS_EDIT)
+            and view.ticket.status
+            not in {Status.CLOSED, Status.REJECTED, Status.DUPLICATE, Status.CANCELLED},
+            can_work=can(actor, Perm.TICKETS_WORK),
+            now=now,
+            **extra,
+        )
+
+    @get("/{ticket_id:int}/edit")
+    async def edit(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Template:
+        actor = require(require_actor(request), Perm.TICKETS_EDIT)
+        view = await tickets.get_ticket(actor, ticket_id, utcnow())
+        form = {k: ("" if v is None else v) for k, v in tickets.snapshot(view.ticket).items()}
+        form["version"] = view.ticket.version
+        return render(
+            request,
+            "tickets/edit.html",
+            t=view.ticket,
+            form=form,
+            errors={},
+            conflict=False,
+            **await _form_context(actor, form),
+        )
+
+    @post("/{ticket_id:int}")
+    async def update(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+        actor = require(require_actor(request), Perm.TICKETS_EDIT)
+        view = await tickets.get_ticket(actor, ticket_id, utcnow())
+        data, errors, values = await parse_form(request, TicketIn)
+        conflict = False
+        if data is not None:
+            try:
+                await tickets.update_ticket(actor, ticket_id, data, utcnow())
+            except ValidationFailed as exc:
+                errors = exc.errors
+            except Conflict:
+                conflict = True
+                fresh = await tickets.get_ticket(actor, ticket_id, utcnow())
+                values["version"] = fresh.ticket.version
+            else:
+                return redirect(f"/tickets/{ticket_id}", _("Changes saved."))
+        return render(
+            request,
+            "tickets/edit.html",
+            status_code=409 if conflict else 400,
+            t=view.ticket,
+            form=values,
+            errors=errors,
+            conflict=conflict,
+            **await _form_context(actor, values),
+        )
+
+    @post("/{ticket_id:int}/transitions")
+    async def transition(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+        actor = require_actor(request)
+        data, errors, _values = await parse_form(request, TransitionIn)
+        if data is None:
+            return await self._show(
+                request,
+                ticket_id,
+                400,
+                errors=errors,
+                action_error=_("Some of the values sent are not valid."),
+            )
+        try:
+            await tickets.transition(actor, ticket_id, data, utcnow())
+        except ValidationFailed as exc:
+            return await self._show(
+                request,
+                ticket_id,
+                400,
+                errors=exc.errors,
+                action_error=next(iter(exc.errors.values())),
+            )
+        except (Conflict, InvalidTransition) as exc:
+            return await self._show(request, ticket_id, 409, action_error=exc.detail)
+        return redirect(
+            f"/tickets/{ticket_id}", _("Done: %(action)s.") % {"action": data.action.label}
+        )
+
+    @post("/{ticket_id:int}/comments")
+    async def comment(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+        actor = require_actor(request)
+        data, errors, _values = await parse_form(request, CommentIn)
+        if data is None:
+            return await self._show(request, ticket_id, 400, errors=errors)
+        await tickets.add_comment(actor, ticket_id, data, utcnow())
+        return redirect(f"/tickets/{ticket_id}#timeline", _("Comment added."))
+
+    @post("/{ticket_id:int}/attachments")
+    async def attach(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+        actor = require_actor(request)
+        settings = request.app.state.settings
+        form = await request.form()
+        upload = form.get("file")
+        meta, errors = parse_fields(
+            AttachmentMeta,
+            {"tag": str(form.get("tag", PhotoTag.DURING)), "caption": str(form.get("caption", ""))},
+        )
+        if meta is None or upload is None or isinstance(upload, str):
+            errors = errors or {"file": _("Choose a file to upload.")}
+            return await self._show(request, ticket_id, 400, errors=errors)
+        try:
+            await tickets.add_attachment(
+                actor,
+                ticket_id,
+                await upload.read(),
+                upload.filename or "",
+                meta.tag,
+                meta.caption,
+                settings.media_path,
+                settings.max_upload_bytes,
+                utcnow(),
+            )
+        except ValidationFailed as exc:
+            return await self._show(request, ticket_id, 400, errors=exc.errors)
+        return redirect(f"/tickets/{ticket_id}#photos", _("File added."))
+
+    @get("/attachments/{attachment_id:int}")
+    async def attachment(self, request: Request[Any, Any, Any], attachment_id: IdParam) -> File:
+        return _file(
+            request,
+            await tickets.get_attachment(require_actor(request), attachment_id),
+            thumbnail=False,
+        )
+
+    @get("/attachments/{attachment_id:int}/thumbnail")
+    async def thumbnail(self, request: Request[Any, Any, Any], attachment_id: IdParam) -> File:
+        return _file(
+            request,
+            await tickets.get_attachment(require_actor(request), attachment_id),
+            thumbnail=True,
+        )
+
+
+def _file(request: Request[Any, Any, Any], row: Any, thumbnail: bool) -> File:
+    from facilities.errors import NotFound
+
+    root = request.app.state.settings.media_path
+    key = row.thumbnail_key if thumbnail else row.storage_key
+    try:
+        path = media.resolve(root, key) if key else None
+    except FileNotFoundError:
+        path = None
+    if path is None or not path.exists():
+        raise NotFound(_("No such file."))
+    return File(
+        path=path,
+        filename=row.filename if not thumbnail else f"thumb-{row.id}.jpg",
+        media_type="image/jpeg" if thumbnail else row.content_type,
+        content_disposition_type="inline"
+        if row.content_type != "application/pdf" or thumbnail
+        else "attachment",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+CSV_COLUMNS = (
+    "id",
+    "asset_code",
+    "title",
+    "status",
+    "priority",
+    "source",
+    "work_class",
+    "sla_due_at",
+    "is_overdue",
+    "assignee",
+    "assignee_team",
+    "contractor",
+    "planned_start_on",
+    "planned_end_on",
+    "cost_estimate",
+    "cost_actual",
+    "closing_reason",
+    "created_at",
+    "closed_at",
+)
+
+
+async def _csv_lines(rows: AsyncIterator[tickets.TicketView]) -> AsyncIterator[str]:
+    def line(values: list[Any]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(
+            [
+                "" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v)
+                for v in values
+            ]
+        )
+        return buffer.getvalue()
+
+    yield "\ufeff" + line(list(CSV_COLUMNS))
+    async for view in rows:
+        t = view.ticket
+        yield line(
+            [
+                t.id,
+                view.asset_code,
+                t.title,
+                t.status,
+                t.priority,
+                t.source,
+                t.work_class,
+                t.sla_due_at,
+                "yes" if view.is_overdue else "no",
+                view.assignee_name,
+                t.assignee_team,
+                t.contractor,
+                t.planned_start_on,
+                t.planned_end_on,
+                t.cost_estimate,
+                t.cost_actual,
+                t.closing_reason,
+                t.created_at,
+                t.closed_at,
+            ]
+        )
+
+
+class TicketApiController(Controller):
+    path = "/api/v1/tickets"
+    guards = [staff_guard]
+    tags = ["tickets"]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[str, Parameter(query="q", max_length=100)] = "",
+        status: Annotated[str, Parameter(query="status", max_length=20)] = "open",
+        priority: Annotated[Priority | None, Parameter(query="priority")] = None,
+        asset: Annotated[int | None, Parameter(query="asset", ge=1, le=2_147_483_647)] = None,
+        site: Annotated[int | None, Parameter(query="site", ge=1, le=2_147_483_647)] = None,
+        assignee: Annotated[int | None, Parameter(query="assignee", ge=1, le=2_147_483_647)] = None,
+        overdue: Annotated[bool, Parameter(query="overdue")] = False,
+        sort: Annotated[
+            str, Parameter(query="sort", pattern=r"^(-created|due|priority|-updated)$")
+        ] = "-created",
+        after: Annotated[str, Parameter(query="after", max_length=200)] = "",
+        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=200)] = 50,
+    ) -> TicketListOut:
+        """Tickets, newest first by default; follow ``next_cursor`` with ``after=``."""
+        filters = TicketFilters(
+            q=q,
+            status=status,
+            priority=priority,
+            asset=asset,
+            site=site,
+            assignee=assignee,
+            overdue=overdue,
+            sort=sort,
+            after=after,
+            per_page=per_page,
+        )
+        page = await tickets.list_tickets(require_actor(request), filters, utcnow())
+        return TicketListOut(
+            items=[ticket_out(v) for v in page.items], next_cursor=page.next_cursor
+        )
+
+    @post("/")
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[TicketIn]
+    ) -> Response[TicketOut]:
+        actor = require_actor(request)
+        ticket = await tickets.open_ticket(actor, data, utcnow())
+        view = await tickets.get_ticket(actor, ticket.id, utcnow())
+        return Response(ticket_out(view), status_code=201)
+
+    @get("/{ticket_id:int}")
+    async def show(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> TicketOut:
+        return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, utcnow()))
+
+    @put("/{ticket_id:int}")
+    async def update(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TicketIn]
+    ) -> TicketOut:
+        """Replace the editable fields; send the ``version`` you read (409 when stale)."""
+        actor = require_actor(request)
+        await tickets.update_ticket(actor, ticket_id, data, utcnow())
+        return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
+
+    @post("/{ticket_id:int}/transitions", status_code=200)
+    async def transition(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TransitionIn]
+    ) -> TicketOut:
+        """Apply a lifecycle action. 409: not allowed from the current status, or stale
+        version; 403: the role may not; 400: required data missing."""
+        actor = require_actor(request)
+        await tickets.transition(actor, ticket_id, data, utcnow())
+        return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
+
+    @get("/{ticket_id:int}/comments")
+    async def comments(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam
+    ) -> list[CommentOut]:
+        actor = require_actor(request)
+        await tickets.get_ticket(actor, ticket_id, utcnow())
+        return [
+            CommentOut(
+                id=c["id"],
+                author=c["author"] or "",
+                body=c["body"],
+                is_public=c["is_public"],
+                created_at=c["created_at"],
+            )
+            for c in await tickets.list_comments(actor, ticket_id)
+        ]
+
+    @post("/{ticket_id:int}/comments")
+    async def add_comment(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[CommentIn]
+    ) -> Response[dict[str, int]]:
+        comment_id = await tickets.add_comment(require_actor(request), ticket_id, data, utcnow())
+        return Response({"id": comment_id}, status_code=201)
+
+    @get("/{ticket_id:int}/attachments")
+    async def attachments(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam
+    ) -> list[AttachmentOut]:
+        actor = require_actor(request)
+        await tickets.get_ticket(actor, ticket_id, utcnow())
+        return [attachment_out(a) for a in await tickets.list_attachments(actor, ticket_id)]
+
+    @post("/{ticket_id:int}/attachments")
+    async def add_attachment(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam
+    ) -> Response[AttachmentOut]:
+        """Multipart form: ``file`` (JPEG, PNG, WebP or PDF), ``tag`` (before, during, after,
+        document), ``caption``."""
+        actor = require_actor(request)
+        settings = request.app.state.settings
+        form = await request.form()
+        upload = form.get("file")
+        meta, errors = parse_fields(
+            AttachmentMeta,
+            {"tag": str(form.get("tag", PhotoTag.DURING)), "caption": str(form.get("caption", ""))},
+        )
+        if meta is None or upload is None or isinstance(upload, str):
+            raise ValidationFailed(errors or {"file": _("Choose a file to upload.")})
+        row = await tickets.add_attachment(
+            actor,
+            ticket_id,
+            await upload.read(),
+            upload.filename or "",
+            meta.tag,
+            meta.caption,
+            settings.media_path,
+            settings.max_upload_bytes,
+            utcnow(),
+        )
+        return Response(attachment_out(row), status_code=201)
