@@ -28,6 +28,8 @@ from facilities.assets.controllers import (
     SiteController,
 )
 from facilities.audit.choices import action_label
+from facilities.inspections import choices as inspection_choices
+from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
@@ -50,10 +52,12 @@ CONTROLLERS = [
     SiteController,
     AssetController,
     TicketController,
+    InspectionController,
     JobController,
     SiteApiController,
     AssetApiController,
     TicketApiController,
+    InspectionApiController,
 ]
 
 
@@ -71,6 +75,18 @@ def _template_globals(settings: Settings) -> dict[str, object]:
         "TICKET_STATUS_COLOURS": ticket_choices.STATUS_COLOURS,
         "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
         "board_columns": ticket_choices.BOARD_COLUMNS,
+        "InspectionType": inspection_choices.InspectionType,
+        "InspectionState": inspection_choices.State,
+        "InspectionTrigger": inspection_choices.Trigger,
+        "Anchor": inspection_choices.Anchor,
+        "ScheduleStatus": inspection_choices.ScheduleStatus,
+        "Recommendation": inspection_choices.Recommendation,
+        "Severity": inspection_choices.Severity,
+        "Urgency": inspection_choices.Urgency,
+        "DefectType": inspection_choices.DefectType,
+        "FindingStatus": inspection_choices.FindingStatus,
+        "Weather": inspection_choices.Weather,
+        "Answer": inspection_choices.Answer,
         "can": can,
         "Perm": Perm,
         "Role": Role,

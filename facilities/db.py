@@ -68,7 +68,9 @@ def configure(url: str) -> Engine:
         os.environ.get("PICCOLO_CONF", "facilities.piccolo_conf")
     )
     piccolo_conf.DB = _engine  # type: ignore[attr-defined]
-    for table in all_tables():
+    from piccolo.apps.migrations.tables import Migration
+
+    for table in [*all_tables(), Migration]:  # Piccolo's own record of applied migrations too
         table._meta.db = _engine
     return _engine
 
@@ -90,6 +92,7 @@ def is_sqlite() -> bool:
 
 
 def all_tables() -> list[Any]:
+    """Every table of the project's apps."""
     from piccolo.conf.apps import Finder
 
     return Finder().get_table_classes()

@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "facilities.jobs.piccolo_app",
         "facilities.assets.piccolo_app",
         "facilities.tickets.piccolo_app",
+        "facilities.inspections.piccolo_app",
     ]
 )

@@ -9,16 +9,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from facilities.settings import Settings
-from scheduler.jobs import accounts, notifications, tickets
+from scheduler.jobs import accounts, inspections, notifications, tickets
 
-JobFunc = Callable[[dt.datetime, Settings], Awaitable[int]]
+class Outcome(Protocol):
+    """What a job returns: a count of items handled (``int()``), optionally with a ``detail``
+    line for the run history (e.g. "3 missed occurrences coalesced")."""
+
+    def __int__(self) -> int: ...
+
+
+JobFunc = Callable[[dt.datetime, Settings], Awaitable[int | Outcome]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +44,20 @@ JOBS: list[JobSpec] = [
         trigger=lambda zone: IntervalTrigger(seconds=30, timezone=zone),
         schedule="every 30 s",
         description="Send due e-mails from the outbox, retrying failures with backoff",
+    ),
+    JobSpec(
+        id="raise_inspections",
+        func=inspections.raise_due,
+        trigger=lambda zone: IntervalTrigger(minutes=10, timezone=zone),
+        schedule="every 10 min",
+        description="Raise one inspection per due schedule occurrence (missed ones coalesced)",
+    ),
+    JobSpec(
+        id="inspection_reminders",
+        func=inspections.remind,
+        trigger=lambda zone: CronTrigger(hour="8-18", minute=5, timezone=zone),
+        schedule="hourly 08:05-18:05",
+        description="Remind teams before and on the due day; escalate overdue inspections",
     ),
     JobSpec(
         id="escalate_sla_breaches",

@@ -48,13 +48,14 @@ async def run_job(
     logical_now = now or utcnow()
     run_id = await jobs.start_run(spec.id, utcnow(), RUNNER_NAME, trigger)
     try:
-        items = await spec.func(logical_now, settings)
+        outcome = await spec.func(logical_now, settings)
     except Exception as exc:
         log.exception("job %s failed", spec.id)
         await jobs.finish_run(run_id, utcnow(), 0, f"{type(exc).__name__}: {exc}")
         raise
-    await jobs.finish_run(run_id, utcnow(), items)
-    log.info("job %s handled %s item(s)", spec.id, items)
+    items, detail = int(outcome), str(getattr(outcome, "detail", ""))
+    await jobs.finish_run(run_id, utcnow(), items, detail=detail)
+    log.info("job %s handled %s item(s) %s", spec.id, items, detail)
     return items
 
 

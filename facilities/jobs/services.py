@@ -17,9 +17,16 @@ async def start_run(job_id: str, now: dt.datetime, runner: str, trigger: str) ->
     return int(rows[0]["id"])
 
 
-async def finish_run(run_id: int, finished_at: dt.datetime, items: int, error: str = "") -> None:
+async def finish_run(
+    run_id: int, finished_at: dt.datetime, items: int, error: str = "", detail: str = ""
+) -> None:
     await JobRun.update(
-        {JobRun.finished_at: finished_at, JobRun.items: items, JobRun.error: error[:4000]}
+        {
+            JobRun.finished_at: finished_at,
+            JobRun.items: items,
+            JobRun.error: error[:4000],
+            JobRun.detail: detail[:4000],
+        }
     ).where(JobRun.id == run_id)
 
 

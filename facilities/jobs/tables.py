@@ -15,6 +15,7 @@ class JobRun(Table, tablename="job_run"):
     finished_at = Timestamptz(null=True, default=None)
     items = Integer(default=0)
     error = Text(default="")
+    detail = Text(default="")
     runner = Varchar(length=128, default="")
     trigger = Varchar(length=16, default="schedule")  # schedule | manual
 

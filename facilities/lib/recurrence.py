@@ -1,0 +1,90 @@
+"""Recurrence: RFC 5545 RRULEs evaluated with python-dateutil in the bureau's local time.
+
+Rules are computed on local wall-clock times and each occurrence is then placed in the zone, so
+"monthly on the 1st at 09:00" stays 09:00 across daylight-saving changes. A wall time that does
+not exist (skipped by a spring-forward change) moves forward by the gap; an ambiguous one (repeated
+by an autumn change) takes its first instance, so nothing happens twice. Month-end rules use
+BYMONTHDAY=-1 (the last day), never a 31st that skips short months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+MAX_RULE_LENGTH = 300
+
+
+class InvalidRule(ValueError):
+    """The text is not an RRULE this system accepts."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(rule: str, start: dt.datetime) -> rrule:
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text or len(text) > MAX_RULE_LENGTH or "\n" in text:
+        raise InvalidRule(rule)
+    if "DTSTART" in text.upper():
+        raise InvalidRule("DTSTART is not accepted: the schedule gives the start")
+    try:
+        parsed = rrulestr(text, dtstart=start, forceset=False, cache=True)
+    except (ValueError, TypeError) as exc:
+        raise InvalidRule(str(exc)) from exc
+    if not isinstance(parsed, rrule):
+        raise InvalidRule("one RRULE only")
+    return parsed
+
+
+def validate(rule: str) -> str:
+    """Return the normalised rule text, or raise InvalidRule."""
+    parsed = _parse(rule, dt.datetime(2000, 1, 1))
+    if parsed.after(dt.datetime(2000, 1, 1), inc=True) is None:
+        raise InvalidRule("the rule never occurs")
+    text = rule.strip()
+    return text[6:] if text.upper().startswith("RRULE:") else text
+
+
+def localize(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A naive local wall time as an aware UTC instant (DST gaps move forward, folds take the
+    first instance)."""
+    aware = local.replace(tzinfo=zone, fold=0)
+    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != local:  # the wall time does not exist: it fell in a spring-forward gap
+        gap = aware.replace(fold=1).utcoffset() - aware.replace(fold=0).utcoffset()  # type: ignore[operator]
+        aware = (local + abs(gap)).replace(tzinfo=zone)
+    return aware.astimezone(dt.UTC)
+
+
+def next_after(rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo,
+               inclusive: bool = False) -> dt.datetime | None:
+    """The first occurrence strictly after the instant ``after`` (or at it, if ``inclusive``),
+    for the rule anchored at the naive local ``start_local``; None when the rule has ended."""
+    parsed = _parse(rule, start_local)
+    cursor = after.astimezone(zone).replace(tzinfo=None) - dt.timedelta(hours=3)
+    while True:
+        local = parsed.after(cursor, inc=False)
+        if local is None:
+            return None
+        instant = localize(local, zone)
+        if instant > after or (inclusive and instant == after):
+            return instant
+        cursor = local
+
+
+def upcoming(rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo,
+             count: int = 5) -> list[dt.datetime]:
+    """The next ``count`` occurrences after ``after`` (the schedule form's preview)."""
+    found: list[dt.datetime] = []
+    cursor = after
+    while len(found) < count:
+        instant = next_after(rule, start_local, cursor, zone)
+        if instant is None:
+            break
+        found.append(instant)
+        cursor = instant
+    return found
