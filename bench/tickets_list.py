@@ -26,18 +26,26 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
+import asyncpg
 
-from facilities import db  # noqa: E402
-from facilities.accounts.permissions import SYSTEM  # noqa: E402
-from facilities.tickets import services as tickets  # noqa: E402
-from facilities.tickets.schemas import TicketFilters  # noqa: E402
+from facilities import db
+from facilities.accounts.permissions import SYSTEM
+from facilities.tickets import services as tickets
+from facilities.tickets.schemas import TicketFilters
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
-STATUSES = (["new"] * 3 + ["triaged"] * 3 + ["scheduled"] * 4 + ["in_progress"] * 6
-            + ["work_complete"] * 2 + ["on_hold"] * 2 + ["closed"] * 75 + ["cancelled"] * 3
-            + ["rejected"] * 2)
+STATUSES = (
+    ["new"] * 3
+    + ["triaged"] * 3
+    + ["scheduled"] * 4
+    + ["in_progress"] * 6
+    + ["work_complete"] * 2
+    + ["on_hold"] * 2
+    + ["closed"] * 75
+    + ["cancelled"] * 3
+    + ["rejected"] * 2
+)
 PRIORITIES = ["P0"] * 2 + ["P1"] * 18 + ["P2"] * 50 + ["P3"] * 30
 SOURCES = ["inspection", "patrol", "citizen_report", "event", "planned"]
 HOURS = {"P0": 24, "P1": 168, "P2": 720, "P3": 2160}
@@ -52,18 +60,40 @@ def ticket_rows(count: int, assets: int, seed: int = 7) -> list[tuple[Any, ...]]
         created = start + dt.timedelta(seconds=rng.randrange(span))
         priority = rng.choice(PRIORITIES)
         status = rng.choice(STATUSES)
-        closed = created + dt.timedelta(hours=rng.randrange(1, 2000)) if status in {
-            "closed", "cancelled", "rejected"} else None
-        rows.append((
-            n, rng.randrange(1, assets + 1), f"Ticket {n} {rng.choice(SOURCES)} repair",
-            rng.choice(SOURCES), priority, status,
-            created + dt.timedelta(hours=HOURS[priority]), created, closed or created, closed,
-        ))
+        closed = (
+            created + dt.timedelta(hours=rng.randrange(1, 2000))
+            if status in {"closed", "cancelled", "rejected"}
+            else None
+        )
+        rows.append(
+            (
+                n,
+                rng.randrange(1, assets + 1),
+                f"Ticket {n} {rng.choice(SOURCES)} repair",
+                rng.choice(SOURCES),
+                priority,
+                status,
+                created + dt.timedelta(hours=HOURS[priority]),
+                created,
+                closed or created,
+                closed,
+            )
+        )
     return rows
 
 
-COLUMNS = ("id", "asset", "title", "source", "priority", "status", "sla_due_at", "created_at",
-           "updated_at", "closed_at")
+COLUMNS = (
+    "id",
+    "asset",
+    "title",
+    "source",
+    "priority",
+    "status",
+    "sla_due_at",
+    "created_at",
+    "updated_at",
+    "closed_at",
+)
 
 
 async def migrate(url: str) -> None:
@@ -77,20 +107,29 @@ async def migrate(url: str) -> None:
 def seed_sqlite(path: Path, rows: list[tuple[Any, ...]], assets: int) -> None:
     connection = sqlite3.connect(path)
     now = NOW.isoformat(sep=" ")
-    connection.execute("INSERT INTO site (name_zh, name_en, kind, address, created_at, updated_at, "
-                       "version) VALUES ('基准', 'Bench', 'park', '', ?, ?, 1)", (now, now))
+    connection.execute(
+        "INSERT INTO site (name_zh, name_en, kind, address, created_at, updated_at, "
+        "version) VALUES ('基准', 'Bench', 'park', '', ?, ?, 1)",
+        (now, now),
+    )
     connection.executemany(
         "INSERT INTO asset (code, name_zh, name_en, asset_type, site, lifecycle, structure_type, "
         "is_special_structure, is_tension_critical, description, location_note, created_at, "
         "updated_at, version) VALUES (?, ?, '', 'footbridge', 1, 'in_use', 'beam', 0, 0, '', '',"
-        " ?, ?, 1)", [(f"B-{i:05d}", f"资产{i}", now, now) for i in range(1, assets + 1)])
+        " ?, ?, 1)",
+        [(f"B-{i:05d}", f"资产{i}", now, now) for i in range(1, assets + 1)],
+    )
+
     def text(value: Any) -> Any:
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
+
     connection.executemany(
         f"INSERT INTO repair_ticket ({', '.join(COLUMNS)}, description, work_class, "
         "assignee_team, contractor, contractor_contact, scope, status_note, reporter_email, "
-        f"version) VALUES ({', '.join('?' * len(COLUMNS))}, '', 'minor', '', '', '', '', '', '', 1)",
-        ([text(v) for v in row] for row in rows))
+        f"version) VALUES ({', '.join('?' * len(COLUMNS))}, "
+        "'', 'minor', '', '', '', '', '', '', 1)",
+        ([text(v) for v in row] for row in rows),
+    )
     connection.commit()
     connection.execute("ANALYZE")
     connection.close()
@@ -100,18 +139,63 @@ async def seed_postgres(url: str, rows: list[tuple[Any, ...]], assets: int) -> N
     connection = await asyncpg.connect(url)
     await connection.execute(
         "INSERT INTO site (name_zh, name_en, kind, address, created_at, updated_at, version) "
-        "VALUES ('基准', 'Bench', 'park', '', $1, $1, 1)", NOW)
+        "VALUES ('基准', 'Bench', 'park', '', $1, $1, 1)",
+        NOW,
+    )
     await connection.copy_records_to_table(
-        "asset", columns=["code", "name_zh", "name_en", "asset_type", "site", "lifecycle",
-                          "structure_type", "is_special_structure", "is_tension_critical",
-                          "description", "location_note", "created_at", "updated_at", "version"],
-        records=[(f"B-{i:05d}", f"资产{i}", "", "footbridge", 1, "in_use", "beam", False, False,
-                  "", "", NOW, NOW, 1) for i in range(1, assets + 1)])
-    extra = ("description", "work_class", "assignee_team", "contractor", "contractor_contact",
-             "scope", "status_note", "reporter_email", "version")
+        "asset",
+        columns=[
+            "code",
+            "name_zh",
+            "name_en",
+            "asset_type",
+            "site",
+            "lifecycle",
+            "structure_type",
+            "is_special_structure",
+            "is_tension_critical",
+            "description",
+            "location_note",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+        records=[
+            (
+                f"B-{i:05d}",
+                f"资产{i}",
+                "",
+                "footbridge",
+                1,
+                "in_use",
+                "beam",
+                False,
+                False,
+                "",
+                "",
+                NOW,
+                NOW,
+                1,
+            )
+            for i in range(1, assets + 1)
+        ],
+    )
+    extra = (
+        "description",
+        "work_class",
+        "assignee_team",
+        "contractor",
+        "contractor_contact",
+        "scope",
+        "status_note",
+        "reporter_email",
+        "version",
+    )
     await connection.copy_records_to_table(
-        "repair_ticket", columns=[*COLUMNS, *extra],
-        records=[(*row, "", "minor", "", "", "", "", "", "", 1) for row in rows])
+        "repair_ticket",
+        columns=[*COLUMNS, *extra],
+        records=[(*row, "", "minor", "", "", "", "", "", "", 1) for row in rows],
+    )
     await connection.execute("SELECT setval('repair_ticket_id_seq', $1)", len(rows))
     await connection.execute("ANALYZE")
     await connection.close()
@@ -133,17 +217,23 @@ async def measure(samples: int, rows: int) -> list[tuple[str, list[float]]]:
     scenarios: dict[str, TicketFilters] = {
         "open, newest first, page 1": base,
         "all, newest first, deep page": TicketFilters(
-            per_page=50, status="", after=await deep_cursor(TicketFilters(per_page=50, status=""), deep)),
+            per_page=50,
+            status="",
+            after=await deep_cursor(TicketFilters(per_page=50, status=""), deep),
+        ),
         "all, newest first, page 1": TicketFilters(per_page=50, status=""),
         "open P1 on one asset": TicketFilters(per_page=50, priority="P1", asset=1234),
         "overdue, by due date": TicketFilters(per_page=50, overdue=True, sort="due"),
         "open by priority, page 1": TicketFilters(per_page=50, sort="priority"),
         "all by priority, deep page": TicketFilters(
-            per_page=50, status="", sort="priority", after=await deep_cursor(
-                TicketFilters(per_page=50, status="", sort="priority"), deep)),
+            per_page=50,
+            status="",
+            sort="priority",
+            after=await deep_cursor(TicketFilters(per_page=50, status="", sort="priority"), deep),
+        ),
     }
     timings: dict[str, list[float]] = {name: [] for name in scenarios}
-    for name, filters in scenarios.items():  # warm up
+    for filters in scenarios.values():  # warm up
         await tickets.list_tickets(SYSTEM, filters, NOW)
     for _ in range(samples):
         for name, filters in scenarios.items():
