@@ -10,7 +10,7 @@ from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from facilities.accounts import services as accounts
-from facilities.accounts.choices import Role
+from facilities.accounts.choices import Perm, Role
 from facilities.accounts.schemas import (
     LoginForm,
     PasswordChange,
@@ -21,7 +21,7 @@ from facilities.accounts.schemas import (
 from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.clock import utcnow
-from facilities.web.auth import SESSION_COOKIE, require_actor, staff_guard
+from facilities.web.auth import SESSION_COOKIE, permission_guard, require_actor, staff_guard
 from facilities.web.forms import parse_form
 from facilities.web.responses import client_ip, redirect, render, safe_next
 
@@ -76,17 +76,17 @@ class AuthController(Controller):
                 settings.login_max_attempts,
                 settings.login_window_seconds,
             )
-        except accounts.LoginThrottled:
+        except accounts.LoginThrottled as throttled:
             message = _("Too many failed attempts. Wait a few minutes and try again.")
-            response = render(
+            page = render(
                 request,
                 "accounts/login.html",
                 status_code=429,
                 form=values,
                 errors={"password": message},
             )
-            response.headers["Retry-After"] = str(settings.login_window_seconds)
-            return response
+            page.headers["Retry-After"] = str(throttled.retry_after)
+            return page
         except ValidationFailed as exc:
             return render(
                 request, "accounts/login.html", status_code=400, form=values, errors=exc.errors
@@ -137,19 +137,37 @@ class AuthController(Controller):
         return render(request, "accounts/password.html", status_code=400, errors=errors)
 
 
+MANAGE_USERS = [permission_guard(Perm.USERS_MANAGE)]
+MANAGE_TOKENS = [permission_guard(Perm.TOKENS_MANAGE)]
+
+
+def _conflict_values(user: Any) -> dict[str, str]:
+    """The saved values of the fields on the user form, as the form sends them."""
+    saved = accounts.snapshot(user)
+    return {
+        "display_name": saved["display_name"],
+        "email": saved["email"],
+        "role": str(saved["role"]),
+        "language": saved["language"],
+        "is_active": "true" if saved["is_active"] else "",
+    }
+
+
 class UserAdminController(Controller):
+    """Admin pages. Each route is guarded by its permission before the body is read, so a
+    refused user gets a 403 whatever they send (the services check again)."""
+
     path = "/admin"
     guards = [staff_guard]
     include_in_schema = False
 
-    @get("/users")
+    @get("/users", guards=MANAGE_USERS)
     async def index(self, request: Request[Any, Any, Any]) -> Template:
         users = await accounts.list_users(require_actor(request))
         return render(request, "accounts/users.html", users=users)
 
-    @get("/users/new")
+    @get("/users/new", guards=MANAGE_USERS)
     async def new(self, request: Request[Any, Any, Any]) -> Template:
-        await accounts.list_users(require_actor(request))  # permission check
         return render(
             request,
             "accounts/user_form.html",
@@ -159,7 +177,7 @@ class UserAdminController(Controller):
             conflict=False,
         )
 
-    @post("/users")
+    @post("/users", guards=MANAGE_USERS)
     async def create(self, request: Request[Any, Any, Any]) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, UserCreate)
@@ -183,16 +201,15 @@ class UserAdminController(Controller):
             conflict=False,
         )
 
-    @get("/users/{user_id:int}/edit")
+    @get("/users/{user_id:int}/edit", guards=MANAGE_USERS)
     async def edit(self, request: Request[Any, Any, Any], user_id: IdParam) -> Template:
-        await accounts.list_users(require_actor(request))  # permission check
         user = await accounts.get_user(user_id)
         form = accounts.snapshot(user) | {"version": user.version}
         return render(
             request, "accounts/user_form.html", user=user, form=form, errors={}, conflict=False
         )
 
-    @post("/users/{user_id:int}")
+    @post("/users/{user_id:int}", guards=MANAGE_USERS)
     async def update(self, request: Request[Any, Any, Any], user_id: IdParam) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, UserUpdate)
@@ -207,6 +224,12 @@ class UserAdminController(Controller):
             else:
                 return redirect("/admin/users", _("Changes saved."))
         user = await accounts.get_user(user_id)
+        current = None
+        if conflict:
+            # Keep what was typed, show what is saved now beside it, and carry the current
+            # version so that saving the form again, after comparing, goes through.
+            current = _conflict_values(user)
+            values = {**values, "version": str(user.version)}
         return render(
             request,
             "accounts/user_form.html",
@@ -215,9 +238,10 @@ class UserAdminController(Controller):
             form=values,
             errors=errors,
             conflict=conflict,
+            current=current,
         )
 
-    @get("/tokens")
+    @get("/tokens", guards=MANAGE_TOKENS)
     async def tokens(self, request: Request[Any, Any, Any]) -> Template:
         actor = require_actor(request)
         return render(
@@ -230,7 +254,7 @@ class UserAdminController(Controller):
             form={},
         )
 
-    @post("/tokens")
+    @post("/tokens", guards=MANAGE_TOKENS)
     async def create_token(self, request: Request[Any, Any, Any]) -> Template:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, TokenCreate)
@@ -253,7 +277,7 @@ class UserAdminController(Controller):
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @post("/tokens/{token_id:int}/revoke")
+    @post("/tokens/{token_id:int}/revoke", guards=MANAGE_TOKENS)
     async def revoke_token(self, request: Request[Any, Any, Any], token_id: IdParam) -> Redirect:
         await accounts.revoke_api_token(require_actor(request), token_id, utcnow())
         return redirect("/admin/tokens", _("Token revoked."))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 from typing import Any
 
@@ -34,7 +35,12 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-but-a-timing-shield")
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this user name from this address in the window."""
+    """Too many failed logins for this user name from this address in the window;
+    ``retry_after`` is the number of seconds until the window ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def hash_password(password: str) -> str:
@@ -56,9 +62,9 @@ def actor_of(user: StaffUser | dict[str, Any], via: str = "session") -> Actor:
     get = user.get if isinstance(user, dict) else lambda key: getattr(user, key)
     return Actor(
         id=get("id"),
-        username=get("username"),
-        display_name=get("display_name"),
-        role=Role(get("role")),
+        username=str(get("username")),
+        display_name=str(get("display_name")),
+        role=Role(str(get("role"))),
         via=via,
     )
 
@@ -102,25 +108,37 @@ async def list_users(actor: Actor) -> list[StaffUser]:
 
 async def create_user(actor: Actor, data: UserCreate, now: dt.datetime) -> StaffUser:
     require(actor, Perm.USERS_MANAGE)
+    username = data.username.strip()
     async with db.transaction():
-        if await find_user_by_username(data.username):
-            raise ValidationFailed({"username": _("This user name is taken.")})
-        user = StaffUser(
-            username=data.username.strip(),
-            display_name=data.display_name.strip(),
-            email=data.email.strip(),
-            role=data.role,
-            language=data.language,
-            password_hash=hash_password(data.password),
-            created_at=now,
-            updated_at=now,
+        # ON CONFLICT: two admins creating the same name at once get a form error, not a 500
+        # from the unique index (a check-then-insert races on PostgreSQL).
+        inserted = (
+            await StaffUser.insert(
+                StaffUser(
+                    username=username,
+                    display_name=data.display_name.strip(),
+                    email=data.email.strip(),
+                    role=data.role,
+                    language=data.language,
+                    password_hash=hash_password(data.password),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            .on_conflict(target=StaffUser.username, action="DO NOTHING")
+            .returning(StaffUser.id)
         )
-        await user.save()
+        if not inserted:
+            raise ValidationFailed({"username": _("This user name is taken.")})
+        user = await get_user(inserted[0]["id"])
         await audit.record(actor, "user.created", "user", user.id, now, after=snapshot(user))
     return user
 
 
 async def update_user(actor: Actor, user_id: int, data: UserUpdate, now: dt.datetime) -> StaffUser:
+    """Save the admin form. Only the form's columns are written, and only when the version is
+    still the one the form was read at (``UPDATE ... WHERE version = ?``): a concurrent edit
+    gets Conflict, and a password set meanwhile is never written back with its old value."""
     require(actor, Perm.USERS_MANAGE)
     async with db.transaction():
         user = await get_user(user_id)
@@ -129,16 +147,26 @@ async def update_user(actor: Actor, user_id: int, data: UserUpdate, now: dt.date
         if actor.id == user.id and (data.role != Role.ADMIN or not data.is_active):
             raise ValidationFailed({"role": _("You cannot remove your own administrator access.")})
         before = snapshot(user)
-        user.display_name = data.display_name.strip()
-        user.email = data.email.strip()
-        user.role = data.role
-        user.language = data.language
-        user.is_active = data.is_active
-        user.updated_at = now
-        user.version += 1
-        await user.save()
-        if not user.is_active:
+        changed = (
+            await StaffUser.update(
+                {
+                    StaffUser.display_name: data.display_name.strip(),
+                    StaffUser.email: data.email.strip(),
+                    StaffUser.role: data.role,
+                    StaffUser.language: data.language,
+                    StaffUser.is_active: data.is_active,
+                    StaffUser.updated_at: now,
+                    StaffUser.version: data.version + 1,
+                }
+            )
+            .where((StaffUser.id == user.id) & (StaffUser.version == data.version))
+            .returning(StaffUser.id)
+        )
+        if not changed:
+            raise Conflict(_("Someone else changed this user while you were editing."))
+        if not data.is_active:
             await Session.delete().where(Session.user == user.id)
+        user = await get_user(user.id)
         await audit.record(actor, "user.updated", "user", user.id, now, before, snapshot(user))
     return user
 
@@ -193,7 +221,8 @@ async def authenticate(
     """Check a login; failures are counted per user name and address in the shared store."""
     key = f"login:{username.strip().lower()}:{ip}"
     if await rate_count(key, window, now) >= max_attempts:
-        raise LoginThrottled
+        ends = _window_start(now, window) + window
+        raise LoginThrottled(max(1, math.ceil(ends - now.timestamp())))
     user = await find_user_by_username(username)
     valid = verify_password(user.password_hash if user else "", password)
     if user is None or not valid or not user.is_active:

@@ -6,6 +6,7 @@ present, is the only credential considered; otherwise the session cookie is.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -17,7 +18,8 @@ from litestar.middleware.authentication import (
 )
 
 from facilities.accounts import services as accounts
-from facilities.accounts.permissions import Actor
+from facilities.accounts.choices import Perm
+from facilities.accounts.permissions import Actor, require
 from facilities.lib.clock import utcnow
 
 SESSION_COOKIE = "facilities_session"
@@ -31,7 +33,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if header[:7].lower() == "bearer ":
             actor = await accounts.actor_for_api_token(header[7:].strip(), now)
             if actor is None:
-                raise NotAuthorizedException("Invalid or revoked API token")
+                raise InvalidToken()
             return AuthenticationResult(user=actor, auth="token")
         token = connection.cookies.get(SESSION_COOKIE)
         if token:
@@ -48,12 +50,40 @@ def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | Non
 class LoginRequired(NotAuthorizedException):
     """Raised by the staff guard; HTML requests are redirected to the login page."""
 
+    def __init__(self, detail: str = "Log in to continue") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="facilities"'})
 
-def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+
+class InvalidToken(NotAuthorizedException):
+    """A bearer token that is unknown, revoked or belongs to a deactivated user: always a 401
+    (never a redirect to the login form, never a fall-back to the session cookie)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Invalid or revoked API token",
+            headers={"WWW-Authenticate": 'Bearer realm="facilities", error="invalid_token"'},
+        )
+
+
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Every staff route: a logged-in user or an API token is required (roles are checked in
     the services, which know what is being done)."""
     if current_actor(connection) is None:
         raise LoginRequired("Log in to continue")
+
+
+def permission_guard(
+    perm: Perm,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    """A guard for routes that exist only for holders of ``perm`` (the admin pages): checked
+    before the request body is even read, so a refused user learns nothing from a form error.
+    Anonymous visitors are sent to log in; the services still check again."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        require(require_actor(connection), perm)
+
+    guard.__name__ = f"permission_guard({perm.value})"
+    return guard
 
 
 def require_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
-    NotAuthorizedException,
+    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -20,6 +20,7 @@ from facilities import i18n
 from facilities.errors import DomainError, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import LoginRequired
+from facilities.web.headers import CSP, SCHEMA_CSP
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.responses import render, wants_json
 
@@ -58,50 +59,93 @@ def _page(request: Request[Any, Any, Any], status: int, detail: str = "") -> Tem
     return render(request, "errors/error.html", status_code=status, title=title, detail=detail)
 
 
+def _secured(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    """The security headers, set here too: an error raised before any route matched (an unknown
+    path, a wrong method) is answered without passing through the app's middleware."""
+    present = {key.lower() for key in response.headers}
+    path = request.scope.get("path", "")
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": SCHEMA_CSP if path.startswith("/schema") else CSP,
+    }
+    if request.scope.get("scheme") == "https":
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    for name, value in headers.items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
+
+
+def _names_a_missing_record(exc: HTTPException) -> bool:
+    """A path parameter out of its range (``/assets/99999999999``, ``/assets/0``) names a record
+    that cannot exist: that is a 404, like any other unknown id, not a 400 about the URL."""
+    if not isinstance(exc, ValidationException) or not isinstance(exc.extra, list):
+        return False
+    return any(isinstance(item, dict) and item.get("source") == "path" for item in exc.extra)
+
+
+def _json_extra(exc: HTTPException) -> Any:
+    """Litestar's ``extra`` for validation errors; a 400 without one (a body that is not JSON at
+    all) still gets a list, so clients can rely on ``extra`` for every 400."""
+    extra = exc.extra if isinstance(exc, ValidationException) else None
+    if not extra and exc.status_code == 400:
+        extra = [{"message": exc.detail, "key": "body", "source": "body"}]
+    return extra or None
+
+
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     if wants_json(request):
         extra = None
         if isinstance(exc, ValidationFailed):
             extra = [{"key": k, "message": v, "source": "body"} for k, v in exc.errors.items()]
-        return _json(exc.status_code, exc.detail, extra)
-    return _page(request, exc.status_code, exc.detail)
+        return _secured(request, _json(exc.status_code, exc.detail, extra))
+    return _secured(request, _page(request, exc.status_code, exc.detail))
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     _negotiate(request)
-    status = exc.status_code
-    if isinstance(exc, LoginRequired | NotAuthorizedException) and not wants_json(request):
+    if isinstance(exc, LoginRequired) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Redirect(path=f"/login?next={quote(target)}", status_code=303)
+        redirect = Redirect(path=f"/login?next={quote(target)}", status_code=303)
+        return _secured(request, redirect)
+    if _names_a_missing_record(exc):
+        exc = NotFoundException()
+    status = exc.status_code
+    csrf_failed = isinstance(exc, PermissionDeniedException) and "CSRF" in exc.detail
     if wants_json(request):
-        extra = exc.extra if isinstance(exc, ValidationException) else None
         detail = exc.detail
-        if isinstance(exc, PermissionDeniedException) and "CSRF" in detail:
+        if csrf_failed:
             detail = _("The form expired or came from another site. Reload the page and retry.")
-        return _json(status, detail, extra or None)
-    detail = ""
-    if isinstance(exc, PermissionDeniedException) and "CSRF" in exc.detail:
-        detail = _("The form expired or came from another site. Reload the page and retry.")
-    elif status == 400:
-        detail = _("Some of the values sent are not valid.")
-    response = _page(request, status, detail)
+        response: Response[Any] = _json(status, detail, _json_extra(exc))
+    else:
+        detail = ""
+        if csrf_failed:
+            detail = _("The form expired or came from another site. Reload the page and retry.")
+        elif status == 400:
+            detail = _("Some of the values sent are not valid.")
+        response = _page(request, status, detail)
     if exc.headers:
         response.headers.update(exc.headers)
-    return response
+    return _secured(request, response)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _negotiate(request)
     if wants_json(request):
-        return _json(500, "Internal Server Error")
+        return _secured(request, _json(500, "Internal Server Error"))
     try:
-        return _page(request, 500)
+        return _secured(request, _page(request, 500))
     except Exception:  # the error page itself failed: answer plainly
-        return Response(
-            content=_("Something went wrong on our side"),
-            status_code=500,
-            media_type=MediaType.TEXT,
+        return _secured(
+            request,
+            Response(
+                content=_("Something went wrong on our side"),
+                status_code=500,
+                media_type=MediaType.TEXT,
+            ),
         )
 
 
