@@ -42,6 +42,16 @@ class Perm(StrEnum):
     TICKETS_EDIT = "tickets.edit"
     TICKETS_WORK = "tickets.work"  # comment, upload photos
     SLA_EDIT = "sla.edit"
+    INSPECTIONS_VIEW = "inspections.view"
+    INSPECTIONS_PLAN = "inspections.plan"  # raise by hand
+    INSPECTIONS_RECORD = "inspections.record"
+    INSPECTIONS_FINALISE = "inspections.finalise"
+    SCHEDULES_EDIT = "schedules.edit"
+    CLOSURES_VIEW = "closures.view"
+    CLOSURES_EDIT = "closures.edit"
+    CLOSURES_SIGN_OFF = "closures.sign_off"
+    CLOSURES_OVERRIDE = "closures.override"  # lift without the gate, with a written reason
+    NOTICES_PUBLISH = "notices.publish"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -58,4 +68,14 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.TICKETS_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.TICKETS_WORK: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR, Role.CREW}),
     Perm.SLA_EDIT: frozenset({Role.ADMIN}),
+    Perm.INSPECTIONS_VIEW: _ALL_STAFF,
+    Perm.INSPECTIONS_PLAN: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR}),
+    Perm.INSPECTIONS_RECORD: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR}),
+    Perm.INSPECTIONS_FINALISE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.SCHEDULES_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.CLOSURES_VIEW: _ALL_STAFF,
+    Perm.CLOSURES_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.CLOSURES_SIGN_OFF: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.CLOSURES_OVERRIDE: frozenset({Role.ADMIN}),
+    Perm.NOTICES_PUBLISH: frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
