@@ -28,11 +28,14 @@ from facilities.assets.controllers import (
     SiteController,
 )
 from facilities.audit.choices import action_label
+from facilities.closures import choices as closure_choices
+from facilities.closures.controllers import ClosureApiController, ClosureController
 from facilities.inspections import choices as inspection_choices
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
+from facilities.public.notices import NoticeController
 from facilities.settings import Settings
 from facilities.tickets import choices as ticket_choices
 from facilities.tickets.controllers import TicketApiController, TicketController
@@ -47,17 +50,20 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 CONTROLLERS = [
     PublicController,
+    NoticeController,
     AuthController,
     UserAdminController,
     SiteController,
     AssetController,
     TicketController,
     InspectionController,
+    ClosureController,
     JobController,
     SiteApiController,
     AssetApiController,
     TicketApiController,
     InspectionApiController,
+    ClosureApiController,
 ]
 
 
@@ -87,6 +93,14 @@ def _template_globals(settings: Settings) -> dict[str, object]:
         "FindingStatus": inspection_choices.FindingStatus,
         "Weather": inspection_choices.Weather,
         "Answer": inspection_choices.Answer,
+        "ClosureScope": closure_choices.Scope,
+        "ClosureStatus": closure_choices.Status,
+        "ClosureReason": closure_choices.Reason,
+        "SafetyMeasure": closure_choices.SafetyMeasure,
+        "Precision": closure_choices.Precision,
+        "NoticeState": closure_choices.NoticeState,
+        "NoticeSource": closure_choices.NoticeSource,
+        "PublicProgress": closure_choices.PublicProgress,
         "can": can,
         "Perm": Perm,
         "Role": Role,

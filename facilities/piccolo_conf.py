@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "facilities.assets.piccolo_app",
         "facilities.tickets.piccolo_app",
         "facilities.inspections.piccolo_app",
+        "facilities.closures.piccolo_app",
     ]
 )

@@ -81,6 +81,15 @@ def _url(raw: str) -> str:
     return value
 
 
+def _actions(raw: str) -> frozenset[str]:
+    allowed = {"start", "complete", "accept", "close", "hold", "resume"}
+    values = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = sorted(values - allowed)
+    if unknown:
+        raise ValueError(f"unknown ticket action {unknown[0]}; choose from {sorted(allowed)}")
+    return values
+
+
 def _setting(default: Any, parse: Callable[[str], Any], help: str) -> Any:
     return dataclasses.field(default=default, metadata={"parse": parse, "help": help})
 
@@ -147,6 +156,20 @@ class Settings:
     login_window_seconds: int = _setting(
         900, _int_between(10, 86400), "Length of the login rate-limit window in seconds"
     )
+    notice_autopublish: frozenset[str] = _setting(
+        frozenset({"accept", "close"}),
+        _actions,
+        "Ticket actions whose public progress entry is published at once (others are drafts)",
+    )
+    promise_slip_days: int = _setting(
+        14, _int_between(1, 365), "Warn this many days before a promised reopening at risk"
+    )
+    notice_quiet_days: int = _setting(
+        14, _int_between(1, 365), "Remind staff of closures without a published update for days"
+    )
+    subscribe_rate_limit: int = _setting(
+        5, _int_between(1, 10000), "Subscription requests allowed per address per hour"
+    )
     log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level")
 
     @classmethod
@@ -204,6 +227,11 @@ def documented_fields() -> list[tuple[str, str, str]]:
     rows = []
     for field in dataclasses.fields(Settings):
         default = field.default
-        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        if isinstance(default, bool):
+            shown = str(default).lower()
+        elif isinstance(default, frozenset):
+            shown = ",".join(sorted(default))
+        else:
+            shown = str(default)
         rows.append((env_name(field), shown, field.metadata["help"]))
     return rows

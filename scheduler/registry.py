@@ -16,7 +16,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from facilities.settings import Settings
-from scheduler.jobs import accounts, inspections, notifications, tickets
+from scheduler.jobs import accounts, closures, inspections, notifications, tickets
+
 
 class Outcome(Protocol):
     """What a job returns: a count of items handled (``int()``), optionally with a ``detail``
@@ -65,6 +66,48 @@ JOBS: list[JobSpec] = [
         trigger=lambda zone: IntervalTrigger(minutes=15, timezone=zone),
         schedule="every 15 min",
         description="Tell supervisors once about each ticket that passed its SLA due date",
+    ),
+    JobSpec(
+        id="activate_closures",
+        func=closures.activate,
+        trigger=lambda zone: IntervalTrigger(minutes=1, timezone=zone),
+        schedule="every minute",
+        description="Put planned closures in force at their start and publish the notice",
+    ),
+    JobSpec(
+        id="announce_reopenings",
+        func=closures.announce_reopenings,
+        trigger=lambda zone: IntervalTrigger(minutes=1, timezone=zone),
+        schedule="every minute",
+        description="Announce each verified reopening when its time arrives",
+    ),
+    JobSpec(
+        id="draft_notice_updates",
+        func=closures.draft_progress,
+        trigger=lambda zone: IntervalTrigger(minutes=1, timezone=zone),
+        schedule="every minute",
+        description="Draft (or publish) notice entries from linked repair tickets' progress",
+    ),
+    JobSpec(
+        id="notify_subscribers",
+        func=closures.fan_out,
+        trigger=lambda zone: IntervalTrigger(minutes=1, timezone=zone),
+        schedule="every minute",
+        description="Queue an e-mail to each subscriber for every published notice update",
+    ),
+    JobSpec(
+        id="warn_promise_slips",
+        func=closures.warn_slips,
+        trigger=lambda zone: CronTrigger(hour=8, minute=30, timezone=zone),
+        schedule="daily 08:30",
+        description="Alert staff and draft a delay notice when a promised reopening is at risk",
+    ),
+    JobSpec(
+        id="remind_quiet_notices",
+        func=closures.remind_quiet,
+        trigger=lambda zone: CronTrigger(hour=9, minute=0, timezone=zone),
+        schedule="daily 09:00",
+        description="Remind staff of closures without a published update for too long",
     ),
     JobSpec(
         id="purge_expired",
