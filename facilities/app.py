@@ -43,7 +43,7 @@ from facilities.web import templating
 from facilities.web.auth import AuthMiddleware
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.errors import EXCEPTION_HANDLERS
-from facilities.web.headers import security_headers_middleware_factory
+from facilities.web.headers import add_security_headers
 from facilities.web.locale import locale_middleware_factory
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -157,8 +157,8 @@ def create_app(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
+        before_send=[add_security_headers],
         middleware=[
-            security_headers_middleware_factory,
             locale_middleware_factory,
             DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),

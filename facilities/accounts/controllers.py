@@ -28,7 +28,10 @@ from facilities.web.responses import client_ip, redirect, render, safe_next
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
-def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int | None) -> Cookie:
+    """The session cookie. It lives as long as the browser session (``max_age`` None): the
+    server expires idle sessions itself, sliding on use, so a fixed lifetime here would log an
+    active user out mid-shift."""
     settings = request.app.state.settings
     return Cookie(
         key=SESSION_COOKIE,
@@ -104,7 +107,7 @@ class AuthController(Controller):
         response = redirect(
             safe_next(data.next), _("Welcome, %(name)s.") % {"name": user.display_name}
         )
-        response.cookies.append(session_cookie(request, token, settings.session_hours * 3600))
+        response.cookies.append(session_cookie(request, token, None))
         return response
 
     @post("/logout")

@@ -10,7 +10,7 @@ from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Response, Stream, Template
 
 from facilities.accounts.choices import Perm
-from facilities.accounts.permissions import can
+from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import csvio
 from facilities.assets import services as assets
 from facilities.assets.choices import AssetType, Lifecycle
@@ -48,6 +48,19 @@ def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:
     return values
 
 
+def _editor(request: Request[Any, Any, Any]) -> Actor:
+    """The actor, when they may edit the register: forms are not shown to those who cannot save
+    them (the services check again on every write)."""
+    return require(require_actor(request), Perm.ASSETS_EDIT)
+
+
+def _differences(row: assets.AssetRow, data: AssetIn) -> dict[str, Any]:
+    """Field -> the value saved now, for each field where it differs from what was typed."""
+    saved = assets.asset_snapshot(row.asset)
+    typed = {k: v for k, v in msgspec.structs.asdict(data).items() if k != "version"}
+    return {field: pair[0] for field, pair in audit.diff(saved, typed).items()}
+
+
 async def _form_page(
     request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any
 ) -> Template:
@@ -80,6 +93,7 @@ class AssetController(Controller):
             filters=filters,
             sites=await assets.list_sites(actor),
             query=request.url.query,
+            default_per_page=AssetFilters().per_page,
         )
 
     @get("/export.csv")
@@ -98,6 +112,7 @@ class AssetController(Controller):
 
     @get("/new")
     async def new(self, request: Request[Any, Any, Any]) -> Template:
+        _editor(request)
         return await _form_page(
             request,
             "assets/new.html",
@@ -110,7 +125,7 @@ class AssetController(Controller):
 
     @post("/")
     async def create(self, request: Request[Any, Any, Any]) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         data, errors, values = await parse_form(request, AssetIn)
         if data is not None:
             try:
@@ -139,17 +154,18 @@ class AssetController(Controller):
 
     @get("/{asset_id:int}/edit")
     async def edit(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
-        row = await assets.get_asset(require_actor(request), asset_id)
+        row = await assets.get_asset(_editor(request), asset_id)
         return await _form_page(
             request, "assets/edit.html", asset=row.asset, form=_asset_form_values(row)
         )
 
     @post("/{asset_id:int}")
     async def update(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         row = await assets.get_asset(actor, asset_id)
         data, errors, values = await parse_form(request, AssetIn)
         conflict = False
+        differences: dict[str, Any] = {}
         if data is not None:
             try:
                 await assets.update_asset(actor, asset_id, data, utcnow())
@@ -159,6 +175,7 @@ class AssetController(Controller):
                 # Keep what the person typed; show what is saved now beside it.
                 conflict = True
                 row = await assets.get_asset(actor, asset_id)
+                differences = _differences(row, data)
             else:
                 return redirect(f"/assets/{asset_id}", _("Changes saved."))
         status = 409 if conflict else 400
@@ -171,26 +188,18 @@ class AssetController(Controller):
             errors=errors,
             conflict=conflict,
             current=_asset_form_values(row) if conflict else None,
+            differences=differences,
         )
 
     @get("/{asset_id:int}/components/new")
     async def new_component(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
-        actor = require_actor(request)
+        actor = _editor(request)
         row = await assets.get_asset(actor, asset_id)
-        return render(
-            request,
-            "assets/component_form.html",
-            asset=row.asset,
-            component=None,
-            components=await assets.list_components(actor, asset_id),
-            form={},
-            errors={},
-            conflict=False,
-        )
+        return await _component_page(request, actor, row.asset, None, {}, {})
 
     @post("/{asset_id:int}/components")
     async def create_component(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         row = await assets.get_asset(actor, asset_id)
         data, errors, values = await parse_form(request, ComponentIn)
         if data is not None:
@@ -200,43 +209,24 @@ class AssetController(Controller):
                 errors = exc.errors
             else:
                 return redirect(f"/assets/{asset_id}#components", _("Component added."))
-        return render(
-            request,
-            "assets/component_form.html",
-            status_code=400,
-            asset=row.asset,
-            component=None,
-            components=await assets.list_components(actor, asset_id),
-            form=values,
-            errors=errors,
-            conflict=False,
-        )
+        return await _component_page(request, actor, row.asset, None, values, errors, 400)
 
     @get("/components/{component_id:int}/edit")
     async def edit_component(
         self, request: Request[Any, Any, Any], component_id: IdParam
     ) -> Template:
-        actor = require_actor(request)
+        actor = _editor(request)
         component = await assets.get_component(actor, component_id)
         row = await assets.get_asset(actor, component.asset)
         form = {
             k: ("" if v is None else v) for k, v in assets.component_snapshot(component).items()
         }
         form["version"] = component.version
-        return render(
-            request,
-            "assets/component_form.html",
-            asset=row.asset,
-            component=component,
-            components=await assets.list_components(actor, row.asset.id),
-            form=form,
-            errors={},
-            conflict=False,
-        )
+        return await _component_page(request, actor, row.asset, component, form, {})
 
     @post("/components/{component_id:int}")
     async def update_component(self, request: Request[Any, Any, Any], component_id: IdParam) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         component = await assets.get_component(actor, component_id)
         data, errors, values = await parse_form(request, ComponentIn)
         conflict = False
@@ -250,17 +240,53 @@ class AssetController(Controller):
             else:
                 return redirect(f"/assets/{component.asset}#components", _("Changes saved."))
         row = await assets.get_asset(actor, component.asset)
-        return render(
-            request,
-            "assets/component_form.html",
-            status_code=409 if conflict else 400,
-            asset=row.asset,
-            component=component,
-            components=await assets.list_components(actor, row.asset.id),
-            form=values,
-            errors=errors,
-            conflict=conflict,
+        status = 409 if conflict else 400
+        return await _component_page(
+            request, actor, row.asset, component, values, errors, status, conflict=conflict
         )
+
+
+def possible_parents(components: list[ComponentOut], editing: Any | None) -> list[ComponentOut]:
+    """The components ``editing`` may be placed under: not itself, not one of its own parts
+    (``components`` is in tree order, so its parts follow it, deeper than it)."""
+    if editing is None:
+        return components
+    allowed: list[ComponentOut] = []
+    inside_depth: int | None = None
+    for c in components:
+        if inside_depth is not None and c.depth > inside_depth:
+            continue
+        inside_depth = None
+        if c.id == editing.id:
+            inside_depth = c.depth
+            continue
+        allowed.append(c)
+    return allowed
+
+
+async def _component_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    asset: Any,
+    component: Any | None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    *,
+    conflict: bool = False,
+) -> Template:
+    components = await assets.list_components(actor, asset.id)
+    return render(
+        request,
+        "assets/component_form.html",
+        status_code=status_code,
+        asset=asset,
+        component=component,
+        parents=possible_parents(components, component),
+        form=form,
+        errors=errors,
+        conflict=conflict,
+    )
 
 
 class SiteController(Controller):
@@ -280,7 +306,7 @@ class SiteController(Controller):
 
     @get("/new")
     async def new(self, request: Request[Any, Any, Any]) -> Template:
-        require_actor(request)
+        _editor(request)
         return render(
             request,
             "assets/site_form.html",
@@ -292,7 +318,7 @@ class SiteController(Controller):
 
     @post("/")
     async def create(self, request: Request[Any, Any, Any]) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         data, errors, values = await parse_form(request, SiteIn)
         if data is not None:
             try:
@@ -313,7 +339,7 @@ class SiteController(Controller):
 
     @get("/{site_id:int}/edit")
     async def edit(self, request: Request[Any, Any, Any], site_id: IdParam) -> Template:
-        site = await assets.get_site(require_actor(request), site_id)
+        site = await assets.get_site(_editor(request), site_id)
         form = {k: ("" if v is None else v) for k, v in assets.site_snapshot(site).items()}
         form["version"] = site.version
         return render(
@@ -322,7 +348,7 @@ class SiteController(Controller):
 
     @post("/{site_id:int}")
     async def update(self, request: Request[Any, Any, Any], site_id: IdParam) -> Any:
-        actor = require_actor(request)
+        actor = _editor(request)
         site = await assets.get_site(actor, site_id)
         data, errors, values = await parse_form(request, SiteIn)
         conflict = False
@@ -357,7 +383,7 @@ class SiteApiController(Controller):
 
     @get("/{site_id:int}")
     async def show(self, request: Request[Any, Any, Any], site_id: IdParam) -> SiteOut:
-        return assets.site_out(await assets.get_site(require_actor(request), site_id))
+        return await assets.site_detail(require_actor(request), site_id)
 
     @post("/")
     async def create(
@@ -371,8 +397,9 @@ class SiteApiController(Controller):
         self, request: Request[Any, Any, Any], site_id: IdParam, data: JSONBody[SiteIn]
     ) -> SiteOut:
         """Replace a site's fields; send the ``version`` you read (409 when it is stale)."""
-        site = await assets.update_site(require_actor(request), site_id, data, utcnow())
-        return assets.site_out(site)
+        actor = require_actor(request)
+        await assets.update_site(actor, site_id, data, utcnow())
+        return await assets.site_detail(actor, site_id)
 
 
 class AssetApiController(Controller):
@@ -433,20 +460,20 @@ class AssetApiController(Controller):
     async def create_component(
         self, request: Request[Any, Any, Any], asset_id: IdParam, data: JSONBody[ComponentIn]
     ) -> Response[ComponentOut]:
-        row = await assets.create_component(require_actor(request), asset_id, data, utcnow())
-        return Response(assets.component_out(row), status_code=201)
+        actor = require_actor(request)
+        row = await assets.create_component(actor, asset_id, data, utcnow())
+        return Response(await assets.component_detail(actor, row.id), status_code=201)
 
     @get("/components/{component_id:int}")
     async def show_component(
         self, request: Request[Any, Any, Any], component_id: IdParam
     ) -> ComponentOut:
-        return assets.component_out(
-            await assets.get_component(require_actor(request), component_id)
-        )
+        return await assets.component_detail(require_actor(request), component_id)
 
     @put("/components/{component_id:int}")
     async def update_component(
         self, request: Request[Any, Any, Any], component_id: IdParam, data: JSONBody[ComponentIn]
     ) -> ComponentOut:
-        row = await assets.update_component(require_actor(request), component_id, data, utcnow())
-        return assets.component_out(row)
+        actor = require_actor(request)
+        await assets.update_component(actor, component_id, data, utcnow())
+        return await assets.component_detail(actor, component_id)

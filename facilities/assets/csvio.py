@@ -3,6 +3,10 @@
 The file is UTF-8 with a byte-order mark (Excel opens Chinese text correctly); the site is named
 by its Chinese name; choices are their stored codes. Import is all-or-nothing: every row is
 checked first with the same rules as the form, and nothing is written unless all rows pass.
+
+A text cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return) is written with a leading apostrophe, which spreadsheets show as
+plain text; the import removes that apostrophe again, so the round trip stays exact.
 """
 
 from __future__ import annotations
@@ -32,6 +36,25 @@ COLUMNS: tuple[str, ...] = tuple(
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula_like(text: str) -> bool:
+    """True for text that starts like a formula, even behind apostrophes already there (so
+    "'=x" is escaped again and reads back as "'=x", not "=x")."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def defuse(text: str) -> str:
+    """A text cell as written to the file: formula-like text gets a leading apostrophe."""
+    return "'" + text if _is_formula_like(text) else text
+
+
+def restore(text: str) -> str:
+    """The inverse of :func:`defuse`, for cells read from a file."""
+    return text[1:] if text.startswith("'") and _is_formula_like(text) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -43,7 +66,9 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return defuse(str(value))
 
 
 def _line(values: Iterable[Any]) -> str:
@@ -103,7 +128,7 @@ async def import_rows(
     parsed: list[tuple[int, AssetIn]] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(rows, start=2):
-        values = {k: (v or "") for k, v in raw.items() if k in COLUMNS}
+        values = {k: restore(v or "") for k, v in raw.items() if k in COLUMNS}
         site_name = values.pop("site", "").strip()
         if site_name not in sites:
             result.errors.append((line, "site", _("Unknown site: %(name)s") % {"name": site_name}))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import asyncpg
 import msgspec
+from piccolo.columns.combination import Where
+from piccolo.columns.operators.comparison import ComparisonOperator
 
 from facilities import db
 from facilities.accounts.choices import Perm
@@ -31,9 +36,65 @@ from facilities.lib.text import like_pattern
 
 MAX_ID = 2_147_483_647
 
+# The widest UTC offset in use (Kiribati, UTC+14): a date or year is "in the future" only when it
+# is in the future everywhere. Services do not know the bureau's zone; with this bound a value
+# typed in the morning in Shanghai (still yesterday in UTC) is never refused as "future".
+_LATEST_OFFSET = dt.timedelta(hours=14)
+
+
+def _latest_local_date(now: dt.datetime) -> dt.date:
+    """The latest calendar date anywhere on Earth at ``now``."""
+    return (now.astimezone(dt.UTC) + _LATEST_OFFSET).date()
+
 
 def _valid_id(value: int) -> bool:
     return 0 < value <= MAX_ID
+
+
+class _LikeEscaped(ComparisonOperator):
+    """LIKE with backslash as its escape character, stated: PostgreSQL assumes it, SQLite has no
+    default escape, so without the clause ``50%`` would not find "50%" on SQLite."""
+
+    template = "{name} LIKE {value} ESCAPE '\\'"
+
+
+class _ILikeEscaped(ComparisonOperator):
+    template = "{name} ILIKE {value} ESCAPE '\\'"
+
+
+def contains(column: Any, term: str) -> Where:
+    """``column`` contains ``term`` literally (``%``, ``_`` and ``\\`` are not wildcards),
+    case-insensitively (SQLite's LIKE folds ASCII case; PostgreSQL uses ILIKE)."""
+    postgres = column._meta.engine_type in ("postgres", "cockroach")
+    operator = _ILikeEscaped if postgres else _LikeEscaped
+    return Where(column=column, value=like_pattern(term), operator=operator)
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc)
+
+
+@contextlib.asynccontextmanager
+async def _taken(field: str, message: str) -> AsyncIterator[None]:
+    """Two saves can both pass the "is it taken?" check before either commits; the unique index
+    then refuses the second. Report that as the same field error, not a database error. (Wrap
+    the whole transaction: on PostgreSQL a failed statement aborts it.)"""
+    try:
+        yield
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise ValidationFailed({field: message}) from exc
+        raise
+
+
+def _site_taken() -> Any:
+    return _taken("name_zh", _("A site with this name already exists."))
+
+
+def _code_taken() -> Any:
+    return _taken("code", _("An asset with this code already exists."))
 
 
 def _fields(struct: msgspec.Struct, *, skip: Iterable[str] = ("version",)) -> dict[str, Any]:
@@ -91,20 +152,41 @@ async def get_site(actor: Actor, site_id: int) -> Site:
     return site
 
 
-async def _check_site_name(data: SiteIn, site_id: int | None = None) -> None:
+def _coordinates_error(lat: float | None, lng: float | None) -> dict[str, str]:
+    if (lat is None) != (lng is None):
+        return {"lng" if lng is None else "lat": _("Give both latitude and longitude, or neither.")}
+    return {}
+
+
+async def _check_site(data: SiteIn, site_id: int | None = None) -> None:
+    errors = _coordinates_error(data.lat, data.lng)
     query = Site.exists().where(Site.name_zh == data.name_zh.strip())
     if site_id is not None:
         query = query.where(Site.id != site_id)
     if await query:
-        raise ValidationFailed({"name_zh": _("A site with this name already exists.")})
+        errors["name_zh"] = _("A site with this name already exists.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _site_values(data: SiteIn) -> dict[str, Any]:
+    values = _fields(data)
+    for key in ("name_zh", "name_en", "address"):
+        values[key] = values[key].strip()
+    return values
+
+
+async def site_detail(actor: Actor, site_id: int) -> SiteOut:
+    """One site as the API shows it, with its number of assets."""
+    site = await get_site(actor, site_id)
+    return site_out(site, await Asset.count().where(Asset.site == site.id))
 
 
 async def create_site(actor: Actor, data: SiteIn, now: dt.datetime) -> Site:
     require(actor, Perm.ASSETS_EDIT)
-    async with db.transaction():
-        await _check_site_name(data)
-        site = Site(**_fields(data), created_at=now, updated_at=now)
-        site.name_zh = site.name_zh.strip()
+    async with _site_taken(), db.transaction():
+        await _check_site(data)
+        site = Site(**_site_values(data), created_at=now, updated_at=now)
         await site.save()
         await audit.record(actor, "site.created", "site", site.id, now, after=site_snapshot(site))
     return site
@@ -112,11 +194,11 @@ async def create_site(actor: Actor, data: SiteIn, now: dt.datetime) -> Site:
 
 async def update_site(actor: Actor, site_id: int, data: SiteIn, now: dt.datetime) -> Site:
     require(actor, Perm.ASSETS_EDIT)
-    async with db.transaction():
+    async with _site_taken(), db.transaction():
         site = await get_site(actor, site_id)
-        await _check_site_name(data, site.id)
+        await _check_site(data, site.id)
         before = site_snapshot(site)
-        values = {getattr(Site, k): v for k, v in _fields(data).items()}
+        values = {getattr(Site, k): v for k, v in _site_values(data).items()}
         await _versioned_update(Site, site.id, data.version, values, now, _("site"))
         site = await get_site(actor, site_id)
         await audit.record(actor, "site.updated", "site", site.id, now, before, site_snapshot(site))
@@ -173,13 +255,16 @@ class AssetRow:
 
 def _asset_conditions(filters: AssetFilters) -> list[Any]:
     conditions: list[Any] = []
-    if filters.q.strip():
-        pattern = like_pattern(filters.q.strip())
+    term = filters.q.strip()
+    if term:
         conditions.append(
-            Asset.code.ilike(pattern) | Asset.name_zh.ilike(pattern) | Asset.name_en.ilike(pattern)
+            contains(Asset.code, term)
+            | contains(Asset.name_zh, term)
+            | contains(Asset.name_en, term)
         )
     if filters.site is not None:
-        conditions.append(Asset.site == filters.site)
+        # An id that cannot exist matches nothing (and never reaches PostgreSQL as an overflow).
+        conditions.append(Asset.site == (filters.site if _valid_id(filters.site) else 0))
     if filters.type is not None:
         conditions.append(Asset.asset_type == filters.type)
     if filters.status is not None:
@@ -269,29 +354,33 @@ async def _check_asset(data: AssetIn, now: dt.datetime, asset_id: int | None = N
         same_code = same_code.where(Asset.id != asset_id)
     if await same_code:
         errors["code"] = _("An asset with this code already exists.")
-    if data.built_year is not None and data.built_year > now.year + 1:
+    latest = _latest_local_date(now)
+    if data.built_year is not None and data.built_year > latest.year:
         errors["built_year"] = _("The year built cannot be in the future.")
-    if data.condition_graded_on is not None and data.condition_graded_on > now.date():
+    if data.condition_graded_on is not None and data.condition_graded_on > latest:
         errors["condition_graded_on"] = _("The grading date cannot be in the future.")
-    if (data.lat is None) != (data.lng is None):
-        errors["lng" if data.lng is None else "lat"] = _(
-            "Give both latitude and longitude, or neither."
-        )
+    errors.update(_coordinates_error(data.lat, data.lng))
     if errors:
         raise ValidationFailed(errors)
+
+
+def _text(value: str) -> str:
+    """Trimmed, with line breaks stored as ``\n`` (browsers send ``\r\n`` from a textarea), so a
+    value reads back the same from a form, the API, a CSV file or the command line."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _asset_values(data: AssetIn) -> dict[str, Any]:
     values = _fields(data)
     values["site"] = values.pop("site_id")
-    for key in ("name_zh", "name_en", "location_note"):
-        values[key] = values[key].strip()
+    for key in ("name_zh", "name_en", "location_note", "description"):
+        values[key] = _text(values[key])
     return values
 
 
 async def create_asset(actor: Actor, data: AssetIn, now: dt.datetime) -> Asset:
     require(actor, Perm.ASSETS_EDIT)
-    async with db.transaction():
+    async with _code_taken(), db.transaction():
         await _check_asset(data, now)
         asset = Asset(**_asset_values(data), created_at=now, updated_at=now)
         await asset.save()
@@ -303,13 +392,13 @@ async def create_asset(actor: Actor, data: AssetIn, now: dt.datetime) -> Asset:
 
 async def update_asset(actor: Actor, asset_id: int, data: AssetIn, now: dt.datetime) -> Asset:
     require(actor, Perm.ASSETS_EDIT)
-    async with db.transaction():
+    async with _code_taken(), db.transaction():
         current = (await get_asset(actor, asset_id)).asset
         await _check_asset(data, now, current.id)
-        before = asset_snapshot(await Asset.objects().where(Asset.id == current.id).first())
+        before = asset_snapshot(current)
         values = {getattr(Asset, k): v for k, v in _asset_values(data).items()}
         await _versioned_update(Asset, current.id, data.version, values, now, _("asset"))
-        asset = await Asset.objects().where(Asset.id == current.id).first()
+        asset = (await get_asset(actor, current.id)).asset
         await audit.record(
             actor, "asset.updated", "asset", asset.id, now, before, asset_snapshot(asset)
         )
@@ -351,6 +440,29 @@ def component_out(row: Component, depth: int = 0) -> ComponentOut:
     return ComponentOut(id=row.id, asset_id=row.asset, depth=depth, version=row.version, **values)
 
 
+async def _parents(asset_id: int) -> dict[int, int | None]:
+    """Component id -> parent id, for every component of one asset."""
+    rows = await Component.select(Component.id, Component.parent).where(Component.asset == asset_id)
+    return {row["id"]: row["parent"] for row in rows}
+
+
+async def component_depth(row: Component) -> int:
+    """How many ancestors a component has (0 at the top of its asset's tree)."""
+    parents = await _parents(row.asset)
+    depth, seen, cursor = 0, {row.id}, parents.get(row.id, row.parent)
+    while cursor is not None and cursor not in seen:
+        seen.add(cursor)
+        depth += 1
+        cursor = parents.get(cursor)
+    return depth
+
+
+async def component_detail(actor: Actor, component_id: int) -> ComponentOut:
+    """One component as the API shows it, with its depth in the tree."""
+    row = await get_component(actor, component_id)
+    return component_out(row, await component_depth(row))
+
+
 async def get_component(actor: Actor, component_id: int) -> Component:
     require(actor, Perm.ASSETS_VIEW)
     row = None
@@ -364,16 +476,11 @@ async def get_component(actor: Actor, component_id: int) -> Component:
 async def _check_parent(asset_id: int, parent_id: int | None, component_id: int | None) -> None:
     if parent_id is None:
         return
-    error = ValidationFailed({"parent_id": _("Choose a component of the same asset.")})
-    parents = {
-        row["id"]: row["parent"]
-        for row in await Component.select(Component.id, Component.parent).where(
-            Component.asset == asset_id
-        )
-    }
+    parents = await _parents(asset_id)
     if parent_id not in parents:
-        raise error
-    seen, cursor = set(), parent_id
+        raise ValidationFailed({"parent_id": _("Choose a component of the same asset.")})
+    seen: set[int] = set()
+    cursor: int | None = parent_id
     while cursor is not None and cursor not in seen:
         if cursor == component_id:
             raise ValidationFailed(
@@ -463,3 +570,45 @@ async def public_register() -> list[PublicSite]:
         for s in sites
         if by_site.get(s["id"])
     ]
+
+
+async def all_asset_choices(actor: Actor) -> list[dict[str, Any]]:
+    """id, code and names of every asset in use, for pickers in other domains' forms."""
+    require(actor, Perm.ASSETS_VIEW)
+    return await (
+        Asset.select(Asset.id, Asset.code, Asset.name_zh, Asset.name_en)
+        .where(Asset.lifecycle != "decommissioned")
+        .order_by(Asset.code)
+    )
+
+
+async def set_condition_grade(
+    actor: Actor, asset_id: int, grade: str, graded_on: dt.date, now: dt.datetime
+) -> None:
+    """Record the grade of a final inspection as the asset's current condition (audited, and a
+    new version, so an edit form opened before it conflicts instead of overwriting it)."""
+    async with db.transaction():
+        asset = await Asset.objects().where(Asset.id == asset_id).first()
+        if asset is None:
+            raise NotFound(_("No such asset."))
+        before = {
+            "condition_grade": asset.condition_grade,
+            "condition_graded_on": asset.condition_graded_on,
+        }
+        await Asset.update(
+            {
+                Asset.condition_grade: grade,
+                Asset.condition_graded_on: graded_on,
+                Asset.updated_at: now,
+                Asset.version: Asset.version + 1,
+            }
+        ).where(Asset.id == asset_id)
+        await audit.record(
+            actor,
+            "asset.graded",
+            "asset",
+            asset_id,
+            now,
+            before,
+            {"condition_grade": grade, "condition_graded_on": graded_on},
+        )

@@ -126,19 +126,24 @@ def _check_str(kind: mi.StrType, raw: str) -> str:
 
 
 def _check_range(kind: mi.IntType | mi.FloatType, number: float) -> None:
-    low = kind.ge if kind.ge is not None else kind.gt
-    high = kind.le if kind.le is not None else kind.lt
-    too_low = (kind.ge is not None and number < kind.ge) or (
-        kind.gt is not None and number <= kind.gt
-    )
-    too_high = (kind.le is not None and number > kind.le) or (
-        kind.lt is not None and number >= kind.lt
-    )
-    if too_low or too_high:
-        if low is not None and high is not None:
-            raise _Invalid(
-                _("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high}
-            )
-        if low is not None:
-            raise _Invalid(_("Enter a number above %(low)s.") % {"low": low})
-        raise _Invalid(_("Enter a number up to %(high)s.") % {"high": high})
+    """Refuse a number outside the field's bounds with a message that never calls a refused
+    value allowed: "from 0 to 100000" would be wrong for a length that must be above 0."""
+    low, low_open = (kind.gt, True) if kind.gt is not None else (kind.ge, False)
+    high, high_open = (kind.lt, True) if kind.lt is not None else (kind.le, False)
+    if isinstance(kind, mi.IntType):
+        # Whole numbers: > 0 is >= 1 and < 10 is <= 9, so every bound can be stated inclusively.
+        if low is not None and low_open:
+            low, low_open = int(low) + 1, False
+        if high is not None and high_open:
+            high, high_open = int(high) - 1, False
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if not (too_low or too_high):
+        return
+    if low is not None and high is not None and not low_open and not high_open:
+        raise _Invalid(_("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high})
+    if too_low and low is not None:
+        # "above" is exact for an open bound, and for whole numbers one below a closed one.
+        shown = low - 1 if isinstance(kind, mi.IntType) and not low_open else low
+        raise _Invalid(_("Enter a number above %(low)s.") % {"low": shown})
+    raise _Invalid(_("Enter a number up to %(high)s.") % {"high": high})

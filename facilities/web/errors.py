@@ -20,7 +20,6 @@ from facilities import i18n
 from facilities.errors import DomainError, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import LoginRequired
-from facilities.web.headers import CSP, SCHEMA_CSP
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.responses import render, wants_json
 
@@ -59,25 +58,6 @@ def _page(request: Request[Any, Any, Any], status: int, detail: str = "") -> Tem
     return render(request, "errors/error.html", status_code=status, title=title, detail=detail)
 
 
-def _secured(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
-    """The security headers, set here too: an error raised before any route matched (an unknown
-    path, a wrong method) is answered without passing through the app's middleware."""
-    present = {key.lower() for key in response.headers}
-    path = request.scope.get("path", "")
-    headers = {
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "X-Frame-Options": "DENY",
-        "Content-Security-Policy": SCHEMA_CSP if path.startswith("/schema") else CSP,
-    }
-    if request.scope.get("scheme") == "https":
-        headers["Strict-Transport-Security"] = "max-age=31536000"
-    for name, value in headers.items():
-        if name.lower() not in present:
-            response.headers[name] = value
-    return response
-
-
 def _names_a_missing_record(exc: HTTPException) -> bool:
     """A path parameter out of its range (``/assets/99999999999``, ``/assets/0``) names a record
     that cannot exist: that is a 404, like any other unknown id, not a 400 about the URL."""
@@ -100,8 +80,8 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
         extra = None
         if isinstance(exc, ValidationFailed):
             extra = [{"key": k, "message": v, "source": "body"} for k, v in exc.errors.items()]
-        return _secured(request, _json(exc.status_code, exc.detail, extra))
-    return _secured(request, _page(request, exc.status_code, exc.detail))
+        return _json(exc.status_code, exc.detail, extra)
+    return _page(request, exc.status_code, exc.detail)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -109,7 +89,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if isinstance(exc, LoginRequired) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         redirect = Redirect(path=f"/login?next={quote(target)}", status_code=303)
-        return _secured(request, redirect)
+        return redirect
     if _names_a_missing_record(exc):
         exc = NotFoundException()
     status = exc.status_code
@@ -128,24 +108,21 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         response = _page(request, status, detail)
     if exc.headers:
         response.headers.update(exc.headers)
-    return _secured(request, response)
+    return response
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _negotiate(request)
     if wants_json(request):
-        return _secured(request, _json(500, "Internal Server Error"))
+        return _json(500, "Internal Server Error")
     try:
-        return _secured(request, _page(request, 500))
+        return _page(request, 500)
     except Exception:  # the error page itself failed: answer plainly
-        return _secured(
-            request,
-            Response(
-                content=_("Something went wrong on our side"),
-                status_code=500,
-                media_type=MediaType.TEXT,
-            ),
+        return Response(
+            content=_("Something went wrong on our side"),
+            status_code=500,
+            media_type=MediaType.TEXT,
         )
 
 
