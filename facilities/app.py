@@ -21,6 +21,7 @@ from facilities.accounts.choices import Perm, Role
 from facilities.accounts.controllers import AuthController, UserAdminController
 from facilities.accounts.permissions import can
 from facilities.assets import choices as asset_choices
+from facilities.assets import services as asset_services
 from facilities.assets.controllers import (
     AssetApiController,
     AssetController,
@@ -29,6 +30,7 @@ from facilities.assets.controllers import (
 )
 from facilities.audit.choices import action_label
 from facilities.closures import choices as closure_choices
+from facilities.closures import services as closure_services
 from facilities.closures.controllers import ClosureApiController, ClosureController
 from facilities.inspections import choices as inspection_choices
 from facilities.inspections.controllers import InspectionApiController, InspectionController
@@ -129,6 +131,7 @@ def create_app(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.configure(settings.database_url)
+    asset_services.use_status_source(closure_services.operational_statuses)
     env = templating.configure(settings.zone, _template_globals(settings))
     run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
 

@@ -178,7 +178,8 @@ def import_assets(path: Path) -> None:
     from facilities.lib.clock import utcnow
 
     try:
-        rows = csvio.read_rows(path.read_text(encoding="utf-8-sig"))
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # keep quoted line breaks
+            rows = csvio.read_rows(handle.read())
     except (UnicodeDecodeError, ValidationFailed) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from None
     with Progress(transient=False) as progress:

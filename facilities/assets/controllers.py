@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Response, Stream, Template
 
+from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import csvio
@@ -24,10 +25,14 @@ from facilities.assets.schemas import (
     SiteOut,
 )
 from facilities.audit import services as audit
+from facilities.closures import services as closures
 from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.inspections import services as inspections
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
+from facilities.tickets import services as tickets
+from facilities.tickets.choices import OPEN_STATUSES
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.forms import parse_form
 from facilities.web.responses import redirect, render
@@ -46,6 +51,17 @@ def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:
     values = {k: ("" if v is None else v) for k, v in assets.asset_snapshot(row.asset).items()}
     values["version"] = row.asset.version
     return values
+
+
+async def _create_asset(request: Request[Any, Any, Any], actor: Actor, data: AssetIn) -> Any:
+    """A new asset gets the policy's default inspection schedules for its type and grade."""
+    now = utcnow()
+    async with db.transaction():  # both or neither
+        asset = await assets.create_asset(actor, data, now)
+        await inspections.apply_default_schedules(
+            actor, asset.id, request.app.state.settings.zone, now
+        )
+    return asset
 
 
 def _editor(request: Request[Any, Any, Any]) -> Actor:
@@ -129,7 +145,7 @@ class AssetController(Controller):
         data, errors, values = await parse_form(request, AssetIn)
         if data is not None:
             try:
-                asset = await assets.create_asset(actor, data, utcnow())
+                asset = await _create_asset(request, actor, data)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -140,8 +156,14 @@ class AssetController(Controller):
 
     @get("/{asset_id:int}")
     async def show(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
+        """The asset and everything that hangs off it. The page composes the domains above the
+        register (tickets, inspections, closures); their services stay independent of it."""
         actor = require_actor(request)
+        now = utcnow()
         row = await assets.get_asset(actor, asset_id)
+        ticket_rows = await tickets.tickets_for_asset(actor, asset_id, now)
+        schedules = await inspections.list_schedules(actor, asset_id)
+        overdue = await inspections.overdue_schedules([s.id for s in schedules], now)
         return render(
             request,
             "assets/show.html",
@@ -150,6 +172,20 @@ class AssetController(Controller):
             components=await assets.list_components(actor, asset_id),
             history=await audit.list_events("asset", asset_id),
             can_edit=can(actor, Perm.ASSETS_EDIT),
+            tickets=ticket_rows,
+            open_p0=any(
+                t.ticket.priority == "P0" and t.ticket.status in OPEN_STATUSES for t in ticket_rows
+            ),
+            schedules=[
+                (s, inspections.schedule_status(s, now, s.id in overdue)) for s in schedules
+            ],
+            recent_inspections=await inspections.list_inspections(
+                actor, now, asset_id=asset_id, open_only=False, limit=10
+            ),
+            grade_history=await inspections.grade_history(asset_id),
+            proposals=await inspections.list_proposals(actor, asset_id),
+            closures=await closures.list_closures(actor, asset_id=asset_id),
+            now=now,
         )
 
     @get("/{asset_id:int}/edit")
@@ -438,7 +474,7 @@ class AssetApiController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[AssetIn]
     ) -> Response[AssetOut]:
         actor = require_actor(request)
-        asset = await assets.create_asset(actor, data, utcnow())
+        asset = await _create_asset(request, actor, data)
         return Response(assets.asset_out(await assets.get_asset(actor, asset.id)), status_code=201)
 
     @put("/assets/{asset_id:int}")

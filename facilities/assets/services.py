@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -17,7 +17,7 @@ from piccolo.columns.operators.comparison import ComparisonOperator
 from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, require
-from facilities.assets.choices import OperationalStatus
+from facilities.assets.choices import ConditionGrade, OperationalStatus
 from facilities.assets.schemas import (
     AssetFilters,
     AssetIn,
@@ -31,6 +31,7 @@ from facilities.assets.tables import Asset, Component, Site
 from facilities.audit import services as audit
 from facilities.errors import Conflict, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib.clock import utcnow
 from facilities.lib.pagination import Page
 from facilities.lib.text import like_pattern
 
@@ -237,10 +238,27 @@ def asset_snapshot(asset: Asset) -> dict[str, Any]:
     return values
 
 
+StatusSource = Callable[[Iterable[int], dt.datetime], Awaitable[dict[int, OperationalStatus]]]
+_status_source: StatusSource | None = None
+
+
+def use_status_source(source: StatusSource) -> None:
+    """Plug in the derivation of operational status from closures.
+
+    Closures sit above assets in the dependency order (a closure names an asset), so the
+    register cannot import them; the composition root (``facilities.app.create_app``) passes
+    ``closures.services.operational_statuses`` here once. Without it, nothing is closed.
+    """
+    global _status_source
+    _status_source = source
+
+
 async def operational_statuses(asset_ids: Iterable[int]) -> dict[int, OperationalStatus]:
-    """An asset's operational status is derived from its active closures. Until the closures
-    domain exists nothing can close an asset, so every asset is in service."""
-    return dict.fromkeys(asset_ids, OperationalStatus.IN_SERVICE)
+    """Each asset's operational status, derived from its closures in force right now."""
+    ids = list(asset_ids)
+    if _status_source is None:
+        return dict.fromkeys(ids, OperationalStatus.IN_SERVICE)
+    return await _status_source(ids, utcnow())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -585,6 +603,9 @@ async def all_asset_choices(actor: Actor) -> list[dict[str, Any]]:
 async def set_condition_grade(
     actor: Actor, asset_id: int, grade: str, graded_on: dt.date, now: dt.datetime
 ) -> None:
+    require(actor, Perm.ASSETS_EDIT)
+    if not _valid_id(asset_id) or grade not in {g.value for g in ConditionGrade}:
+        raise NotFound(_("No such asset."))
     """Record the grade of a final inspection as the asset's current condition (audited, and a
     new version, so an edit form opened before it conflicts instead of overwriting it)."""
     async with db.transaction():
