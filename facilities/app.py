@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,6 +46,12 @@ from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.errors import EXCEPTION_HANDLERS
 from facilities.web.headers import add_security_headers
 from facilities.web.locale import locale_middleware_factory
+from facilities.web.observability import (
+    configure_logging,
+    count_unmatched,
+    observability_middleware_factory,
+)
+from facilities.web.ops import OpsController
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -61,6 +66,7 @@ CONTROLLERS = [
     InspectionController,
     ClosureController,
     JobController,
+    OpsController,
     SiteApiController,
     AssetApiController,
     TicketApiController,
@@ -127,9 +133,7 @@ def create_app(
 ) -> Litestar:
     """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_json)
     db.configure(settings.database_url)
     asset_services.use_status_source(closure_services.operational_statuses)
     env = templating.configure(settings.zone, _template_globals(settings))
@@ -160,8 +164,9 @@ def create_app(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, count_unmatched],
         middleware=[
+            observability_middleware_factory,
             locale_middleware_factory,
             DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),

@@ -219,6 +219,47 @@ def export_assets(path: Path | None) -> None:
 
 
 @main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app runs (SQLite's online backup).
+
+    On PostgreSQL use pg_dump (see the README's "Backup and restore")."""
+    settings = _settings()
+    if not settings.is_sqlite:
+        raise click.ClickException(
+            'on PostgreSQL use: pg_dump --format=custom --file=FILE "$FACILITIES_DATABASE_URL"'
+        )
+    from facilities import maintenance
+
+    pages = maintenance.backup_sqlite(db.sqlite_path(settings.database_url), path)
+    click.echo(f"backed up {pages} pages to {path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current database without asking")
+def restore(path: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH (stop the app first).
+
+    On PostgreSQL use pg_restore (see the README's "Backup and restore")."""
+    settings = _settings()
+    if not settings.is_sqlite:
+        raise click.ClickException(
+            'on PostgreSQL use: pg_restore --clean --dbname="$FACILITIES_DATABASE_URL" FILE'
+        )
+    from facilities import maintenance
+
+    target = db.sqlite_path(settings.database_url)
+    if not yes:
+        click.confirm(f"Replace {target} with {path}?", abort=True)
+    try:
+        maintenance.restore_sqlite(path, target)
+    except maintenance.NotABackup as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {target} from {path}")
+
+
+@main.command()
 @click.argument("args", nargs=-1)
 def scheduler(args: Any) -> None:
     """Run the scheduler in this process (same as ``python -m scheduler``)."""

@@ -170,6 +170,7 @@ class Settings:
     subscribe_rate_limit: int = _setting(
         5, _int_between(1, 10000), "Subscription requests allowed per address per hour"
     )
+    log_json: bool = _setting(False, _parse_bool, "Write logs as one JSON object per line")
     log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level")
 
     @classmethod

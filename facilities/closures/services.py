@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from facilities import db
 from facilities.accounts.choices import Perm, Role
@@ -25,6 +25,8 @@ from facilities.closures.choices import (
     NoticeState,
     Precision,
     PublicProgress,
+    Reason,
+    SafetyMeasure,
     Scope,
     Status,
 )
@@ -53,8 +55,9 @@ from facilities.errors import (
     ValidationFailed,
 )
 from facilities.i18n import gettext as _
-from facilities.i18n import use_locale
+from facilities.i18n import N_, use_locale
 from facilities.inspections import services as inspections
+from facilities.inspections.tables import ClosureProposal
 from facilities.lib import condition
 from facilities.notifications import services as notifications
 from facilities.tickets.tables import RepairTicket
@@ -76,7 +79,8 @@ def _json(value: Any) -> Any:
 
 
 def bilingual(message: str, **params: Any) -> tuple[str, str]:
-    """(Chinese, English) of one message: notices are always written in both languages."""
+    """(Chinese, English) of one message: notices are always written in both languages.
+    Mark the literal with ``N_`` at the call so the catalogs pick it up."""
     with use_locale("zh_CN"):
         zh = _(message) % params if params else _(message)
     with use_locale("en"):
@@ -121,15 +125,21 @@ async def list_closures(
 async def operational_statuses(
     asset_ids: Iterable[int], now: dt.datetime
 ) -> dict[int, OperationalStatus]:
-    """Derived from closures in force: a full closure closes the asset, any other restricts it."""
+    """Derived from closures in force: a full closure closes the asset, any other restricts it.
+
+    A lifted closure whose announced reopening time has not come yet still holds: the facility
+    reopens at ``reopens_at``, not at the moment somebody pressed "lift"."""
     ids = list(asset_ids)
     statuses = dict.fromkeys(ids, OperationalStatus.IN_SERVICE)
     if not ids:
         return statuses
     rows = await Closure.select(Closure.asset, Closure.scope).where(
         Closure.asset.is_in(ids)
-        & Closure.status.is_in(sorted(IN_FORCE))
         & (Closure.effective_from <= now)
+        & (
+            Closure.status.is_in(sorted(IN_FORCE))
+            | ((Closure.status == Status.LIFTED) & (Closure.reopens_at > now))
+        )
     )
     for row in rows:
         if row["scope"] == Scope.FULL:
@@ -153,6 +163,77 @@ async def linked_tickets(closure_id: int) -> list[dict[str, Any]]:
         .where(ClosureTicket.closure == closure_id)
         .order_by(ClosureTicket.id)
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class ClosureView:
+    """Everything the staff page and the API show about one closure."""
+
+    closure: Closure
+    asset_code: str
+    asset_name_zh: str
+    asset_name_en: str
+    tickets: list[dict[str, Any]]
+    promises: list[ClosurePromise]
+    gate: Gate
+
+    @property
+    def measures(self) -> list[str]:
+        return list(_json(self.closure.safety_measures) or [])
+
+    @property
+    def revised(self) -> list[ClosurePromise]:
+        """Earlier promises, newest first: what was promised before each extension."""
+        return list(reversed(self.promises[:-1]))
+
+
+async def closure_view(actor: Actor, closure_id: int) -> ClosureView:
+    closure = await get_closure(actor, closure_id)
+    asset = (
+        await Asset.select(Asset.code, Asset.name_zh, Asset.name_en)
+        .where(Asset.id == closure.asset)
+        .first()
+    )
+    assert asset is not None
+    tickets = await linked_tickets(closure.id)
+    for ticket in tickets:
+        ticket["public_progress"] = TICKET_PROGRESS.get(ticket["status"])
+    return ClosureView(
+        closure=closure,
+        asset_code=asset["code"],
+        asset_name_zh=asset["name_zh"],
+        asset_name_en=asset["name_en"],
+        tickets=tickets,
+        promises=await promises(closure.id),
+        gate=await gate(closure),
+    )
+
+
+async def linkable_tickets(actor: Actor, closure: Closure) -> list[dict[str, Any]]:
+    """The closed asset's tickets not linked yet (open ones first), for the link form."""
+    require(actor, Perm.CLOSURES_VIEW)
+    linked = [
+        r["ticket"]
+        for r in await ClosureTicket.select(ClosureTicket.ticket).where(
+            ClosureTicket.closure == closure.id
+        )
+    ]
+    query = RepairTicket.select(
+        RepairTicket.id, RepairTicket.title, RepairTicket.status, RepairTicket.priority
+    ).where(
+        (RepairTicket.asset == closure.asset)
+        & RepairTicket.status.not_in(sorted(IRRELEVANT_TICKET_STATUSES))
+    )
+    if linked:
+        query = query.where(RepairTicket.id.not_in(linked))
+    rows = await query.order_by(RepairTicket.id, ascending=False).limit(200)
+    return sorted(rows, key=lambda r: (r["status"] in DONE_TICKET_STATUSES, -r["id"]))
+
+
+async def history(actor: Actor, closure_id: int) -> list[dict[str, Any]]:
+    """The closure's audit trail, newest first."""
+    require(actor, Perm.CLOSURES_VIEW)
+    return await audit.list_events("closure", closure_id)
 
 
 async def promises(closure_id: int) -> list[ClosurePromise]:
@@ -190,18 +271,26 @@ class Gate:
 
 
 async def gate(closure: Closure) -> Gate:
-    """The four reopening criteria, each with what it found."""
+    """The four reopening criteria, each with what it found.
+
+    The grade criterion reads the asset's current condition grade (set by its latest final
+    graded inspection, the acceptance itself or anything after it), so a worse inspection after
+    the acceptance keeps the gate shut."""
     tickets = [
         t for t in await linked_tickets(closure.id) if t["status"] not in IRRELEVANT_TICKET_STATUSES
     ]
     unfinished = [t for t in tickets if t["status"] not in DONE_TICKET_STATUSES]
     acceptance = await inspections.latest_acceptance(closure.asset, since=closure.effective_from)
     open_direct = await inspections.open_direct_control_findings(closure.asset)
-    grade_ok = (
-        acceptance is not None
-        and acceptance.grade is not None
-        and condition.grade_rank(acceptance.grade) <= condition.grade_rank("C")
-    )
+    asset = await Asset.select(Asset.condition_grade).where(Asset.id == closure.asset).first()
+    grade = (asset or {}).get("condition_grade") or (acceptance.grade if acceptance else None)
+    grade_ok = grade is not None and condition.grade_rank(grade) <= condition.grade_rank("C")
+    if open_direct:
+        grade_detail = _("%(n)s open direct-control finding(s)") % {"n": open_direct}
+    elif grade:
+        grade_detail = _("Grade %(grade)s") % {"grade": grade}
+    else:
+        grade_detail = _("Not graded")
     criteria = (
         Criterion(
             "tickets",
@@ -216,7 +305,11 @@ async def gate(closure: Closure) -> Gate:
             "acceptance",
             bool(acceptance and acceptance.passed),
             _("A final acceptance inspection passed"),
-            _("Inspection #%(id)s, grade %(grade)s")
+            (
+                _("Inspection #%(id)s passed, grade %(grade)s")
+                if acceptance.passed
+                else _("Inspection #%(id)s did not pass, grade %(grade)s")
+            )
             % {"id": acceptance.id, "grade": acceptance.grade or "—"}
             if acceptance
             else _("No final acceptance inspection since the closure"),
@@ -225,13 +318,7 @@ async def gate(closure: Closure) -> Gate:
             "grade",
             grade_ok and open_direct == 0,
             _("Grade C or better, no open direct-control finding"),
-            _("%(n)s open direct-control finding(s)") % {"n": open_direct}
-            if open_direct
-            else (
-                _("Grade %(grade)s") % {"grade": acceptance.grade}
-                if acceptance and acceptance.grade
-                else _("Not graded")
-            ),
+            grade_detail,
         ),
         Criterion(
             "sign_off",
@@ -286,18 +373,41 @@ def _values(data: ClosureIn) -> dict[str, Any]:
     return values
 
 
-async def _check(data: ClosureIn, now: dt.datetime) -> None:
+async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = None) -> None:
+    """The rules across fields (the Struct checks each field alone)."""
     errors: dict[str, str] = {}
     if not await Asset.exists().where(Asset.id == data.asset_id):
         errors["asset_id"] = _("Choose an existing asset.")
     if data.effective_from.tzinfo is None:
         errors["effective_from"] = _("Give the time with its time zone.")
-    if data.planned_reopen_on and data.planned_reopen_on < data.effective_from.date():
+    elif closure is not None and closure.status in IN_FORCE and data.effective_from > now:
+        errors["effective_from"] = _(
+            "This closure is already in force: its start cannot move into the future."
+        )
+    if not data.reason_zh.strip():
+        errors["reason_zh"] = _("This field is required.")
+    if (
+        data.planned_reopen_on
+        and data.effective_from.tzinfo is not None
+        and data.planned_reopen_on < data.effective_from.date()
+    ):
         errors["planned_reopen_on"] = _("The reopening cannot be before the closure starts.")
     if data.scope == Scope.PARTIAL and not data.affected_part_zh.strip():
         errors["affected_part_zh"] = _("Say which part is closed.")
-    if "detour" in data.safety_measures and not data.detour_zh.strip():
+    if data.scope == Scope.RESTRICTED and data.crowd_limit is None and not data.hours_zh.strip():
+        errors["crowd_limit"] = _("Give a crowd limit or the opening hours of the restriction.")
+    if SafetyMeasure.DETOUR in data.safety_measures and not data.detour_zh.strip():
         errors["detour_zh"] = _("Describe the detour.")
+    if (
+        closure is not None
+        and closure.status != Status.PLANNED
+        and data.planned_reopen_on is not None
+        and (data.planned_reopen_on, data.reopen_precision)
+        != (closure.planned_reopen_on, closure.reopen_precision)
+    ):
+        errors["planned_reopen_on"] = _(
+            "The promised reopening of a closure in force changes only by extending it."
+        )
     if errors:
         raise ValidationFailed(errors)
 
@@ -350,10 +460,17 @@ async def _fresh(closure_id: int) -> Closure:
     return closure
 
 
+def _stale() -> Conflict:
+    return Conflict(
+        _("Someone else changed this closure while you were editing. Your changes were not saved.")
+    )
+
+
 async def update_closure(
     actor: Actor, closure_id: int, data: ClosureIn, now: dt.datetime
 ) -> Closure:
-    """Edit the notice's facts; the reopening date changes only by extending (kept in history)."""
+    """Edit the notice's facts; the reopening date changes only by extending (kept in history),
+    except while the closure is still planned (nothing was promised in public yet)."""
     require(actor, Perm.CLOSURES_EDIT)
     if data.version is None:
         raise ValidationFailed({"version": _("The record version is missing; reload and retry.")})
@@ -361,15 +478,25 @@ async def update_closure(
         closure = await get_closure(actor, closure_id)
         if closure.status in {Status.LIFTED, Status.CANCELLED}:
             raise InvalidTransition(_("A lifted or cancelled closure cannot be edited."))
-        await _check(data, now)
+        if closure.version != data.version:
+            raise _stale()
+        await _check(data, now, closure)
         if data.asset_id != closure.asset:
             raise ValidationFailed({"asset_id": _("A closure cannot move to another asset.")})
         before = snapshot(closure)
         values = _values(data)
-        if closure.status == Status.PLANNED:
+        planned = closure.status == Status.PLANNED
+        if planned:
             values.update(
                 planned_reopen_on=data.planned_reopen_on, reopen_precision=data.reopen_precision
             )
+        moved = data.effective_from != closure.effective_from or (
+            planned
+            and (data.planned_reopen_on, data.reopen_precision)
+            != (closure.planned_reopen_on, closure.reopen_precision)
+        )
+        if moved:  # the calendar event changed: feeds see a new revision
+            values["sequence"] = closure.sequence + 1
         changed = (
             await Closure.update(
                 {
@@ -382,12 +509,17 @@ async def update_closure(
             .returning(Closure.id)
         )
         if not changed:
-            raise Conflict(
-                _(
-                    "Someone else changed this closure while you were editing. "
-                    "Your changes were not saved."
-                )
-            )
+            raise _stale()
+        if planned:
+            # Not public yet: the one promise is corrected, not revised.
+            await ClosurePromise.update(
+                {
+                    ClosurePromise.planned_reopen_on: data.planned_reopen_on,
+                    ClosurePromise.precision: data.reopen_precision,
+                    ClosurePromise.made_at: now,
+                    ClosurePromise.made_by: actor.id,
+                }
+            ).where(ClosurePromise.closure == closure.id)
         updated = await _fresh(closure.id)
         await audit.record(
             actor, "closure.updated", "closure", closure.id, now, before, snapshot(updated)
@@ -431,6 +563,10 @@ async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime
         closure = await get_closure(actor, closure_id)
         if closure.status not in {Status.ACTIVE, Status.EXTENDED}:
             raise InvalidTransition(_("Only a closure in force can be extended."))
+        if closure.version != data.version:
+            raise Conflict(_("Someone else changed this closure first. Reload it and try again."))
+        if not data.reason_zh.strip():
+            raise ValidationFailed({"reason_zh": _("Say why the reopening moves.")})
         if closure.planned_reopen_on and data.planned_reopen_on <= closure.planned_reopen_on:
             raise ValidationFailed(
                 {
@@ -489,20 +625,31 @@ async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime
 
 
 async def cancel(actor: Actor, closure_id: int, data: CancelIn, now: dt.datetime) -> Closure:
+    """Call the closure off; one that was in force says so on its public timeline."""
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
         closure = await get_closure(actor, closure_id)
         if closure.status not in {Status.PLANNED, Status.ACTIVE, Status.EXTENDED}:
             raise InvalidTransition(_("This closure can no longer be cancelled."))
-        await _bump(closure, data.version, {Closure.status: Status.CANCELLED}, now)
+        if closure.version != data.version:
+            raise Conflict(_("Someone else changed this closure first. Reload it and try again."))
+        reason_zh, reason_en = data.reason_zh.strip(), data.reason_en.strip()
+        if not reason_zh:
+            raise ValidationFailed({"reason_zh": _("Say why the closure is cancelled.")})
+        await _bump(
+            closure,
+            data.version,
+            {Closure.status: Status.CANCELLED, Closure.sequence: closure.sequence + 1},
+            now,
+        )
         if closure.status != Status.PLANNED:
-            await _publish_system(
-                closure.id,
-                f"cancelled:{closure.id}",
-                data.reason_zh.strip(),
-                data.reason_en.strip(),
-                now,
-            )
+            with use_locale("zh_CN"):
+                text_zh = _("The closure was called off: %(reason)s") % {"reason": reason_zh}
+            with use_locale("en"):
+                text_en = _("The closure was called off: %(reason)s") % {
+                    "reason": reason_en or reason_zh
+                }
+            await _publish_system(closure.id, f"cancelled:{closure.id}", text_zh, text_en, now)
         await audit.record(
             actor,
             "closure.cancelled",
@@ -510,15 +657,26 @@ async def cancel(actor: Actor, closure_id: int, data: CancelIn, now: dt.datetime
             closure.id,
             now,
             {"status": closure.status},
-            {"status": Status.CANCELLED, "reason": data.reason_zh.strip()},
+            {"status": Status.CANCELLED, "reason": reason_zh},
         )
     return await _fresh(closure_id)
 
 
+def _refuse_when_over(closure: Closure) -> None:
+    if closure.status in {Status.LIFTED, Status.CANCELLED}:
+        raise InvalidTransition(_("A lifted or cancelled closure cannot be changed."))
+
+
 async def link_ticket(actor: Actor, closure_id: int, data: LinkTicketIn, now: dt.datetime) -> None:
+    """Make the reopening wait for a ticket of the closed asset, with the label citizens read
+    for it; linking it again changes the label."""
     require(actor, Perm.CLOSURES_EDIT)
+    label_zh, label_en = data.public_label_zh.strip(), data.public_label_en.strip()
     async with db.transaction():
         closure = await get_closure(actor, closure_id)
+        _refuse_when_over(closure)
+        if not label_zh:
+            raise ValidationFailed({"public_label_zh": _("This field is required.")})
         ticket = (
             await RepairTicket.select(RepairTicket.asset)
             .where(RepairTicket.id == data.ticket_id)
@@ -528,15 +686,30 @@ async def link_ticket(actor: Actor, closure_id: int, data: LinkTicketIn, now: dt
             raise ValidationFailed({"ticket_id": _("No such ticket.")})
         if ticket["asset"] != closure.asset:
             raise ValidationFailed({"ticket_id": _("Link tickets on the closed asset only.")})
-        await ClosureTicket.insert(
-            ClosureTicket(
-                closure=closure.id,
-                ticket=data.ticket_id,
-                key=f"{closure.id}:{data.ticket_id}",
-                public_label_zh=data.public_label_zh.strip(),
-                public_label_en=data.public_label_en.strip(),
-            )
-        ).on_conflict(action="DO NOTHING")
+        key = f"{closure.id}:{data.ticket_id}"
+        existing = await ClosureTicket.objects().where(ClosureTicket.key == key).first()
+        if existing is not None:
+            if (existing.public_label_zh, existing.public_label_en) == (label_zh, label_en):
+                return
+            await ClosureTicket.update(
+                {ClosureTicket.public_label_zh: label_zh, ClosureTicket.public_label_en: label_en}
+            ).where(ClosureTicket.id == existing.id)
+            before: dict[str, Any] | None = {
+                "ticket": data.ticket_id,
+                "label": existing.public_label_zh,
+                "label_en": existing.public_label_en,
+            }
+        else:
+            await ClosureTicket.insert(
+                ClosureTicket(
+                    closure=closure.id,
+                    ticket=data.ticket_id,
+                    key=key,
+                    public_label_zh=label_zh,
+                    public_label_en=label_en,
+                )
+            ).on_conflict(action="DO NOTHING")
+            before = None
         await Closure.update({Closure.updated_at: now}).where(Closure.id == closure.id)
         await audit.record(
             actor,
@@ -544,7 +717,8 @@ async def link_ticket(actor: Actor, closure_id: int, data: LinkTicketIn, now: dt
             "closure",
             closure.id,
             now,
-            after={"ticket": data.ticket_id, "label": data.public_label_zh},
+            before=before,
+            after={"ticket": data.ticket_id, "label": label_zh, "label_en": label_en},
         )
 
 
@@ -552,6 +726,7 @@ async def unlink_ticket(actor: Actor, closure_id: int, ticket_id: int, now: dt.d
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
         closure = await get_closure(actor, closure_id)
+        _refuse_when_over(closure)
         removed = (
             await ClosureTicket.delete()
             .where(ClosureTicket.key == f"{closure.id}:{ticket_id}")
@@ -576,7 +751,12 @@ async def sign_off(actor: Actor, closure_id: int, version: int, now: dt.datetime
         closure = await get_closure(actor, closure_id)
         if closure.status not in IN_FORCE:
             raise InvalidTransition(_("Only a closure in force can be signed off."))
-        if not (await gate(closure)).repair_verified:
+        if closure.version != version:
+            raise Conflict(_("Someone else changed this closure first. Reload it and try again."))
+        if closure.signed_off_at is not None:
+            raise InvalidTransition(_("This closure was already signed off."))
+        state = await gate(closure)
+        if not state.repair_verified:
             raise InvalidTransition(
                 _("The repair is not verified yet: see the reopening criteria.")
             )
@@ -584,19 +764,27 @@ async def sign_off(actor: Actor, closure_id: int, version: int, now: dt.datetime
             closure, version, {Closure.signed_off_by: actor.id, Closure.signed_off_at: now}, now
         )
         await audit.record(
-            actor, "closure.signed_off", "closure", closure.id, now, after={"signed_off_at": now}
+            actor,
+            "closure.signed_off",
+            "closure",
+            closure.id,
+            now,
+            after={"signed_off_at": now, "criteria": [c.code for c in state.criteria if c.met]},
         )
     return await _fresh(closure_id)
 
 
 async def lift(actor: Actor, closure_id: int, data: LiftIn, now: dt.datetime) -> Closure:
-    """Lift the closure: only through the gate, or by an admin's written override (audited).
-    The reopening is announced by the job when ``reopens_at`` arrives."""
+    """Lift the closure: only through the gate, or by an admin's written override (audited
+    with the criteria that were not met). The reopening is announced by the job when
+    ``reopens_at`` arrives."""
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
         closure = await get_closure(actor, closure_id)
         if closure.status not in IN_FORCE:
             raise InvalidTransition(_("Only a closure in force can be lifted."))
+        if closure.version != data.version:
+            raise Conflict(_("Someone else changed this closure first. Reload it and try again."))
         state = await gate(closure)
         override = data.override_reason.strip()
         if not state.open:
@@ -612,14 +800,17 @@ async def lift(actor: Actor, closure_id: int, data: LiftIn, now: dt.datetime) ->
         reopens_at = data.reopens_at or now
         if reopens_at.tzinfo is None:
             raise ValidationFailed({"reopens_at": _("Give the time with its time zone.")})
+        reopens_at = max(reopens_at, now)
+        unmet = [c.code for c in state.criteria if not c.met]
         await _bump(
             closure,
             data.version,
             {
                 Closure.status: Status.LIFTED,
                 Closure.lifted_at: now,
-                Closure.reopens_at: max(reopens_at, now),
+                Closure.reopens_at: reopens_at,
                 Closure.override_reason: override if not state.open else "",
+                Closure.sequence: closure.sequence + 1,
             },
             now,
         )
@@ -632,12 +823,147 @@ async def lift(actor: Actor, closure_id: int, data: LiftIn, now: dt.datetime) ->
             {"status": closure.status},
             {
                 "status": Status.LIFTED,
-                "reopens_at": max(reopens_at, now),
-                "unmet": [c.code for c in state.criteria if not c.met],
+                "reopens_at": reopens_at,
+                "unmet": unmet,
                 "override_reason": override if not state.open else "",
             },
         )
     return await _fresh(closure_id)
+
+
+# --- closures proposed by inspection rules --------------------------------------------------
+
+PROPOSED, APPROVED, DISMISSED = "proposed", "approved", "dismissed"
+
+
+async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict[str, Any]]:
+    """Closures the inspection rules proposed and nobody decided yet, newest first."""
+    require(actor, Perm.CLOSURES_VIEW)
+    query = ClosureProposal.select(
+        *ClosureProposal.all_columns(),
+        ClosureProposal.asset.code.as_alias("asset_code"),
+        ClosureProposal.asset.name_zh.as_alias("asset_name_zh"),
+        ClosureProposal.asset.name_en.as_alias("asset_name_en"),
+        ClosureProposal.inspection.grade.as_alias("grade"),
+        ClosureProposal.inspection.inspection_type.as_alias("inspection_type"),
+    ).where(ClosureProposal.status == PROPOSED)
+    if asset_id is not None:
+        query = query.where(ClosureProposal.asset == asset_id)
+    return await query.order_by(ClosureProposal.created_at, ascending=False).order_by(
+        ClosureProposal.id, ascending=False
+    )
+
+
+async def _get_proposal(proposal_id: int) -> dict[str, Any]:
+    row = None
+    if _valid_id(proposal_id):
+        row = (
+            await ClosureProposal.select(
+                *ClosureProposal.all_columns(),
+                ClosureProposal.asset.crowd_limit.as_alias("asset_crowd_limit"),
+                ClosureProposal.inspection.grade.as_alias("grade"),
+            )
+            .where(ClosureProposal.id == proposal_id)
+            .first()
+        )
+    if row is None:
+        raise NotFound(_("No such closure proposal."))
+    return row
+
+
+def proposal_to_closure(proposal: dict[str, Any], now: dt.datetime) -> ClosureIn:
+    """The closure a proposal stands for, in force at once: a structural defect found by the
+    inspection, the site fenced and signed; a restricted one keeps the asset's crowd limit
+    (or, without one, opens only under a guard's control). Staff refine it afterwards."""
+    scope = Scope(proposal["scope"]) if proposal["scope"] in {*Scope} else Scope.FULL
+    params = {"id": proposal["inspection"], "grade": proposal["grade"] or "—"}
+    zh, en = bilingual(
+        N_("Inspection #%(id)s (grade %(grade)s) found the facility unsafe to use."), **params
+    )
+    summary = (proposal["reason"] or "").strip()
+    measures = [SafetyMeasure.FENCING, SafetyMeasure.WARNING_SIGNS]
+    crowd_limit, hours_zh, hours_en = None, "", ""
+    if scope == Scope.RESTRICTED:
+        measures.append(SafetyMeasure.CROWD_CONTROL)
+        crowd_limit = proposal["asset_crowd_limit"]
+        if crowd_limit is None:
+            hours_zh, hours_en = bilingual(N_("Open only while a guard controls access"))
+            measures.append(SafetyMeasure.GUARD_ON_DUTY)
+    return ClosureIn(
+        asset_id=proposal["asset"],
+        scope=scope,
+        crowd_limit=crowd_limit,
+        hours_zh=hours_zh,
+        hours_en=hours_en,
+        reason=Reason.STRUCTURAL_DEFECT,
+        reason_zh=(f"{zh}\n{summary}" if summary else zh)[:2000],
+        reason_en=en,
+        safety_measures=measures,
+        effective_from=now,
+        is_urgent=scope == Scope.FULL,
+    )
+
+
+async def approve_proposal(actor: Actor, proposal_id: int, now: dt.datetime) -> Closure:
+    """One click: the proposed closure is created (in force now) and the proposal marked
+    approved, in one transaction; a proposal is decided once."""
+    require(actor, Perm.CLOSURES_EDIT)
+    async with db.transaction():
+        proposal = await _get_proposal(proposal_id)
+        claimed = (
+            await ClosureProposal.update(
+                {
+                    ClosureProposal.status: APPROVED,
+                    ClosureProposal.decided_at: now,
+                    ClosureProposal.decided_by: actor.id,
+                }
+            )
+            .where((ClosureProposal.id == proposal_id) & (ClosureProposal.status == PROPOSED))
+            .returning(ClosureProposal.id)
+        )
+        if not claimed:
+            raise InvalidTransition(_("This proposal was already decided."))
+        closure = await create_closure(
+            actor, proposal_to_closure(proposal, now), now, proposal_id=proposal_id
+        )
+        await audit.record(
+            actor,
+            "closure.proposal_approved",
+            "closure",
+            closure.id,
+            now,
+            {"proposal": proposal_id, "proposal_status": PROPOSED},
+            {"proposal": proposal_id, "proposal_status": APPROVED},
+        )
+    return closure
+
+
+async def dismiss_proposal(actor: Actor, proposal_id: int, now: dt.datetime) -> None:
+    require(actor, Perm.CLOSURES_EDIT)
+    async with db.transaction():
+        proposal = await _get_proposal(proposal_id)
+        claimed = (
+            await ClosureProposal.update(
+                {
+                    ClosureProposal.status: DISMISSED,
+                    ClosureProposal.decided_at: now,
+                    ClosureProposal.decided_by: actor.id,
+                }
+            )
+            .where((ClosureProposal.id == proposal_id) & (ClosureProposal.status == PROPOSED))
+            .returning(ClosureProposal.id)
+        )
+        if not claimed:
+            raise InvalidTransition(_("This proposal was already decided."))
+        await audit.record(
+            actor,
+            "closure.proposal_dismissed",
+            "closure_proposal",
+            proposal_id,
+            now,
+            {"status": PROPOSED, "asset": proposal["asset"]},
+            {"status": DISMISSED, "asset": proposal["asset"]},
+        )
 
 
 # --- notice updates ------------------------------------------------------------------------
@@ -672,8 +998,12 @@ async def write_update(
     actor: Actor, closure_id: int, data: NoticeIn, now: dt.datetime
 ) -> NoticeUpdate:
     require(actor, Perm.NOTICES_PUBLISH)
+    if not data.text_zh.strip():
+        raise ValidationFailed({"text_zh": _("This field is required.")})
     async with db.transaction():
         closure = await get_closure(actor, closure_id)
+        if closure.status == Status.CANCELLED:
+            raise InvalidTransition(_("A cancelled closure has no public notice."))
         row = NoticeUpdate(
             closure=closure.id,
             state=NoticeState.PUBLISHED if data.publish else NoticeState.DRAFT,
@@ -703,6 +1033,8 @@ async def publish_update(
 ) -> None:
     """Publish a draft (one click), optionally with the text edited first."""
     require(actor, Perm.NOTICES_PUBLISH)
+    if edited is not None and not edited.text_zh.strip():
+        raise ValidationFailed({"text_zh": _("This field is required.")})
     async with db.transaction():
         values: dict[Any, Any] = {
             NoticeUpdate.state: NoticeState.PUBLISHED,
@@ -718,7 +1050,7 @@ async def publish_update(
             .returning(NoticeUpdate.closure)
         )
         if not rows:
-            raise InvalidTransition(_("This draft was already published or discarded."))
+            await _missing_or_decided(update_id)
         await Closure.update({Closure.updated_at: now}).where(Closure.id == rows[0]["closure"])
         await audit.record(
             actor,
@@ -732,21 +1064,40 @@ async def publish_update(
 
 async def discard_update(actor: Actor, update_id: int, now: dt.datetime) -> None:
     require(actor, Perm.NOTICES_PUBLISH)
-    rows = (
-        await NoticeUpdate.update({NoticeUpdate.state: NoticeState.DISCARDED})
-        .where((NoticeUpdate.id == update_id) & (NoticeUpdate.state == NoticeState.DRAFT))
-        .returning(NoticeUpdate.closure)
-    )
-    if not rows:
-        raise InvalidTransition(_("This draft was already published or discarded."))
-    await audit.record(
-        actor,
-        "closure.update_discarded",
-        "closure",
-        rows[0]["closure"],
-        now,
-        after={"update": update_id},
-    )
+    async with db.transaction():
+        rows = (
+            await NoticeUpdate.update({NoticeUpdate.state: NoticeState.DISCARDED})
+            .where((NoticeUpdate.id == update_id) & (NoticeUpdate.state == NoticeState.DRAFT))
+            .returning(NoticeUpdate.closure)
+        )
+        if not rows:
+            await _missing_or_decided(update_id)
+        await audit.record(
+            actor,
+            "closure.update_discarded",
+            "closure",
+            rows[0]["closure"],
+            now,
+            after={"update": update_id},
+        )
+
+
+async def _missing_or_decided(update_id: int) -> NoReturn:
+    if not _valid_id(update_id) or not await NoticeUpdate.exists().where(
+        NoticeUpdate.id == update_id
+    ):
+        raise NotFound(_("No such notice update."))
+    raise InvalidTransition(_("This draft was already published or discarded."))
+
+
+async def get_update(actor: Actor, update_id: int) -> NoticeUpdate:
+    require(actor, Perm.CLOSURES_VIEW)
+    row = None
+    if _valid_id(update_id):
+        row = await NoticeUpdate.objects().where(NoticeUpdate.id == update_id).first()
+    if row is None:
+        raise NotFound(_("No such notice update."))
+    return row
 
 
 async def list_updates(closure_id: int, published_only: bool = True) -> list[NoticeUpdate]:
@@ -834,7 +1185,7 @@ async def activate_due(now: dt.datetime) -> int:
 
 async def announce_reopenings(now: dt.datetime) -> int:
     """Announce each lifted closure's reopening when its time comes, exactly once."""
-    due = await Closure.select(Closure.id).where(
+    due = await Closure.select(Closure.id, Closure.override_reason).where(
         (Closure.status == Status.LIFTED)
         & Closure.reopening_announced_at.is_null()
         & (Closure.reopens_at <= now)
@@ -849,9 +1200,14 @@ async def announce_reopenings(now: dt.datetime) -> int:
             )
             if not claimed:
                 continue
-            zh, en = bilingual(
-                "Reopened. The repair was completed and verified by an acceptance inspection."
-            )
+            if row["override_reason"]:  # lifted by an override: claim no verification
+                zh, en = bilingual(N_("Reopened."))
+            else:
+                zh, en = bilingual(
+                    N_(
+                        "Reopened. The repair was completed and verified by an acceptance inspection."
+                    )
+                )
             await _publish_system(row["id"], f"reopened:{row['id']}", zh, en, now)
             announced += 1
     return announced
@@ -986,7 +1342,10 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
         key = f"slip:{closure['id']}:{promise['id'] if promise else 0}"
         async with db.transaction():
             zh, en = bilingual(
-                "The repair is taking longer than planned; a new reopening date will be announced."
+                N_(
+                    "The repair is taking longer than planned; "
+                    "a new reopening date will be announced."
+                )
             )
             drafted = (
                 await NoticeUpdate.insert(
@@ -1043,22 +1402,25 @@ async def remind_quiet_notices(now: dt.datetime, days: int) -> int:
         since = latest["published_at"] if latest else closure["activated_at"]
         if since is None or now - since < dt.timedelta(days=days):
             continue
-        recipients = await _supervisors()
         key = f"quiet:{closure['id']}:{latest['id'] if latest else 0}"
-        for email, language in recipients:
-            await notifications.enqueue(
-                to=email,
-                template="closure_quiet",
-                language=language,
-                now=now,
-                context={
-                    "closure_id": closure["id"],
-                    "asset_code": closure["asset_code"],
-                    "since": since,
-                },
-                dedupe_key=f"{key}:{email}",
+        queued = 0
+        for email, language in await _supervisors():
+            queued += (
+                await notifications.enqueue(
+                    to=email,
+                    template="closure_quiet",
+                    language=language,
+                    now=now,
+                    context={
+                        "closure_id": closure["id"],
+                        "asset_code": closure["asset_code"],
+                        "since": since,
+                    },
+                    dedupe_key=f"{key}:{email}",
+                )
+                is not None
             )
-        reminded += 1 if recipients else 0
+        reminded += 1 if queued else 0  # a rerun queues nothing and counts nothing
     return reminded
 
 
@@ -1206,3 +1568,7 @@ async def fan_out(now: dt.datetime, base_url: str, limit: int = 50) -> int:
                 NoticeUpdate.id == update["id"]
             )
     return queued
+
+
+async def count_in_force() -> int:
+    return await Closure.count().where(Closure.status.is_in(sorted(IN_FORCE)))

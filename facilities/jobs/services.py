@@ -71,3 +71,12 @@ async def list_runs(
     if job_id:
         query = query.where(JobRun.job_id == job_id)
     return await query.limit(limit)
+
+
+async def run_counts() -> dict[str, tuple[int, int]]:
+    """job id -> (runs, failed runs), over the recorded history."""
+    rows = await JobRun.raw(
+        "SELECT job_id, COUNT(*) AS runs, "
+        "SUM(CASE WHEN error <> '' THEN 1 ELSE 0 END) AS failures FROM job_run GROUP BY job_id"
+    )
+    return {r["job_id"]: (int(r["runs"]), int(r["failures"] or 0)) for r in rows}

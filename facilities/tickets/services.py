@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from facilities import db
 from facilities.accounts.choices import Perm, Role
 from facilities.accounts.permissions import Actor, require
 from facilities.accounts.tables import StaffUser
+from facilities.assets.services import contains
 from facilities.assets.tables import Asset, Component
 from facilities.audit import services as audit
 from facilities.errors import (
@@ -33,7 +35,6 @@ from facilities.errors import (
 )
 from facilities.i18n import gettext as _
 from facilities.lib import media
-from facilities.lib.text import like_pattern
 from facilities.notifications import services as notifications
 from facilities.tickets.choices import (
     CLOSING_REASONS_FROM,
@@ -203,34 +204,51 @@ def _encode_cursor(ticket: RepairTicket, sort: str) -> str:
 
 
 def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    """The sort values of the last row seen, checked as strictly as any other input: a cursor
+    comes from the URL, so a made-up one must be a 400, never a database error."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)),
+            parse_constant=_refuse_constant,
+        )
         columns = SORTS[sort]
         if not isinstance(raw, list) or len(raw) != len(columns):
             raise ValueError
         values: list[Any] = []
         for (column, _asc), value in zip(columns, raw, strict=True):
             if isinstance(column, type(RepairTicket.created_at)):
-                values.append(dt.datetime.fromisoformat(value))
+                if not isinstance(value, str):
+                    raise ValueError
+                instant = dt.datetime.fromisoformat(value)
+                if instant.tzinfo is None or instant.utcoffset() is None:
+                    raise ValueError
+                values.append(instant.astimezone(dt.UTC))
             elif column is RepairTicket.id:
-                values.append(int(value))
+                if type(value) is not int or not _valid_id(value):
+                    raise ValueError
+                values.append(value)
             else:
-                values.append(str(value))
+                if not isinstance(value, str):
+                    raise ValueError
+                values.append(value)
         return values
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError):
         raise ValidationFailed({"after": _("This page link is no longer valid.")}) from None
 
 
+def _refuse_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity; Python's parser would accept them."""
+    raise ValueError(name)
+
+
 def _after(sort: str, values: list[Any]) -> Any:
-    """(a, b, id) > (x, y, z) in the sort's direction, as OR-ed prefixes (portable SQL)."""
+    """Rows after the cursor, as one row-value comparison ``(a, b, id) > (x, y, z)``: both
+    engines answer it with a single range scan of the matching composite index."""
     columns = SORTS[sort]
-    clause = None
-    for index, (column, ascending) in enumerate(columns):
-        term = column > values[index] if ascending else column < values[index]
-        for previous in range(index):
-            term = term & (columns[previous][0] == values[previous])
-        clause = term if clause is None else clause | term
-    return clause
+    names = ", ".join(f"repair_ticket.{column._meta.db_column_name}" for column, _ in columns)
+    operator = ">" if columns[0][1] else "<"
+    placeholders = ", ".join("{}" for _ in columns)
+    return WhereRaw(f"({names}) {operator} ({placeholders})", *values)
 
 
 def _conditions(filters: TicketFilters, now: dt.datetime) -> list[Any]:
@@ -257,9 +275,11 @@ def _conditions(filters: TicketFilters, now: dt.datetime) -> list[Any]:
         conditions.append(RepairTicket.status.is_in(sorted(OPEN_STATUSES)))
         conditions.append(RepairTicket.sla_due_at < now)
     if filters.q.strip():
-        pattern = like_pattern(filters.q.strip())
+        # ``contains`` states the LIKE escape character: SQLite has no default one, so a plain
+        # ``ilike`` would treat "50%" or "a_b" as wildcards there.
+        term = filters.q.strip()
         conditions.append(
-            RepairTicket.title.ilike(pattern) | RepairTicket.description.ilike(pattern)
+            contains(RepairTicket.title, term) | contains(RepairTicket.description, term)
         )
     return conditions
 
@@ -268,6 +288,14 @@ def _conditions(filters: TicketFilters, now: dt.datetime) -> list[Any]:
 class TicketPage:
     items: list[TicketView]
     next_cursor: str | None
+
+
+def check_filters(filters: TicketFilters, now: dt.datetime) -> None:
+    """Raise ValidationFailed for filters that cannot be applied (before a response starts:
+    a streamed export cannot turn into a 400 once its first line is sent)."""
+    _conditions(filters, now)
+    if filters.after:
+        _decode_cursor(filters.after, filters.sort)
 
 
 async def list_tickets(actor: Actor, filters: TicketFilters, now: dt.datetime) -> TicketPage:
@@ -288,7 +316,11 @@ async def list_tickets(actor: Actor, filters: TicketFilters, now: dt.datetime) -
 async def iter_tickets(
     actor: Actor, filters: TicketFilters, now: dt.datetime, batch: int = 500
 ) -> AsyncIterator[TicketView]:
-    """Every ticket matching ``filters``, page after page (for exports)."""
+    """Every ticket matching ``filters`` from the first (``filters.after`` is ignored), page
+    after page, for exports. Call :func:`check_filters` first while the caller can still answer
+    with an error."""
+    require(actor, Perm.TICKETS_VIEW)
+    _conditions(filters, now)
     cursor = ""
     while True:
         page = await list_tickets(
@@ -325,12 +357,23 @@ async def tickets_for_asset(
 # --- writing -------------------------------------------------------------------------------
 
 
+CENTS = Decimal("0.01")
+
+
+def money(value: Decimal | float | None) -> Decimal | None:
+    """An amount with exactly two decimals. SQLite keeps NUMERIC as a float, so 8800.50 reads
+    back as 8800.5 there and as 8800.50 on PostgreSQL: every output goes through this."""
+    return None if value is None else Decimal(str(value)).quantize(CENTS)
+
+
 def snapshot(ticket: RepairTicket) -> dict[str, Any]:
     values = {}
     for name in EDITABLE:
         column = FOREIGN_KEYS.get(name, name)
         value = getattr(ticket, column)
-        values[name] = str(value) if isinstance(value, Decimal) else value
+        if name in ("cost_estimate", "cost_actual"):
+            value = None if value is None else str(money(value))
+        values[name] = value
     values["status"] = ticket.status
     return values
 
@@ -657,7 +700,7 @@ async def add_attachment(
                 ticket=ticket.id,
                 uploaded_by=actor.id,
                 tag=tag,
-                filename=Path(filename or "upload").name[:200],
+                filename=display_name(filename, stored.storage_key),
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,
@@ -679,6 +722,14 @@ async def add_attachment(
         media.remove(media_root, stored.storage_key, stored.thumbnail_key)
         raise
     return row
+
+
+def display_name(filename: str, storage_key: str) -> str:
+    """The name shown and offered on download: the sender's name without any folder, with the
+    extension of what the file really is (a PNG sent as "photo.pdf" is "photo.png")."""
+    stem = Path(filename.replace("\\", "/")).stem.strip().strip(".") or "upload"
+    extension = Path(storage_key).suffix
+    return stem[: 200 - len(extension)] + extension
 
 
 async def list_attachments(actor: Actor, ticket_id: int) -> list[TicketAttachment]:
@@ -927,3 +978,7 @@ async def planned_between(actor: Actor, first: dt.date, last: dt.date) -> list[d
         .order_by(RepairTicket.planned_start_on)
         .order_by(RepairTicket.priority)
     )
+
+
+async def count_open() -> int:
+    return await RepairTicket.count().where(RepairTicket.status.is_in(sorted(OPEN_STATUSES)))
