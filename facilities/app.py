@@ -36,6 +36,7 @@ from facilities.inspections.controllers import InspectionApiController, Inspecti
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
+from facilities.reports.controllers import Open311Controller, ReportController, TriageController
 from facilities.public.notices import NoticeController
 from facilities.settings import Settings
 from facilities.tickets import choices as ticket_choices
@@ -58,6 +59,8 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 CONTROLLERS = [
     PublicController,
     NoticeController,
+    ReportController,
+    Open311Controller,
     AuthController,
     UserAdminController,
     SiteController,
@@ -65,6 +68,7 @@ CONTROLLERS = [
     TicketController,
     InspectionController,
     ClosureController,
+    TriageController,
     JobController,
     OpsController,
     SiteApiController,

@@ -52,6 +52,8 @@ class Perm(StrEnum):
     CLOSURES_SIGN_OFF = "closures.sign_off"
     CLOSURES_OVERRIDE = "closures.override"  # lift without the gate, with a written reason
     NOTICES_PUBLISH = "notices.publish"
+    REPORTS_TRIAGE = "reports.triage"
+    OPEN311_KEYS = "open311.keys"
 
 
 _ALL_STAFF = frozenset(Role)
@@ -78,4 +80,6 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.CLOSURES_SIGN_OFF: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.CLOSURES_OVERRIDE: frozenset({Role.ADMIN}),
     Perm.NOTICES_PUBLISH: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.REPORTS_TRIAGE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR}),
+    Perm.OPEN311_KEYS: frozenset({Role.ADMIN}),
 }
