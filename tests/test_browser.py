@@ -51,10 +51,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     cli = [sys.executable, "-m", "facilities.cli"]
     for command in (["migrate"], ["demo"]):
-        subprocess.run(cli + command, cwd=ROOT, env=env, check=True, capture_output=True,
-                       timeout=120)
-    process = subprocess.Popen(cli + ["serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cli + command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
+        )
+    process = subprocess.Popen(
+        cli + ["serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -10,8 +10,10 @@ from facilities import i18n
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHOD_MAP = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
-OPTIONS = {"**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"},
-           "**.txt": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"}}
+OPTIONS = {
+    "**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"},
+    "**.txt": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"},
+}
 
 
 def _source_messages() -> set[str]:
@@ -37,7 +39,8 @@ def test_every_source_string_is_in_the_catalogs_and_translated_to_chinese():
     missing = sorted(source - in_catalog)
     assert missing == [], f"run `make messages` and translate: {missing[:10]}"
     untranslated = [
-        m.id for m in catalog
+        m.id
+        for m in catalog
         if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
     ]
     assert untranslated == [], f"untranslated zh_CN strings: {untranslated[:10]}"

@@ -38,12 +38,27 @@ async def test_every_table_takes_a_row(app, personas, now):
     await accounts.start_session(user, "127.0.0.1", "pytest", now, 12)
     await accounts.create_api_token(admin, TokenCreate(name="ci", user_id=user.id), now)
     await accounts.rate_hit("test", 60, now)
-    await notifications.enqueue(to="a@example.org", template="password_changed",
-                                context={"display_name": "A", "at": now}, language="en",
-                                dedupe_key="row", now=now)
+    await notifications.enqueue(
+        to="a@example.org",
+        template="password_changed",
+        context={"display_name": "A", "at": now},
+        language="en",
+        dedupe_key="row",
+        now=now,
+    )
     run_id = await jobs.start_run("deliver_notifications", now, "pytest", "manual")
     await jobs.finish_run(run_id, now + dt.timedelta(seconds=1), 0)
-    await jobs.publish_timetable([{"job_id": "deliver_notifications", "description": "",
-                                   "schedule": "", "next_run_at": None}], "pytest", now)
+    await jobs.publish_timetable(
+        [
+            {
+                "job_id": "deliver_notifications",
+                "description": "",
+                "schedule": "",
+                "next_run_at": None,
+            }
+        ],
+        "pytest",
+        now,
+    )
     empty = [t._meta.tablename for t in db.all_tables() if await t.count() == 0]
     assert empty == [], f"tables without a row (add them to this test): {empty}"

@@ -25,8 +25,12 @@ async def _enqueue(now, language="zh_CN", key="k1", to="alice@bureau.example"):
 
 def _smtp_settings(settings, smtp_server, **changes):
     return dataclasses.replace(
-        settings, email_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-        mail_from="facilities@bureau.example", **changes,
+        settings,
+        email_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        mail_from="facilities@bureau.example",
+        **changes,
     )
 
 

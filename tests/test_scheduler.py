@@ -27,15 +27,25 @@ def _env(settings, **extra):
 
 
 async def test_run_job_records_items(app, settings, now, personas):
-    await notifications.enqueue(to="a@example.org", template="password_changed",
-                                context={"display_name": "A", "at": now}, language="en",
-                                dedupe_key="x", now=now)
-    items = await runner.run_job(registry.BY_ID["deliver_notifications"], settings, now=now,
-                                 trigger="manual")
+    await notifications.enqueue(
+        to="a@example.org",
+        template="password_changed",
+        context={"display_name": "A", "at": now},
+        language="en",
+        dedupe_key="x",
+        now=now,
+    )
+    items = await runner.run_job(
+        registry.BY_ID["deliver_notifications"], settings, now=now, trigger="manual"
+    )
     assert items == 1  # console backend "sends" it
     run = await JobRun.objects().first()
     assert (run.job_id, run.items, run.trigger, run.error) == (
-        "deliver_notifications", 1, "manual", "")
+        "deliver_notifications",
+        1,
+        "manual",
+        "",
+    )
     assert run.finished_at is not None
     assert (await Notification.objects().first()).status == Status.SENT
 
@@ -66,8 +76,18 @@ async def test_published_timetable_is_shown_to_staff(app, settings, login, now):
     scheduler = runner.build_scheduler(settings)
     await runner.publish_timetable(scheduler)
     assert {row.job_id for row in await ScheduledJob.objects()} == set(registry.BY_ID)
-    await jobs.publish_timetable([{"job_id": "deliver_notifications", "description": "d",
-                                   "schedule": "s", "next_run_at": now}], "other:1", now)
+    await jobs.publish_timetable(
+        [
+            {
+                "job_id": "deliver_notifications",
+                "description": "d",
+                "schedule": "s",
+                "next_run_at": now,
+            }
+        ],
+        "other:1",
+        now,
+    )
     assert [row.job_id for row in await ScheduledJob.objects()] == ["deliver_notifications"]
     alice = await login("alice")
     page = await alice.get("/jobs")
@@ -79,9 +99,20 @@ async def test_published_timetable_is_shown_to_staff(app, settings, login, now):
 
 def test_run_by_hand_from_the_command_line(app, settings):
     result = subprocess.run(
-        [sys.executable, "-m", "scheduler", "run", "purge_expired", "--now",
-         "2026-12-01T04:10:00+08:00"],
-        cwd=ROOT, env=_env(settings), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "scheduler",
+            "run",
+            "purge_expired",
+            "--now",
+            "2026-12-01T04:10:00+08:00",
+        ],
+        cwd=ROOT,
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "purge_expired: 0 item(s)" in result.stdout
@@ -90,7 +121,11 @@ def test_run_by_hand_from_the_command_line(app, settings):
 def test_bad_now_is_refused_with_a_message(settings):
     result = subprocess.run(
         [sys.executable, "-m", "scheduler", "run", "purge_expired", "--now", "yesterday"],
-        cwd=ROOT, env=_env(settings), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "bad --now" in result.stderr
@@ -104,8 +139,12 @@ async def test_second_sqlite_scheduler_refuses_to_start(settings):
     try:
         assert not await runner.leader_lock(settings).acquire()
         result = subprocess.run(
-            [sys.executable, "-m", "scheduler"], cwd=ROOT, env=_env(settings),
-            capture_output=True, text=True, timeout=60,
+            [sys.executable, "-m", "scheduler"],
+            cwd=ROOT,
+            env=_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 3
         assert "another scheduler process already runs" in result.stderr
@@ -115,8 +154,10 @@ async def test_second_sqlite_scheduler_refuses_to_start(settings):
 
 
 async def test_postgres_leader_lock_is_exclusive_and_released(settings, postgres_only):
-    first, second = runner.AdvisoryLock(settings.database_url), runner.AdvisoryLock(
-        settings.database_url)
+    first, second = (
+        runner.AdvisoryLock(settings.database_url),
+        runner.AdvisoryLock(settings.database_url),
+    )
     assert await first.acquire()
     try:
         assert not await second.acquire()
@@ -129,8 +170,12 @@ async def test_postgres_leader_lock_is_exclusive_and_released(settings, postgres
 
 def test_bad_configuration_stops_the_scheduler(settings):
     result = subprocess.run(
-        [sys.executable, "-m", "scheduler", "list"], cwd=ROOT,
-        env=_env(settings, FACILITIES_PORT="eighty"), capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "scheduler", "list"],
+        cwd=ROOT,
+        env=_env(settings, FACILITIES_PORT="eighty"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "FACILITIES_PORT" in result.stderr

@@ -21,13 +21,15 @@ def test_defaults_are_safe_for_a_local_run():
 
 
 def test_values_are_parsed():
-    settings = Settings.from_env({
-        "FACILITIES_PORT": "9000",
-        "FACILITIES_SCHEDULER_EMBEDDED": "off",
-        "FACILITIES_LANGUAGE": "en",
-        "FACILITIES_DATABASE_URL": "postgres://app@db:5432/facilities",
-        "FACILITIES_BASE_URL": "https://facilities.example.gov.cn/",
-    })
+    settings = Settings.from_env(
+        {
+            "FACILITIES_PORT": "9000",
+            "FACILITIES_SCHEDULER_EMBEDDED": "off",
+            "FACILITIES_LANGUAGE": "en",
+            "FACILITIES_DATABASE_URL": "postgres://app@db:5432/facilities",
+            "FACILITIES_BASE_URL": "https://facilities.example.gov.cn/",
+        }
+    )
     assert settings.port == 9000
     assert settings.scheduler_embedded is False
     assert settings.language == "en"

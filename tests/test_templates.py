@@ -10,8 +10,9 @@ from facilities.web.templating import TEMPLATE_DIR, environment, render_email
 TEMPLATES = sorted(
     str(path.relative_to(TEMPLATE_DIR)) for path in TEMPLATE_DIR.rglob("*") if path.is_file()
 )
-EMAILS = sorted({name.split("/")[1].split(".")[0] for name in TEMPLATES
-                 if name.startswith("emails/")})
+EMAILS = sorted(
+    {name.split("/")[1].split(".")[0] for name in TEMPLATES if name.startswith("emails/")}
+)
 
 
 def test_there_are_templates():
