@@ -20,7 +20,7 @@ from facilities.inspections.choices import (
 )
 
 Id = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
-Version = Annotated[int, msgspec.Meta(ge=1)]
+Version = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
 
 
@@ -63,8 +63,9 @@ class RecordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     version: Version
     answers: dict[Annotated[str, msgspec.Meta(max_length=64)], Answer] = {}
-    answer_notes: dict[Annotated[str, msgspec.Meta(max_length=64)],
-                       Annotated[str, msgspec.Meta(max_length=500)]] = {}
+    answer_notes: dict[
+        Annotated[str, msgspec.Meta(max_length=64)], Annotated[str, msgspec.Meta(max_length=500)]
+    ] = {}
     conditions: list[ConditionIn] = []
     weather: Weather | None = None
     recommendation: Recommendation = Recommendation.NONE
@@ -139,3 +140,33 @@ class InspectionOut(msgspec.Struct, kw_only=True):
     completed_at: dt.datetime | None
     findings: list[FindingOut]
     version: int
+
+
+class InspectionRowOut(msgspec.Struct, kw_only=True):
+    """An inspection in a list (no answers or findings)."""
+
+    id: int
+    asset_id: int
+    asset_code: str
+    schedule_id: int | None
+    inspection_type: InspectionType
+    trigger: Trigger
+    state: str
+    due_at: dt.datetime
+    window_ends_at: dt.datetime | None
+    is_overdue: bool
+    inspector_id: int | None
+    team_id: int | None
+    grade: str | None
+    version: int
+
+
+class PreviewOut(msgspec.Struct, kw_only=True):
+    """The next due dates a schedule would have (nothing is saved)."""
+
+    due_dates: list[dt.datetime]
+
+
+class FindingTicketOut(msgspec.Struct, kw_only=True):
+    finding_id: int
+    ticket_id: int

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,8 +83,9 @@ def effective_rule(schedule: InspectionSchedule) -> str:
     return schedule.override_rrule or schedule.rrule
 
 
-def schedule_status(schedule: InspectionSchedule, now: dt.datetime,
-                    overdue_open: bool = False) -> ScheduleStatus:
+def schedule_status(
+    schedule: InspectionSchedule, now: dt.datetime, overdue_open: bool = False
+) -> ScheduleStatus:
     if schedule.is_suspended:
         return ScheduleStatus.SUSPENDED
     if overdue_open:
@@ -97,8 +100,14 @@ def _start_instant(data: ScheduleIn, zone: ZoneInfo) -> dt.datetime:
     return recurrence.localize(dt.datetime.combine(data.starts_on, dt.time(hour, minute)), zone)
 
 
-def first_due(rule: str, anchor: str, starts_at: dt.datetime, last_completed: dt.datetime | None,
-              now: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
+def first_due(
+    rule: str,
+    anchor: str,
+    starts_at: dt.datetime,
+    last_completed: dt.datetime | None,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> dt.datetime | None:
     """The next due date: fixed schedules follow the calendar from ``starts_at`` (never raising
     a backlog for dates before now); floating ones count from the last completion."""
     start_local = starts_at.astimezone(zone).replace(tzinfo=None)
@@ -106,30 +115,101 @@ def first_due(rule: str, anchor: str, starts_at: dt.datetime, last_completed: dt
         completed_local = last_completed.astimezone(zone).replace(tzinfo=None)
         return recurrence.next_after(rule, completed_local, last_completed, zone)
     after = max(now, starts_at - dt.timedelta(seconds=1))
-    return recurrence.next_after(rule, start_local, after, zone,
-                                 inclusive=after == starts_at - dt.timedelta(seconds=1))
+    return recurrence.next_after(
+        rule, start_local, after, zone, inclusive=after == starts_at - dt.timedelta(seconds=1)
+    )
 
 
-def preview(data: ScheduleIn, zone: ZoneInfo, now: dt.datetime,
-            last_completed: dt.datetime | None = None, count: int = 5) -> list[dt.datetime]:
+def preview(
+    data: ScheduleIn,
+    zone: ZoneInfo,
+    now: dt.datetime,
+    last_completed: dt.datetime | None = None,
+    count: int = 5,
+) -> list[dt.datetime]:
     """The next due dates as the form is edited (raises ValidationFailed on a bad rule)."""
     rule = _valid_rule(data.rrule)
     starts_at = _start_instant(data, zone)
     first = first_due(rule, data.anchor, starts_at, last_completed, now, zone)
     if first is None:
         return []
-    start_local = (last_completed if data.anchor == Anchor.FLOATING and last_completed
-                   else starts_at).astimezone(zone).replace(tzinfo=None)
+    start_local = (
+        (last_completed if data.anchor == Anchor.FLOATING and last_completed else starts_at)
+        .astimezone(zone)
+        .replace(tzinfo=None)
+    )
     return [first, *recurrence.upcoming(rule, start_local, first, zone, count - 1)]
+
+
+#: Inspections recur at most daily: the schedule's start gives the time of day.
+ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+ALLOWED_PARTS = frozenset(
+    {
+        "FREQ",
+        "INTERVAL",
+        "COUNT",
+        "UNTIL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYMONTH",
+        "BYSETPOS",
+        "BYWEEKNO",
+        "BYYEARDAY",
+        "WKST",
+    }
+)
+MAX_INTERVAL = 100
+#: Parts whose values may not be 0 (RFC 5545: ±1..31, ±1..366, ±1..53); python-dateutil would
+#: silently read BYMONTHDAY=0 as "every day".
+NONZERO_PARTS = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"})
+
+
+def _rule_shape_ok(text: str) -> bool:
+    """The RFC 5545 subset inspections use, checked before python-dateutil sees it: at most
+    daily, a sane INTERVAL (0 would loop for ever, a huge one overflows), no zero BY* values,
+    no sub-daily parts (the schedule's start time is the time of day)."""
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    parts: dict[str, str] = {}
+    for part in body.split(";"):
+        key, sep, value = part.partition("=")
+        key = key.strip().upper()
+        if not sep or key in parts or key not in ALLOWED_PARTS:
+            return False
+        parts[key] = value.strip()
+    if parts.get("FREQ", "").upper() not in ALLOWED_FREQS:
+        return False
+    for key in ("INTERVAL", "COUNT"):
+        if key in parts and not (
+            parts[key].isdigit()
+            and 1 <= int(parts[key]) <= (MAX_INTERVAL if key == "INTERVAL" else 10_000)
+        ):
+            return False
+    for key in NONZERO_PARTS & parts.keys():
+        for item in parts[key].split(","):
+            try:
+                if int(item) == 0:
+                    return False
+            except ValueError:
+                return False
+    return True
 
 
 def _valid_rule(text: str) -> str:
     try:
+        if not _rule_shape_ok(text):
+            raise recurrence.InvalidRule(text)
         return recurrence.validate(text)
-    except recurrence.InvalidRule:
-        raise ValidationFailed({"rrule": _(
-            "Write an RFC 5545 rule such as FREQ=MONTHLY;BYMONTHDAY=1 or FREQ=DAILY;INTERVAL=3."
-        )}) from None
+    except (recurrence.InvalidRule, OverflowError):
+        raise ValidationFailed(
+            {
+                "rrule": _(
+                    "Write an RFC 5545 rule such as FREQ=MONTHLY;BYMONTHDAY=1 or "
+                    "FREQ=DAILY;INTERVAL=3."
+                )
+            }
+        ) from None
 
 
 async def _check_schedule(data: ScheduleIn) -> None:
@@ -139,41 +219,71 @@ async def _check_schedule(data: ScheduleIn) -> None:
     if data.team_id and not await Team.exists().where(Team.id == data.team_id):
         errors["team_id"] = _("Choose an existing team.")
     if data.checklist_id and not await ChecklistTemplate.exists().where(
-            ChecklistTemplate.id == data.checklist_id):
+        ChecklistTemplate.id == data.checklist_id
+    ):
         errors["checklist_id"] = _("Choose an existing checklist.")
     if errors:
         raise ValidationFailed(errors)
 
 
 def schedule_snapshot(schedule: InspectionSchedule) -> dict[str, Any]:
-    return {k: getattr(schedule, k) for k in (
-        "inspection_type", "rrule", "anchor", "starts_at", "lead_days", "tolerance_days",
-        "checklist", "team", "is_suspended", "override_rrule", "override_reason", "next_due_at")}
+    return {
+        k: getattr(schedule, k)
+        for k in (
+            "inspection_type",
+            "rrule",
+            "anchor",
+            "starts_at",
+            "lead_days",
+            "tolerance_days",
+            "checklist",
+            "team",
+            "is_suspended",
+            "override_rrule",
+            "override_reason",
+            "next_due_at",
+        )
+    }
 
 
-async def create_schedule(actor: Actor, data: ScheduleIn, zone: ZoneInfo,
-                          now: dt.datetime) -> InspectionSchedule:
+async def create_schedule(
+    actor: Actor, data: ScheduleIn, zone: ZoneInfo, now: dt.datetime
+) -> InspectionSchedule:
     require(actor, Perm.SCHEDULES_EDIT)
     rule = _valid_rule(data.rrule)
     async with db.transaction():
         await _check_schedule(data)
         starts_at = _start_instant(data, zone)
         schedule = InspectionSchedule(
-            asset=data.asset_id, inspection_type=data.inspection_type, rrule=rule,
-            anchor=data.anchor, starts_at=starts_at, lead_days=data.lead_days,
-            tolerance_days=data.tolerance_days, checklist=data.checklist_id, team=data.team_id,
+            asset=data.asset_id,
+            inspection_type=data.inspection_type,
+            rrule=rule,
+            anchor=data.anchor,
+            starts_at=starts_at,
+            lead_days=data.lead_days,
+            tolerance_days=data.tolerance_days,
+            checklist=data.checklist_id,
+            team=data.team_id,
             is_suspended=data.is_suspended,
             next_due_at=first_due(rule, data.anchor, starts_at, None, now, zone),
-            created_at=now, updated_at=now,
+            created_at=now,
+            updated_at=now,
         )
         await schedule.save()
-        await audit.record(actor, "schedule.created", "asset", data.asset_id, now,
-                           after=schedule_snapshot(schedule))
+        await audit.record(
+            actor,
+            "schedule.created",
+            "asset",
+            data.asset_id,
+            now,
+            after=schedule_snapshot(schedule),
+        )
     return schedule
 
 
-async def update_schedule(actor: Actor, schedule_id: int, data: ScheduleIn, zone: ZoneInfo,
-                          now: dt.datetime) -> InspectionSchedule:
+async def update_schedule(
+    actor: Actor, schedule_id: int, data: ScheduleIn, zone: ZoneInfo, now: dt.datetime
+) -> InspectionSchedule:
     require(actor, Perm.SCHEDULES_EDIT)
     rule = _valid_rule(data.rrule)
     if data.version is None:
@@ -184,28 +294,49 @@ async def update_schedule(actor: Actor, schedule_id: int, data: ScheduleIn, zone
         before = schedule_snapshot(schedule)
         starts_at = _start_instant(data, zone)
         effective = schedule.override_rrule or rule
-        next_due = first_due(effective, data.anchor, starts_at, schedule.last_completed_at, now,
-                             zone)
-        changed = await InspectionSchedule.update({
-            InspectionSchedule.inspection_type: data.inspection_type,
-            InspectionSchedule.rrule: rule, InspectionSchedule.anchor: data.anchor,
-            InspectionSchedule.starts_at: starts_at,
-            InspectionSchedule.lead_days: data.lead_days,
-            InspectionSchedule.tolerance_days: data.tolerance_days,
-            InspectionSchedule.checklist: data.checklist_id,
-            InspectionSchedule.team: data.team_id,
-            InspectionSchedule.is_suspended: data.is_suspended,
-            InspectionSchedule.next_due_at: next_due,
-            InspectionSchedule.updated_at: now,
-            InspectionSchedule.version: data.version + 1,
-        }).where((InspectionSchedule.id == schedule.id)
-                 & (InspectionSchedule.version == data.version)).returning(InspectionSchedule.id)
+        next_due = first_due(
+            effective, data.anchor, starts_at, schedule.last_completed_at, now, zone
+        )
+        changed = (
+            await InspectionSchedule.update(
+                {
+                    InspectionSchedule.inspection_type: data.inspection_type,
+                    InspectionSchedule.rrule: rule,
+                    InspectionSchedule.anchor: data.anchor,
+                    InspectionSchedule.starts_at: starts_at,
+                    InspectionSchedule.lead_days: data.lead_days,
+                    InspectionSchedule.tolerance_days: data.tolerance_days,
+                    InspectionSchedule.checklist: data.checklist_id,
+                    InspectionSchedule.team: data.team_id,
+                    InspectionSchedule.is_suspended: data.is_suspended,
+                    InspectionSchedule.next_due_at: next_due,
+                    InspectionSchedule.updated_at: now,
+                    InspectionSchedule.version: data.version + 1,
+                }
+            )
+            .where(
+                (InspectionSchedule.id == schedule.id)
+                & (InspectionSchedule.version == data.version)
+            )
+            .returning(InspectionSchedule.id)
+        )
         if not changed:
-            raise Conflict(_("Someone else changed this schedule while you were editing. "
-                             "Your changes were not saved."))
+            raise Conflict(
+                _(
+                    "Someone else changed this schedule while you were editing. "
+                    "Your changes were not saved."
+                )
+            )
         updated = await get_schedule(actor, schedule_id)
-        await audit.record(actor, "schedule.updated", "asset", schedule.asset, now, before,
-                           schedule_snapshot(updated))
+        await audit.record(
+            actor,
+            "schedule.updated",
+            "asset",
+            schedule.asset,
+            now,
+            before,
+            schedule_snapshot(updated),
+        )
     return updated
 
 
@@ -213,8 +344,7 @@ async def get_schedule(actor: Actor, schedule_id: int) -> InspectionSchedule:
     require(actor, Perm.INSPECTIONS_VIEW)
     row = None
     if _valid_id(schedule_id):
-        row = await InspectionSchedule.objects().where(
-            InspectionSchedule.id == schedule_id).first()
+        row = await InspectionSchedule.objects().where(InspectionSchedule.id == schedule_id).first()
     if row is None:
         raise NotFound(_("No such schedule."))
     return row
@@ -234,8 +364,10 @@ async def overdue_schedules(schedule_ids: Iterable[int], now: dt.datetime) -> se
     if not ids:
         return set()
     rows = await Inspection.select(Inspection.schedule).where(
-        Inspection.schedule.is_in(ids) & Inspection.state.is_in(list(OPEN_STATES))
-        & (Inspection.window_ends_at < now))
+        Inspection.schedule.is_in(ids)
+        & Inspection.state.is_in(list(OPEN_STATES))
+        & (Inspection.window_ends_at < now)
+    )
     return {r["schedule"] for r in rows}
 
 
@@ -261,8 +393,9 @@ def occurrence_key(schedule_id: int, occurrence: dt.datetime) -> str:
     return f"{schedule_id}:{occurrence.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 500,
-                    max_lead_days: int = 60) -> RaiseResult:
+async def raise_due(
+    now: dt.datetime, zone: ZoneInfo, batch: int = 500, max_lead_days: int = 366
+) -> RaiseResult:
     """Raise one inspection per due occurrence, exactly once.
 
     A schedule is due when ``next_due_at - lead_days <= now``. Occurrences that all fell while the
@@ -277,17 +410,27 @@ async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 500,
     while True:
         rows = await (
             InspectionSchedule.select(
-                InspectionSchedule.id, InspectionSchedule.asset,
-                InspectionSchedule.inspection_type, InspectionSchedule.rrule,
-                InspectionSchedule.override_rrule, InspectionSchedule.anchor,
-                InspectionSchedule.starts_at, InspectionSchedule.next_due_at,
-                InspectionSchedule.lead_days, InspectionSchedule.tolerance_days,
-                InspectionSchedule.team, InspectionSchedule.checklist)
-            .where((InspectionSchedule.id > last_id)
-                   & (InspectionSchedule.is_suspended == False)  # noqa: E712
-                   & InspectionSchedule.next_due_at.is_not_null()
-                   & (InspectionSchedule.next_due_at <= horizon))
-            .order_by(InspectionSchedule.id).limit(batch)
+                InspectionSchedule.id,
+                InspectionSchedule.asset,
+                InspectionSchedule.inspection_type,
+                InspectionSchedule.rrule,
+                InspectionSchedule.override_rrule,
+                InspectionSchedule.anchor,
+                InspectionSchedule.starts_at,
+                InspectionSchedule.next_due_at,
+                InspectionSchedule.lead_days,
+                InspectionSchedule.tolerance_days,
+                InspectionSchedule.team,
+                InspectionSchedule.checklist,
+            )
+            .where(
+                (InspectionSchedule.id > last_id)
+                & (InspectionSchedule.is_suspended == False)  # noqa: E712
+                & InspectionSchedule.next_due_at.is_not_null()
+                & (InspectionSchedule.next_due_at <= horizon)
+            )
+            .order_by(InspectionSchedule.id)
+            .limit(batch)
         )
         if not rows:
             return result
@@ -297,39 +440,59 @@ async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 500,
             await _raise_batch(due, now, zone, result)
 
 
-async def _raise_batch(rows: list[dict[str, Any]], now: dt.datetime, zone: ZoneInfo,
-                       result: RaiseResult) -> None:
+async def _raise_batch(
+    rows: list[dict[str, Any]], now: dt.datetime, zone: ZoneInfo, result: RaiseResult
+) -> None:
     inserts: list[Inspection] = []
     moves: list[tuple[int, dt.datetime, dt.datetime | None]] = []
+    skipped: dict[str, int] = {}  # occurrence key -> missed occurrences folded into it
     for row in rows:
         rule = row["override_rrule"] or row["rrule"]
         start_local = row["starts_at"].astimezone(zone).replace(tzinfo=None)
         occurrence = row["next_due_at"]
         following: dt.datetime | None = None
+        missed = 0
         if row["anchor"] != Anchor.FLOATING:
             following = recurrence.next_after(rule, start_local, occurrence, zone)
             while following is not None and following <= now:
-                result.coalesced += 1
-                occurrence, following = following, recurrence.next_after(
-                    rule, start_local, following, zone)
-        inserts.append(Inspection(
-            asset=row["asset"], schedule=row["id"],
-            occurrence_key=occurrence_key(row["id"], occurrence),
-            inspection_type=row["inspection_type"], trigger=Trigger.SCHEDULED,
-            state=State.PLANNED, due_at=occurrence,
-            window_ends_at=occurrence + dt.timedelta(days=row["tolerance_days"]),
-            team=row["team"], checklist=row["checklist"], answers="{}",
-            created_at=now, updated_at=now,
-        ))
+                missed += 1
+                occurrence, following = (
+                    following,
+                    recurrence.next_after(rule, start_local, following, zone),
+                )
+        key = occurrence_key(row["id"], occurrence)
+        skipped[key] = missed
+        inserts.append(
+            Inspection(
+                asset=row["asset"],
+                schedule=row["id"],
+                occurrence_key=key,
+                inspection_type=row["inspection_type"],
+                trigger=Trigger.SCHEDULED,
+                state=State.PLANNED,
+                due_at=occurrence,
+                window_ends_at=occurrence + dt.timedelta(days=row["tolerance_days"]),
+                team=row["team"],
+                checklist=row["checklist"],
+                answers="{}",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         moves.append((row["id"], row["next_due_at"], following))
     async with db.transaction():
-        created = await Inspection.insert(*inserts).on_conflict(action="DO NOTHING").returning(
-            Inspection.id)
+        created = (
+            await Inspection.insert(*inserts)
+            .on_conflict(action="DO NOTHING")
+            .returning(Inspection.id, Inspection.occurrence_key)
+        )
         result.raised += len(created)
+        # Only the run that actually raised an occurrence reports what it folded into it.
+        result.coalesced += sum(skipped.get(r["occurrence_key"], 0) for r in created)
         for schedule_id, old, new in moves:
             await InspectionSchedule.update({InspectionSchedule.next_due_at: new}).where(
-                (InspectionSchedule.id == schedule_id)
-                & (InspectionSchedule.next_due_at == old))
+                (InspectionSchedule.id == schedule_id) & (InspectionSchedule.next_due_at == old)
+            )
 
 
 # --- inspections ---------------------------------------------------------------------------
@@ -345,9 +508,15 @@ async def get_inspection(actor: Actor, inspection_id: int) -> Inspection:
     return row
 
 
-async def list_inspections(actor: Actor, now: dt.datetime, *, asset_id: int | None = None,
-                           open_only: bool = True, inspector_id: int | None = None,
-                           limit: int = 200) -> list[dict[str, Any]]:
+async def list_inspections(
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    asset_id: int | None = None,
+    open_only: bool = True,
+    inspector_id: int | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
     """Inspections with their asset, most urgent first (open) or newest first (all)."""
     require(actor, Perm.INSPECTIONS_VIEW)
     query = Inspection.select(
@@ -367,48 +536,95 @@ async def list_inspections(actor: Actor, now: dt.datetime, *, asset_id: int | No
         query = query.where(Inspection.inspector == inspector_id)
     rows = await query.limit(limit)
     for row in rows:
-        row["is_overdue"] = row["state"] in OPEN_STATES and (
-            row["window_ends_at"] or row["due_at"]) < now
+        row["is_overdue"] = (
+            row["state"] in OPEN_STATES and (row["window_ends_at"] or row["due_at"]) < now
+        )
     return rows
 
 
-async def create_inspection(actor: Actor, data: InspectionIn, zone: ZoneInfo,
-                            now: dt.datetime) -> Inspection:
+async def create_inspection(
+    actor: Actor, data: InspectionIn, zone: ZoneInfo, now: dt.datetime
+) -> Inspection:
     """An inspection raised by hand (special, acceptance, pre-reopening ...)."""
     require(actor, Perm.INSPECTIONS_PLAN)
+    errors: dict[str, str] = {}
     if not await Asset.exists().where(Asset.id == data.asset_id):
-        raise ValidationFailed({"asset_id": _("Choose an existing asset.")})
+        errors["asset_id"] = _("Choose an existing asset.")
+    if data.inspector_id is not None and not await StaffUser.exists().where(
+        (StaffUser.id == data.inspector_id) & (StaffUser.is_active == True)  # noqa: E712
+    ):
+        errors["inspector_id"] = _("Choose an active staff member.")
+    if data.team_id is not None and not await Team.exists().where(Team.id == data.team_id):
+        errors["team_id"] = _("Choose an existing team.")
+    if data.checklist_id is not None and not await ChecklistTemplate.exists().where(
+        ChecklistTemplate.id == data.checklist_id
+    ):
+        errors["checklist_id"] = _("Choose an existing checklist.")
+    if errors:
+        raise ValidationFailed(errors)
     due = recurrence.localize(dt.datetime.combine(data.due_on, dt.time(17, 0)), zone)
     async with db.transaction():
         row = Inspection(
-            asset=data.asset_id, inspection_type=data.inspection_type, trigger=data.trigger,
-            state=State.PLANNED, due_at=due, window_ends_at=due, inspector=data.inspector_id,
-            team=data.team_id, checklist=data.checklist_id, answers="{}", created_at=now,
+            asset=data.asset_id,
+            inspection_type=data.inspection_type,
+            trigger=data.trigger,
+            state=State.PLANNED,
+            due_at=due,
+            window_ends_at=due,
+            inspector=data.inspector_id,
+            team=data.team_id,
+            checklist=data.checklist_id,
+            answers="{}",
+            created_at=now,
             updated_at=now,
         )
         await row.save()
-        await audit.record(actor, "inspection.created", "inspection", row.id, now,
-                           after={"type": data.inspection_type, "due": due})
+        await audit.record(
+            actor,
+            "inspection.created",
+            "inspection",
+            row.id,
+            now,
+            after={"type": data.inspection_type, "due": due},
+        )
     return row
 
 
-async def _step(actor: Actor, inspection_id: int, version: int, sources: tuple[State, ...],
-                values: dict[Any, Any], action: str, now: dt.datetime) -> Inspection:
+async def _step(
+    actor: Actor,
+    inspection_id: int,
+    version: int,
+    sources: tuple[State, ...],
+    values: dict[Any, Any],
+    action: str,
+    now: dt.datetime,
+) -> Inspection:
     inspection = await get_inspection(actor, inspection_id)
     if inspection.version != version:
         raise Conflict(_("Someone else changed this inspection first. Reload it and try again."))
     if inspection.state not in sources:
-        raise InvalidTransition(_("This is not possible while the inspection is “%(state)s”.")
-                                % {"state": State(inspection.state).label})
-    changed = await Inspection.update(
-        {**values, Inspection.updated_at: now, Inspection.version: version + 1}
-    ).where((Inspection.id == inspection.id) & (Inspection.version == version)).returning(
-        Inspection.id)
+        raise InvalidTransition(
+            _("This is not possible while the inspection is “%(state)s”.")
+            % {"state": State(inspection.state).label}
+        )
+    changed = (
+        await Inspection.update(
+            {**values, Inspection.updated_at: now, Inspection.version: version + 1}
+        )
+        .where((Inspection.id == inspection.id) & (Inspection.version == version))
+        .returning(Inspection.id)
+    )
     if not changed:
         raise Conflict(_("Someone else changed this inspection first. Reload it and try again."))
-    await audit.record(actor, f"inspection.{action}", "inspection", inspection.id, now,
-                       {"state": inspection.state},
-                       {"state": values.get(Inspection.state, inspection.state)})
+    await audit.record(
+        actor,
+        f"inspection.{action}",
+        "inspection",
+        inspection.id,
+        now,
+        {"state": inspection.state},
+        {"state": values.get(Inspection.state, inspection.state)},
+    )
     return await get_inspection(actor, inspection_id)
 
 
@@ -416,62 +632,125 @@ async def start(actor: Actor, inspection_id: int, version: int, now: dt.datetime
     """The inspector takes the inspection (planned -> in progress)."""
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
-        return await _step(actor, inspection_id, version, (State.PLANNED,), {
-            Inspection.state: State.IN_PROGRESS, Inspection.started_at: now,
-            Inspection.inspector: actor.id}, "started", now)
+        return await _step(
+            actor,
+            inspection_id,
+            version,
+            (State.PLANNED,),
+            {
+                Inspection.state: State.IN_PROGRESS,
+                Inspection.started_at: now,
+                Inspection.inspector: actor.id,
+            },
+            "started",
+            now,
+        )
 
 
-async def save_record(actor: Actor, inspection_id: int, data: RecordIn,
-                      now: dt.datetime) -> Inspection:
+async def save_record(
+    actor: Actor, inspection_id: int, data: RecordIn, now: dt.datetime
+) -> Inspection:
     """Store answers, component conditions, weather and summary (repeatable until submitted)."""
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
         inspection = await get_inspection(actor, inspection_id)
-        components = {r["id"] for r in await Component.select(Component.id).where(
-            Component.asset == inspection.asset)}
-        errors = {f"conditions.{i}": _("Choose a component of this asset.")
-                  for i, c in enumerate(data.conditions) if c.component_id not in components}
+        components = {
+            r["id"]
+            for r in await Component.select(Component.id).where(Component.asset == inspection.asset)
+        }
+        errors = {
+            f"conditions.{i}": _("Choose a component of this asset.")
+            for i, c in enumerate(data.conditions)
+            if c.component_id not in components
+        }
+        keys = {item["key"] for item in await _checklist_items(inspection)}
+        errors.update(
+            {
+                f"answers.{key}": _("This item is not on the inspection's checklist.")
+                for key in data.answers
+                if key not in keys
+            }
+        )
+        errors.update(
+            {
+                f"answers.{key}": _("This item is not on the inspection's checklist.")
+                for key in data.answer_notes
+                if key not in keys
+            }
+        )
         if errors:
             raise ValidationFailed(errors)
-        answers = {key: {"answer": value.value, "note": data.answer_notes.get(key, "")}
-                   for key, value in data.answers.items()}
-        updated = await _step(actor, inspection_id, data.version,
-                              (State.PLANNED, State.IN_PROGRESS), {
-                                  Inspection.state: State.IN_PROGRESS,
-                                  Inspection.started_at: inspection.started_at or now,
-                                  Inspection.inspector: inspection.inspector or actor.id,
-                                  Inspection.answers: json.dumps(answers, ensure_ascii=False),
-                                  Inspection.weather: data.weather,
-                                  Inspection.recommendation: data.recommendation,
-                                  Inspection.summary: data.summary.strip()}, "recorded", now)
+        answers = {
+            key: {"answer": value.value, "note": data.answer_notes.get(key, "")}
+            for key, value in data.answers.items()
+        }
+        updated = await _step(
+            actor,
+            inspection_id,
+            data.version,
+            (State.PLANNED, State.IN_PROGRESS),
+            {
+                Inspection.state: State.IN_PROGRESS,
+                Inspection.started_at: inspection.started_at or now,
+                Inspection.inspector: inspection.inspector or actor.id,
+                Inspection.answers: json.dumps(answers, ensure_ascii=False),
+                Inspection.weather: data.weather,
+                Inspection.recommendation: data.recommendation,
+                Inspection.summary: data.summary.strip(),
+            },
+            "recorded",
+            now,
+        )
         await ComponentCondition.delete().where(ComponentCondition.inspection == inspection.id)
         if data.conditions:
-            await ComponentCondition.insert(*[
-                ComponentCondition(inspection=inspection.id, component=c.component_id,
-                                   score=c.score, is_ok=c.is_ok, note=c.note)
-                for c in data.conditions])
+            await ComponentCondition.insert(
+                *[
+                    ComponentCondition(
+                        inspection=inspection.id,
+                        component=c.component_id,
+                        score=c.score,
+                        is_ok=c.is_ok,
+                        note=c.note,
+                    )
+                    for c in data.conditions
+                ]
+            )
     return updated
 
 
-async def add_finding(actor: Actor, inspection_id: int, data: FindingIn,
-                      now: dt.datetime) -> Finding:
+async def add_finding(
+    actor: Actor, inspection_id: int, data: FindingIn, now: dt.datetime
+) -> Finding:
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
         inspection = await get_inspection(actor, inspection_id)
         if inspection.state == State.FINAL:
             raise InvalidTransition(_("A final inspection cannot be changed."))
         if data.component_id is not None and not await Component.exists().where(
-                (Component.id == data.component_id) & (Component.asset == inspection.asset)):
+            (Component.id == data.component_id) & (Component.asset == inspection.asset)
+        ):
             raise ValidationFailed({"component_id": _("Choose a component of this asset.")})
         finding = Finding(
-            inspection=inspection.id, asset=inspection.asset, component=data.component_id,
-            defect_type=data.defect_type, severity=data.severity, urgency=data.urgency,
-            is_direct_control=data.is_direct_control, description=data.description.strip(),
-            status=FindingStatus.OPEN, created_at=now,
+            inspection=inspection.id,
+            asset=inspection.asset,
+            component=data.component_id,
+            defect_type=data.defect_type,
+            severity=data.severity,
+            urgency=data.urgency,
+            is_direct_control=data.is_direct_control,
+            description=data.description.strip(),
+            status=FindingStatus.OPEN,
+            created_at=now,
         )
         await finding.save()
-        await audit.record(actor, "inspection.finding_added", "inspection", inspection.id, now,
-                           after={"finding": finding.id, "urgency": data.urgency})
+        await audit.record(
+            actor,
+            "inspection.finding_added",
+            "inspection",
+            inspection.id,
+            now,
+            after={"finding": finding.id, "urgency": data.urgency},
+        )
     return finding
 
 
@@ -480,41 +759,82 @@ async def list_findings(actor: Actor, inspection_id: int) -> list[Finding]:
     return await Finding.objects().where(Finding.inspection == inspection_id).order_by(Finding.id)
 
 
-async def add_photo(actor: Actor, inspection_id: int, data: bytes, finding_id: int | None,
-                    caption: str, media_root: Path, max_bytes: int,
-                    now: dt.datetime) -> InspectionPhoto:
+async def add_photo(
+    actor: Actor,
+    inspection_id: int,
+    data: bytes,
+    finding_id: int | None,
+    caption: str,
+    media_root: Path,
+    max_bytes: int,
+    now: dt.datetime,
+) -> InspectionPhoto:
     require(actor, Perm.INSPECTIONS_RECORD)
     inspection = await get_inspection(actor, inspection_id)
+    if inspection.state == State.FINAL:
+        raise InvalidTransition(_("A final inspection cannot be changed."))
     if finding_id is not None and not await Finding.exists().where(
-            (Finding.id == finding_id) & (Finding.inspection == inspection.id)):
+        (Finding.id == finding_id) & (Finding.inspection == inspection.id)
+    ):
         raise ValidationFailed({"finding_id": _("Choose a finding of this inspection.")})
     if not data or len(data) > max_bytes:
-        raise ValidationFailed({"file": _("Choose a photo smaller than %(mb)s MB.")
-                                % {"mb": round(max_bytes / 1_000_000, 1)}})
+        raise ValidationFailed(
+            {
+                "file": _("Choose a photo smaller than %(mb)s MB.")
+                % {"mb": round(max_bytes / 1_000_000, 1)}
+            }
+        )
     try:
         stored = media.store_upload(data, media_root, f"inspections/{inspection.id}")
     except media.UnsupportedFile:
-        raise ValidationFailed({"file": _(
-            "Only photos (JPEG, PNG, WebP) and PDF documents can be uploaded.")}) from None
+        raise ValidationFailed(
+            {"file": _("Only photos (JPEG, PNG, WebP) and PDF documents can be uploaded.")}
+        ) from None
+    except OSError:
+        raise ValidationFailed(
+            {"file": _("The file could not be stored (the disk may be full). Nothing was saved.")}
+        ) from None
     try:
-        row = InspectionPhoto(
-            inspection=inspection.id, finding=finding_id, content_type=stored.content_type,
-            size=stored.size, sha256=stored.sha256, storage_key=stored.storage_key,
-            thumbnail_key=stored.thumbnail_key, caption=caption.strip()[:300],
-            uploaded_by=actor.id, created_at=now)
-        await row.save()
+        async with db.transaction():
+            row = InspectionPhoto(
+                inspection=inspection.id,
+                finding=finding_id,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.storage_key,
+                thumbnail_key=stored.thumbnail_key,
+                caption=caption.strip()[:300],
+                uploaded_by=actor.id,
+                created_at=now,
+            )
+            await row.save()
+            await audit.record(
+                actor,
+                "inspection.photo_added",
+                "inspection",
+                inspection.id,
+                now,
+                after={"photo": row.id, "finding": finding_id},
+            )
     except BaseException:
         media.remove(media_root, stored.storage_key, stored.thumbnail_key)
         raise
     return row
 
 
-async def submit(actor: Actor, inspection_id: int, version: int,
-                 now: dt.datetime) -> Inspection:
+async def submit(actor: Actor, inspection_id: int, version: int, now: dt.datetime) -> Inspection:
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
-        return await _step(actor, inspection_id, version, (State.IN_PROGRESS,), {
-            Inspection.state: State.SUBMITTED, Inspection.submitted_at: now}, "submitted", now)
+        return await _step(
+            actor,
+            inspection_id,
+            version,
+            (State.IN_PROGRESS,),
+            {Inspection.state: State.SUBMITTED, Inspection.submitted_at: now},
+            "submitted",
+            now,
+        )
 
 
 # --- finalising: grade, tickets, rules -----------------------------------------------------
@@ -523,7 +843,8 @@ async def submit(actor: Actor, inspection_id: int, version: int,
 async def grade_inspection(inspection_id: int) -> tuple[float | None, str | None, bool]:
     """(BCI, grade, direct-control defect found) from the recorded conditions and findings."""
     rows = await ComponentCondition.select(
-        ComponentCondition.score, ComponentCondition.is_ok,
+        ComponentCondition.score,
+        ComponentCondition.is_ok,
         ComponentCondition.component.group.as_alias("group"),
     ).where(ComponentCondition.inspection == inspection_id)
     scores = []
@@ -531,16 +852,24 @@ async def grade_inspection(inspection_id: int) -> tuple[float | None, str | None
         if r["score"] is not None:
             scores.append((r["group"], float(r["score"])))
         elif r["is_ok"] is not None:
-            scores.append((r["group"], condition.OK_SCORE if r["is_ok"]
-                           else condition.NOT_OK_SCORE))
+            scores.append(
+                (r["group"], condition.OK_SCORE if r["is_ok"] else condition.NOT_OK_SCORE)
+            )
     direct = await Finding.exists().where(
-        (Finding.inspection == inspection_id) & (Finding.is_direct_control == True))  # noqa: E712
+        (Finding.inspection == inspection_id) & (Finding.is_direct_control == True)  # noqa: E712
+    )
     index = condition.bci(scores)
     return index, condition.final_grade(index, direct), direct
 
 
-async def finalise(actor: Actor, inspection_id: int, version: int, zone: ZoneInfo,
-                   media_root: Path, now: dt.datetime) -> Inspection:
+async def finalise(
+    actor: Actor,
+    inspection_id: int,
+    version: int,
+    zone: ZoneInfo,
+    media_root: Path,
+    now: dt.datetime,
+) -> Inspection:
     """A reviewer signs the inspection off: grade it, update the asset's grade, schedule the
     next one, open tickets for urgent findings and failed items, and run the rules."""
     require(actor, Perm.INSPECTIONS_FINALISE)
@@ -548,17 +877,37 @@ async def finalise(actor: Actor, inspection_id: int, version: int, zone: ZoneInf
         inspection = await get_inspection(actor, inspection_id)
         index, grade, direct = await grade_inspection(inspection.id)
         open_direct = await Finding.exists().where(
-            (Finding.asset == inspection.asset) & (Finding.is_direct_control == True)  # noqa: E712
-            & (Finding.status != FindingStatus.RESOLVED) & (Finding.inspection != inspection.id))
-        passed = (grade is not None and condition.grade_rank(grade) <= condition.grade_rank("C")
-                  and not direct and not open_direct)
-        final = await _step(actor, inspection_id, version, (State.SUBMITTED,), {
-            Inspection.state: State.FINAL, Inspection.completed_at: now,
-            Inspection.reviewer: actor.id, Inspection.bci: index, Inspection.grade: grade,
-            Inspection.passed: passed}, "finalised", now)
+            (Finding.asset == inspection.asset)
+            & (Finding.is_direct_control == True)  # noqa: E712
+            & (Finding.status != FindingStatus.RESOLVED)
+            & (Finding.inspection != inspection.id)
+        )
+        passed = (
+            grade is not None
+            and condition.grade_rank(grade) <= condition.grade_rank("C")
+            and not direct
+            and not open_direct
+        )
+        final = await _step(
+            actor,
+            inspection_id,
+            version,
+            (State.SUBMITTED,),
+            {
+                Inspection.state: State.FINAL,
+                Inspection.completed_at: now,
+                Inspection.reviewer: actor.id,
+                Inspection.bci: index,
+                Inspection.grade: grade,
+                Inspection.passed: passed,
+            },
+            "finalised",
+            now,
+        )
         if grade is not None:
-            await assets.set_condition_grade(SYSTEM, final.asset, grade,
-                                             now.astimezone(zone).date(), now)
+            await assets.set_condition_grade(
+                SYSTEM, final.asset, grade, now.astimezone(zone).date(), now
+            )
         if final.schedule is not None:
             await _schedule_after_completion(final.schedule, now, zone)
         await _tickets_from_inspection(actor, final, media_root, now)
@@ -567,22 +916,27 @@ async def finalise(actor: Actor, inspection_id: int, version: int, zone: ZoneInf
 
 
 async def _schedule_after_completion(schedule_id: int, now: dt.datetime, zone: ZoneInfo) -> None:
-    schedule = await InspectionSchedule.objects().where(
-        InspectionSchedule.id == schedule_id).first()
+    schedule = (
+        await InspectionSchedule.objects().where(InspectionSchedule.id == schedule_id).first()
+    )
     if schedule is None:
         return
     values: dict[Any, Any] = {InspectionSchedule.last_completed_at: now}
     if schedule.anchor == Anchor.FLOATING:
         values[InspectionSchedule.next_due_at] = first_due(
-            effective_rule(schedule), Anchor.FLOATING, schedule.starts_at, now, now, zone)
+            effective_rule(schedule), Anchor.FLOATING, schedule.starts_at, now, now, zone
+        )
     await InspectionSchedule.update(values).where(InspectionSchedule.id == schedule_id)
 
 
-async def _tickets_from_inspection(actor: Actor, inspection: Inspection, media_root: Path,
-                                   now: dt.datetime) -> None:
+async def _tickets_from_inspection(
+    actor: Actor, inspection: Inspection, media_root: Path, now: dt.datetime
+) -> None:
     findings = await Finding.objects().where(
-        (Finding.inspection == inspection.id) & (Finding.status == FindingStatus.OPEN)
-        & Finding.urgency.is_in(sorted(AUTO_TICKET_URGENCIES)))
+        (Finding.inspection == inspection.id)
+        & (Finding.status == FindingStatus.OPEN)
+        & Finding.urgency.is_in(sorted(AUTO_TICKET_URGENCIES))
+    )
     for finding in findings:
         await finding_to_ticket(SYSTEM, finding.id, media_root, now)
     items = await _checklist_items(inspection)
@@ -592,53 +946,125 @@ async def _tickets_from_inspection(actor: Actor, inspection: Inspection, media_r
         if answer.get("answer") != Answer.NOT_OK:
             continue
         label = f"{item['zh']} {item.get('en', '')}".strip()
-        await tickets.open_ticket(SYSTEM, TicketIn(
-            asset_id=inspection.asset,
-            title=_("Failed check: %(item)s") % {"item": label},
-            description=answer.get("note", ""), source=Source.INSPECTION,
-            work_class=WorkClass.MINOR,
-            priority=Priority.P1 if item.get("critical") else Priority.P2,
-        ), now)
+        await tickets.open_ticket(
+            SYSTEM,
+            TicketIn(
+                asset_id=inspection.asset,
+                title=_("Failed check: %(item)s") % {"item": label},
+                description=answer.get("note", ""),
+                source=Source.INSPECTION,
+                work_class=WorkClass.MINOR,
+                priority=Priority.P1 if item.get("critical") else Priority.P2,
+            ),
+            now,
+        )
 
 
 async def _checklist_items(inspection: Inspection) -> list[dict[str, Any]]:
     if inspection.checklist is None:
         return []
-    template = await ChecklistTemplate.objects().where(
-        ChecklistTemplate.id == inspection.checklist).first()
+    template = (
+        await ChecklistTemplate.objects()
+        .where(ChecklistTemplate.id == inspection.checklist)
+        .first()
+    )
     return _json(template.items) if template else []
 
 
-async def finding_to_ticket(actor: Actor, finding_id: int, media_root: Path,
-                            now: dt.datetime) -> int:
-    """Open a repair ticket from a finding (priority from urgency, photos carried over)."""
+class _AlreadyTicketed(Exception):
+    """Another request opened the finding's ticket first: roll this one back."""
+
+
+async def finding_to_ticket(
+    actor: Actor, finding_id: int, media_root: Path, now: dt.datetime
+) -> int:
+    """Open a repair ticket from a finding (priority from urgency, photos carried over).
+
+    Idempotent: a finding opens one ticket, however often the button is pressed, and two
+    presses at once (two tabs, two staff) still make one: the link is claimed with a
+    conditional update, and the loser's ticket is rolled back."""
     require(actor, Perm.TICKETS_CREATE)
-    async with db.transaction():
-        finding = await Finding.objects().where(Finding.id == finding_id).first()
-        if finding is None:
-            raise NotFound(_("No such finding."))
-        if finding.ticket is not None:
-            return int(finding.ticket)
-        ticket = await tickets.open_ticket(actor, TicketIn(
-            asset_id=finding.asset, component_id=finding.component,
-            title=_("%(defect)s: %(text)s") % {
-                "defect": _finding_defect_label(finding), "text": finding.description[:120]},
-            description=finding.description, source=Source.INSPECTION,
-            work_class=WorkClass.MINOR if finding.urgency != Urgency.IMMEDIATE
-            else WorkClass.MEDIUM,
-            priority=Priority(URGENCY_PRIORITY[Urgency(finding.urgency)]),
-        ), now)
-        await Finding.update({Finding.ticket: ticket.id, Finding.status: FindingStatus.TICKETED}
-                             ).where(Finding.id == finding.id)
-        photos = await InspectionPhoto.objects().where(InspectionPhoto.finding == finding.id)
-        for photo in photos:
-            path = media.resolve(media_root, photo.storage_key)
-            await tickets.add_attachment(
-                SYSTEM, ticket.id, path.read_bytes(), f"finding-{finding.id}", _photo_tag(),
-                photo.caption, media_root, max(photo.size, 1) * 2, now)
-        await audit.record(actor, "inspection.finding_ticketed", "inspection",
-                           finding.inspection, now, after={"finding": finding.id,
-                                                           "ticket": ticket.id})
+    try:
+        return await _finding_to_ticket(actor, finding_id, media_root, now)
+    except _AlreadyTicketed:
+        finding = await Finding.select(Finding.ticket).where(Finding.id == finding_id).first()
+        assert finding is not None and finding["ticket"] is not None
+        return int(finding["ticket"])
+
+
+async def _finding_to_ticket(
+    actor: Actor, finding_id: int, media_root: Path, now: dt.datetime
+) -> int:
+    stored: list[tuple[str, str]] = []
+    try:
+        async with db.transaction():
+            finding = None
+            if _valid_id(finding_id):
+                finding = await Finding.objects().where(Finding.id == finding_id).first()
+            if finding is None:
+                raise NotFound(_("No such finding."))
+            if finding.ticket is not None:
+                return int(finding.ticket)
+            ticket = await tickets.open_ticket(
+                actor,
+                TicketIn(
+                    asset_id=finding.asset,
+                    component_id=finding.component,
+                    title=_("%(defect)s: %(text)s")
+                    % {"defect": _finding_defect_label(finding), "text": finding.description[:120]},
+                    description=finding.description,
+                    source=Source.INSPECTION,
+                    work_class=WorkClass.MINOR
+                    if finding.urgency != Urgency.IMMEDIATE
+                    else WorkClass.MEDIUM,
+                    priority=Priority(URGENCY_PRIORITY[Urgency(finding.urgency)]),
+                ),
+                now,
+            )
+            claimed = (
+                await Finding.update(
+                    {
+                        Finding.ticket: ticket.id,
+                        Finding.status: FindingStatus.TICKETED,
+                    }
+                )
+                .where((Finding.id == finding.id) & Finding.ticket.is_null())
+                .returning(Finding.id)
+            )
+            if not claimed:
+                raise _AlreadyTicketed()
+            photos = (
+                await InspectionPhoto.objects()
+                .where(InspectionPhoto.finding == finding.id)
+                .order_by(InspectionPhoto.id)
+            )
+            for photo in photos:
+                path = media.resolve(media_root, photo.storage_key)
+                extension = Path(photo.storage_key).suffix
+                attachment = await tickets.add_attachment(
+                    SYSTEM,
+                    ticket.id,
+                    path.read_bytes(),
+                    f"finding-{finding.id}-photo-{photo.id}{extension}",
+                    _photo_tag(),
+                    photo.caption,
+                    media_root,
+                    max(photo.size, 1) * 4 + 1_000_000,
+                    now,
+                )
+                stored.append((attachment.storage_key, attachment.thumbnail_key))
+            await audit.record(
+                actor,
+                "inspection.finding_ticketed",
+                "inspection",
+                finding.inspection,
+                now,
+                after={"finding": finding.id, "ticket": ticket.id},
+            )
+    except BaseException:
+        for keys in stored:  # the copies made for a ticket that was rolled back
+            media.remove(media_root, *keys)
+        raise
     return int(ticket.id)
 
 
@@ -657,29 +1083,72 @@ def _photo_tag() -> Any:
 # --- rules ---------------------------------------------------------------------------------
 
 DEFAULT_RULES = (
-    ("grade_e_or_immediate_critical", "CJJ 99-2017 §4; bureau policy 2026",
-     "Grade E, or an immediate defect on a critical component: propose a full closure, open a "
-     "P0 make-safe ticket, plan a special inspection within 7 days."),
-    ("grade_d", "CJJ 99-2017 §4; bureau policy 2026",
-     "Grade D: propose a restricted closure, periodic inspections every 6 months, daily "
-     "patrols."),
+    (
+        "grade_e_or_immediate_critical",
+        "CJJ 99-2017 §4; bureau policy 2026",
+        "Grade E, or an immediate defect on a critical component: propose a full closure, open a "
+        "P0 make-safe ticket, plan a special inspection within 7 days.",
+    ),
+    (
+        "grade_d",
+        "CJJ 99-2017 §4; bureau policy 2026",
+        "Grade D: propose a restricted closure, periodic inspections every 6 months, daily "
+        "patrols.",
+    ),
     ("grade_c", "bureau policy 2026", "Grade C: a repair ticket due within 90 days."),
 )
+
+
+async def ensure_policy() -> None:
+    """Seed the default policy (checklists, default schedules, rules) where it is missing, as
+    the migration does: safe to run on a database where staff already edited the policy."""
+    from facilities.inspections import policy
+    from facilities.inspections.tables import DefaultSchedule
+
+    for row in policy.checklist_rows():
+        await ChecklistTemplate.insert(ChecklistTemplate(**row)).on_conflict(action="DO NOTHING")
+    if not await DefaultSchedule.exists():
+        await DefaultSchedule.insert(
+            *[
+                DefaultSchedule(
+                    asset_type=kind,
+                    maintenance_grade=grade,
+                    inspection_type=itype,
+                    rrule=rule,
+                    anchor=anchor,
+                    lead_days=lead,
+                    tolerance_days=tol,
+                    checklist_code=checklist,
+                )
+                for kind, grade, itype, rule, anchor, lead, tol, checklist in (
+                    policy.DEFAULT_SCHEDULES
+                )
+            ]
+        )
+    await ensure_rules()
 
 
 async def ensure_rules() -> None:
     """Seed the default rules (policy data) once; staff may disable or re-version them."""
     for code, basis, description in DEFAULT_RULES:
-        await Rule.insert(Rule(code=code, basis=basis, description=description, enabled=True,
-                               params="{}")).on_conflict(action="DO NOTHING")
+        await Rule.insert(
+            Rule(code=code, basis=basis, description=description, enabled=True, params="{}")
+        ).on_conflict(action="DO NOTHING")
 
 
-async def _fire(rule: dict[str, Any], inspection: Inspection, outcome: dict[str, Any],
-                now: dt.datetime) -> None:
-    await RuleFiring.insert(RuleFiring(
-        rule=rule["id"], rule_version=rule["version"], inspection=inspection.id,
-        asset=inspection.asset, outcome=json.dumps(outcome, ensure_ascii=False, default=str),
-        fired_at=now))
+async def _fire(
+    rule: dict[str, Any], inspection: Inspection, outcome: dict[str, Any], now: dt.datetime
+) -> None:
+    await RuleFiring.insert(
+        RuleFiring(
+            rule=rule["id"],
+            rule_version=rule["version"],
+            inspection=inspection.id,
+            asset=inspection.asset,
+            outcome=json.dumps(outcome, ensure_ascii=False, default=str),
+            fired_at=now,
+        )
+    )
 
 
 async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetime) -> list[str]:
@@ -689,57 +1158,108 @@ async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetim
     grade = inspection.grade
     fired: list[str] = []
     immediate_critical = await Finding.exists().where(
-        (Finding.inspection == inspection.id) & (Finding.urgency == Urgency.IMMEDIATE)
-        & (Finding.component.is_critical == True))  # noqa: E712
+        (Finding.inspection == inspection.id)
+        & (Finding.urgency == Urgency.IMMEDIATE)
+        & (Finding.component.is_critical == True)  # noqa: E712
+    )
     rule = rules.get("grade_e_or_immediate_critical")
     if rule and (grade == "E" or immediate_critical):
         proposal = await _propose_closure(inspection, "full", now)
-        ticket = await tickets.open_ticket(SYSTEM, TicketIn(
-            asset_id=inspection.asset, title=_("Make safe: close and secure the facility"),
-            source=Source.INSPECTION, work_class=WorkClass.MINOR, priority=Priority.P0), now)
+        ticket = await tickets.open_ticket(
+            SYSTEM,
+            TicketIn(
+                asset_id=inspection.asset,
+                title=_("Make safe: close and secure the facility"),
+                source=Source.INSPECTION,
+                work_class=WorkClass.MINOR,
+                priority=Priority.P0,
+            ),
+            now,
+        )
         special = await _plan_special(inspection, zone, now, days=7)
-        await _fire(rule, inspection, {"closure_proposal": proposal, "ticket": ticket.id,
-                                       "special_inspection": special}, now)
+        await _fire(
+            rule,
+            inspection,
+            {"closure_proposal": proposal, "ticket": ticket.id, "special_inspection": special},
+            now,
+        )
         fired.append(rule["code"])
     rule = rules.get("grade_d")
     if rule and grade == "D":
         proposal = await _propose_closure(inspection, "restricted", now)
-        shortened = await _shorten_intervals(inspection.asset, zone, now, _(
-            "Grade D on %(date)s: shortened by rule grade_d") % {
-                "date": now.astimezone(zone).date().isoformat()})
-        await _fire(rule, inspection, {"closure_proposal": proposal, "schedules": shortened},
-                    now)
+        shortened = await _shorten_intervals(
+            inspection.asset,
+            zone,
+            now,
+            _("Grade D on %(date)s: shortened by rule grade_d")
+            % {"date": now.astimezone(zone).date().isoformat()},
+        )
+        await _fire(rule, inspection, {"closure_proposal": proposal, "schedules": shortened}, now)
         fired.append(rule["code"])
+    if grade in {"A", "B", "C"} and not immediate_critical:
+        await _restore_intervals(inspection.asset, zone, now)
     rule = rules.get("grade_c")
     if rule and grade == "C":
-        ticket = await tickets.open_ticket(SYSTEM, TicketIn(
-            asset_id=inspection.asset,
-            title=_("Repair the defects found in the grade C inspection"),
-            source=Source.INSPECTION, work_class=WorkClass.MEDIUM, priority=Priority.P3), now)
+        ticket = await tickets.open_ticket(
+            SYSTEM,
+            TicketIn(
+                asset_id=inspection.asset,
+                title=_("Repair the defects found in the grade C inspection"),
+                source=Source.INSPECTION,
+                work_class=WorkClass.MEDIUM,
+                priority=Priority.P3,
+            ),
+            now,
+        )
         await _fire(rule, inspection, {"ticket": ticket.id}, now)
         fired.append(rule["code"])
     return fired
 
 
 async def _propose_closure(inspection: Inspection, scope: str, now: dt.datetime) -> int:
-    existing = await ClosureProposal.select(ClosureProposal.id).where(
-        (ClosureProposal.asset == inspection.asset) & (ClosureProposal.status == "proposed")
-        & (ClosureProposal.scope == scope)).first()
+    existing = (
+        await ClosureProposal.select(ClosureProposal.id)
+        .where(
+            (ClosureProposal.asset == inspection.asset)
+            & (ClosureProposal.status == "proposed")
+            & (ClosureProposal.scope == scope)
+        )
+        .first()
+    )
     if existing:
         return int(existing["id"])
-    row = ClosureProposal(asset=inspection.asset, inspection=inspection.id, scope=scope,
-                          reason=inspection.summary, status="proposed", created_at=now)
+    reason = _("Inspection #%(id)s graded %(grade)s.") % {
+        "id": inspection.id,
+        "grade": inspection.grade or "-",
+    }
+    if inspection.summary:
+        reason = f"{reason} {inspection.summary}"
+    row = ClosureProposal(
+        asset=inspection.asset,
+        inspection=inspection.id,
+        scope=scope,
+        reason=reason,
+        status="proposed",
+        created_at=now,
+    )
     await row.save()
     return int(row.id)
 
 
-async def _plan_special(inspection: Inspection, zone: ZoneInfo, now: dt.datetime,
-                        days: int) -> int:
+async def _plan_special(inspection: Inspection, zone: ZoneInfo, now: dt.datetime, days: int) -> int:
     due = now + dt.timedelta(days=days)
     row = Inspection(
-        asset=inspection.asset, inspection_type=InspectionType.SPECIAL, trigger=Trigger.EVENT,
-        state=State.PLANNED, due_at=due, window_ends_at=due, team=inspection.team,
-        answers="{}", created_at=now, updated_at=now)
+        asset=inspection.asset,
+        inspection_type=InspectionType.SPECIAL,
+        trigger=Trigger.EVENT,
+        state=State.PLANNED,
+        due_at=due,
+        window_ends_at=due,
+        team=inspection.team,
+        answers="{}",
+        created_at=now,
+        updated_at=now,
+    )
     await row.save()
     return int(row.id)
 
@@ -751,35 +1271,96 @@ SHORTENED = {
 }
 
 
-async def _shorten_intervals(asset_id: int, zone: ZoneInfo, now: dt.datetime,
-                             reason: str) -> list[int]:
+def _shortened_rule(inspection_type: InspectionType, starts_at: dt.datetime, zone: ZoneInfo) -> str:
+    """The shortened rule, anchored on the schedule's own start. A monthly rule from the 29th,
+    30th or 31st would skip the months that lack that day (a "6-monthly" check from 31 August
+    falls on 31 August a year later), so it takes the day or the month's last day before it."""
+    rule = SHORTENED[inspection_type]
+    day = starts_at.astimezone(zone).day
+    if rule.startswith("FREQ=MONTHLY") and day > 28:
+        days = ",".join(str(d) for d in range(28, day + 1))
+        rule = f"{rule};BYMONTHDAY={days};BYSETPOS=-1"
+    return rule
+
+
+async def _shorten_intervals(
+    asset_id: int, zone: ZoneInfo, now: dt.datetime, reason: str
+) -> list[int]:
+    """Put the shortened rule in force on the asset's periodic and patrol schedules, keeping
+    their own rule, start and time of day (the override is lifted again by a better grade).
+    The next due date moves earlier when the shorter interval says so, never later."""
     schedules = await InspectionSchedule.objects().where(
         (InspectionSchedule.asset == asset_id)
-        & InspectionSchedule.inspection_type.is_in(list(SHORTENED)))
+        & InspectionSchedule.inspection_type.is_in(list(SHORTENED))
+    )
     changed = []
     for schedule in schedules:
-        rule = SHORTENED[InspectionType(schedule.inspection_type)]
+        rule = _shortened_rule(InspectionType(schedule.inspection_type), schedule.starts_at, zone)
         if schedule.override_rrule == rule:
             continue
-        next_due = first_due(rule, Anchor.FIXED, now, None, now, zone)
-        if schedule.next_due_at is not None and next_due is not None:
-            next_due = min(next_due, schedule.next_due_at)
-        await InspectionSchedule.update({
-            InspectionSchedule.override_rrule: rule,
-            InspectionSchedule.override_reason: reason[:300],
-            InspectionSchedule.starts_at: now,
-            InspectionSchedule.next_due_at: next_due,
-            InspectionSchedule.updated_at: now,
-            InspectionSchedule.version: InspectionSchedule.version + 1,
-        }).where(InspectionSchedule.id == schedule.id)
+        next_due = first_due(rule, Anchor.FIXED, schedule.starts_at, None, now, zone)
+        if schedule.next_due_at is not None and (
+            next_due is None or schedule.next_due_at < next_due
+        ):
+            next_due = schedule.next_due_at
+        before = schedule_snapshot(schedule)
+        await InspectionSchedule.update(
+            {
+                InspectionSchedule.override_rrule: rule,
+                InspectionSchedule.override_reason: reason[:300],
+                InspectionSchedule.next_due_at: next_due,
+                InspectionSchedule.updated_at: now,
+                InspectionSchedule.version: InspectionSchedule.version + 1,
+            }
+        ).where(InspectionSchedule.id == schedule.id)
+        after = {
+            **before,
+            "override_rrule": rule,
+            "override_reason": reason[:300],
+            "next_due_at": next_due,
+        }
+        await audit.record(SYSTEM, "schedule.shortened", "asset", asset_id, now, before, after)
         changed.append(int(schedule.id))
     return changed
+
+
+async def _restore_intervals(asset_id: int, zone: ZoneInfo, now: dt.datetime) -> list[int]:
+    """A grade of C or better ends a rule's shortened intervals: the schedule's own rule is in
+    force again from its next occurrence."""
+    schedules = await InspectionSchedule.objects().where(
+        (InspectionSchedule.asset == asset_id) & (InspectionSchedule.override_rrule != "")
+    )
+    restored = []
+    for schedule in schedules:
+        before = schedule_snapshot(schedule)
+        next_due = first_due(
+            schedule.rrule,
+            schedule.anchor,
+            schedule.starts_at,
+            schedule.last_completed_at,
+            now,
+            zone,
+        )
+        await InspectionSchedule.update(
+            {
+                InspectionSchedule.override_rrule: "",
+                InspectionSchedule.override_reason: "",
+                InspectionSchedule.next_due_at: next_due,
+                InspectionSchedule.updated_at: now,
+                InspectionSchedule.version: InspectionSchedule.version + 1,
+            }
+        ).where(InspectionSchedule.id == schedule.id)
+        after = {**before, "override_rrule": "", "override_reason": "", "next_due_at": next_due}
+        await audit.record(SYSTEM, "schedule.restored", "asset", asset_id, now, before, after)
+        restored.append(int(schedule.id))
+    return restored
 
 
 async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict[str, Any]]:
     require(actor, Perm.INSPECTIONS_VIEW)
     query = ClosureProposal.select(
-        *ClosureProposal.all_columns(), ClosureProposal.asset.code.as_alias("asset_code"),
+        *ClosureProposal.all_columns(),
+        ClosureProposal.asset.code.as_alias("asset_code"),
     ).where(ClosureProposal.status == "proposed")
     if asset_id is not None:
         query = query.where(ClosureProposal.asset == asset_id)
@@ -788,9 +1369,14 @@ async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict
 
 async def list_firings(actor: Actor, asset_id: int) -> list[dict[str, Any]]:
     require(actor, Perm.INSPECTIONS_VIEW)
-    rows = await RuleFiring.select(
-        *RuleFiring.all_columns(), RuleFiring.rule.code.as_alias("rule_code"),
-    ).where(RuleFiring.asset == asset_id).order_by(RuleFiring.fired_at, ascending=False)
+    rows = (
+        await RuleFiring.select(
+            *RuleFiring.all_columns(),
+            RuleFiring.rule.code.as_alias("rule_code"),
+        )
+        .where(RuleFiring.asset == asset_id)
+        .order_by(RuleFiring.fired_at, ascending=False)
+    )
     for row in rows:
         row["outcome"] = _json(row["outcome"])
     return rows
@@ -798,19 +1384,30 @@ async def list_firings(actor: Actor, asset_id: int) -> list[dict[str, Any]]:
 
 async def grade_history(asset_id: int) -> list[dict[str, Any]]:
     """(completed_at, grade, bci) of the asset's final graded inspections, oldest first."""
-    return await Inspection.select(
-        Inspection.id, Inspection.completed_at, Inspection.grade, Inspection.bci,
-        Inspection.inspection_type,
-    ).where((Inspection.asset == asset_id) & (Inspection.state == State.FINAL)
-            & Inspection.grade.is_not_null()).order_by(Inspection.completed_at)
+    return (
+        await Inspection.select(
+            Inspection.id,
+            Inspection.completed_at,
+            Inspection.grade,
+            Inspection.bci,
+            Inspection.inspection_type,
+        )
+        .where(
+            (Inspection.asset == asset_id)
+            & (Inspection.state == State.FINAL)
+            & Inspection.grade.is_not_null()
+        )
+        .order_by(Inspection.completed_at)
+    )
 
 
-async def latest_acceptance(asset_id: int, since: dt.datetime | None = None
-                            ) -> Inspection | None:
+async def latest_acceptance(asset_id: int, since: dt.datetime | None = None) -> Inspection | None:
     """The newest final acceptance inspection of an asset (the reopening gate reads it)."""
     query = Inspection.objects().where(
-        (Inspection.asset == asset_id) & (Inspection.state == State.FINAL)
-        & (Inspection.inspection_type == InspectionType.ACCEPTANCE))
+        (Inspection.asset == asset_id)
+        & (Inspection.state == State.FINAL)
+        & (Inspection.inspection_type == InspectionType.ACCEPTANCE)
+    )
     if since is not None:
         query = query.where(Inspection.completed_at >= since)
     return await query.order_by(Inspection.completed_at, ascending=False).first()
@@ -818,28 +1415,41 @@ async def latest_acceptance(asset_id: int, since: dt.datetime | None = None
 
 async def open_direct_control_findings(asset_id: int) -> int:
     return await Finding.count().where(
-        (Finding.asset == asset_id) & (Finding.is_direct_control == True)  # noqa: E712
-        & (Finding.status != FindingStatus.RESOLVED))
+        (Finding.asset == asset_id)
+        & (Finding.is_direct_control == True)  # noqa: E712
+        & (Finding.status != FindingStatus.RESOLVED)
+    )
 
 
 # --- reminders and escalation --------------------------------------------------------------
 
 
 async def _claim(key: str, inspection_id: int, kind: str, now: dt.datetime) -> bool:
-    rows = await ReminderSent.insert(ReminderSent(
-        key=key, inspection=inspection_id, kind=kind, sent_at=now)).on_conflict(
-        action="DO NOTHING").returning(ReminderSent.id)
+    rows = (
+        await ReminderSent.insert(
+            ReminderSent(key=key, inspection=inspection_id, kind=kind, sent_at=now)
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(ReminderSent.id)
+    )
     return bool(rows)
 
 
-async def _team_recipients(team_id: int | None) -> tuple[list[tuple[str, str]],
-                                                         list[tuple[str, str]]]:
+async def _team_recipients(
+    team_id: int | None,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(team mailbox and lead, lead only) as (address, language)."""
     if team_id is None:
         return [], []
-    team = await Team.select(Team.email, Team.lead.email.as_alias("lead_email"),
-                             Team.lead.language.as_alias("lead_language")).where(
-        Team.id == team_id).first()
+    team = (
+        await Team.select(
+            Team.email,
+            Team.lead.email.as_alias("lead_email"),
+            Team.lead.language.as_alias("lead_language"),
+        )
+        .where(Team.id == team_id)
+        .first()
+    )
     if team is None:
         return [], []
     lead = [(team["lead_email"], team["lead_language"] or "zh_CN")] if team["lead_email"] else []
@@ -849,8 +1459,10 @@ async def _team_recipients(team_id: int | None) -> tuple[list[tuple[str, str]],
 
 async def _supervisors() -> list[tuple[str, str]]:
     rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
-        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN]) & (StaffUser.is_active == True)  # noqa: E712
-        & (StaffUser.email != ""))
+        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
+        & (StaffUser.is_active == True)  # noqa: E712
+        & (StaffUser.email != "")
+    )
     return [(r["email"], r["language"]) for r in rows]
 
 
@@ -858,14 +1470,24 @@ async def send_reminders(now: dt.datetime, zone: ZoneInfo, limit: int = 1000) ->
     """Before due (lead days ahead, or one day), on the due day, overdue to the team lead, and
     overdue for days to the supervisors: each exactly once per inspection (a unique key per
     kind), and an inspection already overdue skips the earlier, now pointless, reminders."""
-    rows = await Inspection.select(
-        Inspection.id, Inspection.due_at, Inspection.window_ends_at, Inspection.team,
-        Inspection.inspection_type, Inspection.asset.code.as_alias("asset_code"),
-        Inspection.asset.name_zh.as_alias("asset_name"),
-        Inspection.schedule.lead_days.as_alias("lead_days"),
-    ).where(Inspection.state.is_in([State.PLANNED, State.IN_PROGRESS])
-            & (Inspection.due_at <= now + dt.timedelta(days=60))).order_by(
-        Inspection.due_at).limit(limit)
+    rows = (
+        await Inspection.select(
+            Inspection.id,
+            Inspection.due_at,
+            Inspection.window_ends_at,
+            Inspection.team,
+            Inspection.inspection_type,
+            Inspection.asset.code.as_alias("asset_code"),
+            Inspection.asset.name_zh.as_alias("asset_name"),
+            Inspection.schedule.lead_days.as_alias("lead_days"),
+        )
+        .where(
+            Inspection.state.is_in([State.PLANNED, State.IN_PROGRESS])
+            & (Inspection.due_at <= now + dt.timedelta(days=60))
+        )
+        .order_by(Inspection.due_at)
+        .limit(limit)
+    )
     sent = 0
     for row in rows:
         window_end = row["window_ends_at"] or row["due_at"]
@@ -888,18 +1510,30 @@ async def send_reminders(now: dt.datetime, zone: ZoneInfo, limit: int = 1000) ->
 
 async def _remind(row: dict[str, Any], kind: str, now: dt.datetime) -> int:
     everyone, lead = await _team_recipients(row["team"])
-    recipients = {"before_due": everyone, "due_day": everyone, "overdue_lead": lead or everyone,
-                  "overdue_supervisor": await _supervisors()}[kind]
+    recipients = {
+        "before_due": everyone,
+        "due_day": everyone,
+        "overdue_lead": lead or everyone,
+        "overdue_supervisor": await _supervisors(),
+    }[kind]
     async with db.transaction():
         if not await _claim(f"{row['id']}:{kind}", row["id"], kind, now):
             return 0
         for email, language in recipients:
             await notifications.enqueue(
-                to=email, template=f"inspection_{kind}", language=language, now=now,
-                context={"inspection_id": row["id"], "asset_code": row["asset_code"],
-                         "asset_name": row["asset_name"], "due": row["due_at"],
-                         "inspection_type": row["inspection_type"]},
-                dedupe_key=f"inspection:{row['id']}:{kind}:{email}")
+                to=email,
+                template=f"inspection_{kind}",
+                language=language,
+                now=now,
+                context={
+                    "inspection_id": row["id"],
+                    "asset_code": row["asset_code"],
+                    "asset_name": row["asset_name"],
+                    "due": row["due_at"],
+                    "inspection_type": row["inspection_type"],
+                },
+                dedupe_key=f"inspection:{row['id']}:{kind}:{email}",
+            )
     return 1
 
 
@@ -926,8 +1560,7 @@ def answers_of(inspection: Inspection) -> dict[str, dict[str, str]]:
 
 
 async def conditions_of(inspection_id: int) -> dict[int, dict[str, Any]]:
-    rows = await ComponentCondition.select().where(
-        ComponentCondition.inspection == inspection_id)
+    rows = await ComponentCondition.select().where(ComponentCondition.inspection == inspection_id)
     return {r["component"]: r for r in rows}
 
 
@@ -947,46 +1580,246 @@ async def get_photo(actor: Actor, photo_id: int) -> InspectionPhoto:
 
 async def recommendation_closures(asset_id: int) -> list[dict[str, Any]]:
     """Latest final inspections recommending a closure (shown to staff beside proposals)."""
-    return await Inspection.select(Inspection.id, Inspection.recommendation,
-                                   Inspection.completed_at).where(
-        (Inspection.asset == asset_id) & (Inspection.state == State.FINAL)
-        & (Inspection.recommendation != Recommendation.NONE)).order_by(
-        Inspection.completed_at, ascending=False).limit(5)
+    return (
+        await Inspection.select(Inspection.id, Inspection.recommendation, Inspection.completed_at)
+        .where(
+            (Inspection.asset == asset_id)
+            & (Inspection.state == State.FINAL)
+            & (Inspection.recommendation != Recommendation.NONE)
+        )
+        .order_by(Inspection.completed_at, ascending=False)
+        .limit(5)
+    )
 
 
 # --- default schedules ---------------------------------------------------------------------
 
 
-async def apply_default_schedules(actor: Actor, asset_id: int, zone: ZoneInfo,
-                                  now: dt.datetime) -> int:
+async def apply_default_schedules(
+    actor: Actor, asset_id: int, zone: ZoneInfo, now: dt.datetime
+) -> int:
     """Give an asset the policy's schedules for its type and maintenance grade (those of a type
     it does not have yet); returns how many were created."""
     from facilities.inspections.tables import DefaultSchedule
 
     require(actor, Perm.SCHEDULES_EDIT)
-    asset = await Asset.select(Asset.asset_type, Asset.maintenance_grade).where(
-        Asset.id == asset_id).first()
+    asset = (
+        await Asset.select(Asset.asset_type, Asset.maintenance_grade)
+        .where(Asset.id == asset_id)
+        .first()
+    )
     if asset is None:
         raise NotFound(_("No such asset."))
     grade = asset["maintenance_grade"] or ""
     defaults = await DefaultSchedule.select().where(
         DefaultSchedule.asset_type.is_in([asset["asset_type"], "*"])
-        & DefaultSchedule.maintenance_grade.is_in([grade, "*"]))
-    existing = {r["inspection_type"] for r in await InspectionSchedule.select(
-        InspectionSchedule.inspection_type).where(InspectionSchedule.asset == asset_id)}
-    checklists = {r["code"]: r["id"] for r in await ChecklistTemplate.select(
-        ChecklistTemplate.id, ChecklistTemplate.code)}
+        & DefaultSchedule.maintenance_grade.is_in([grade, "*"])
+    )
+    # The most specific policy row wins: this asset type before "*", this grade before "*".
+    defaults.sort(key=lambda r: (r["asset_type"] == "*", r["maintenance_grade"] == "*", r["id"]))
+    checklists = {
+        r["code"]: r["id"]
+        for r in await ChecklistTemplate.select(ChecklistTemplate.id, ChecklistTemplate.code)
+    }
     today = now.astimezone(zone).date()
     created = 0
-    for row in defaults:
-        if row["inspection_type"] in existing:
-            continue
-        existing.add(row["inspection_type"])
-        await create_schedule(actor, ScheduleIn(
-            asset_id=asset_id, inspection_type=InspectionType(row["inspection_type"]),
-            rrule=row["rrule"], anchor=Anchor(row["anchor"]), starts_on=today,
-            lead_days=row["lead_days"], tolerance_days=row["tolerance_days"],
-            checklist_id=checklists.get(row["checklist_code"]),
-        ), zone, now)
-        created += 1
+    async with db.transaction():  # all or nothing, and a double click adds nothing twice
+        existing = {
+            r["inspection_type"]
+            for r in await InspectionSchedule.select(InspectionSchedule.inspection_type).where(
+                InspectionSchedule.asset == asset_id
+            )
+        }
+        for row in defaults:
+            if row["inspection_type"] in existing:
+                continue
+            existing.add(row["inspection_type"])
+            await create_schedule(
+                actor,
+                ScheduleIn(
+                    asset_id=asset_id,
+                    inspection_type=InspectionType(row["inspection_type"]),
+                    rrule=row["rrule"],
+                    anchor=Anchor(row["anchor"]),
+                    starts_on=today,
+                    lead_days=row["lead_days"],
+                    tolerance_days=row["tolerance_days"],
+                    checklist_id=checklists.get(row["checklist_code"]),
+                ),
+                zone,
+                now,
+            )
+            created += 1
     return created
+
+
+# --- calendar, teams and feeds -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CalendarEntry:
+    """One inspection on a calendar: raised (``inspection_id``) or still to be raised by its
+    schedule (projected). ``uid`` stays the same when a projected occurrence is raised."""
+
+    uid: str
+    due_at: dt.datetime
+    asset_id: int
+    asset_code: str
+    asset_name_zh: str
+    inspection_type: str
+    team_id: int | None
+    inspection_id: int | None = None
+    schedule_id: int | None = None
+    state: str = State.PLANNED
+    is_overdue: bool = False
+
+
+def _entry_uid(
+    schedule_id: int | None, occurrence: dt.datetime | None, inspection_id: int | None
+) -> str:
+    if schedule_id is not None and occurrence is not None:
+        return f"inspection-{occurrence_key(schedule_id, occurrence).replace(':', '-')}"
+    return f"inspection-{inspection_id}"
+
+
+async def calendar_entries(
+    actor: Actor,
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: ZoneInfo,
+    now: dt.datetime,
+    team_id: int | None = None,
+    per_schedule: int = 62,
+) -> list[CalendarEntry]:
+    """Open inspections due in [start, end) and the occurrences their schedules will raise
+    there, soonest first (the month calendar and the team's iCalendar feed)."""
+    require(actor, Perm.INSPECTIONS_VIEW)
+    query = Inspection.select(
+        Inspection.id,
+        Inspection.due_at,
+        Inspection.window_ends_at,
+        Inspection.asset,
+        Inspection.schedule,
+        Inspection.occurrence_key,
+        Inspection.inspection_type,
+        Inspection.team,
+        Inspection.state,
+        Inspection.asset.code.as_alias("asset_code"),
+        Inspection.asset.name_zh.as_alias("asset_name_zh"),
+    ).where(
+        Inspection.state.is_in(list(OPEN_STATES))
+        & (Inspection.due_at >= start)
+        & (Inspection.due_at < end)
+    )
+    if team_id is not None:
+        query = query.where(Inspection.team == team_id)
+    entries = []
+    raised_keys = set()
+    for r in await query.order_by(Inspection.due_at).limit(2000):
+        raised_keys.add(r["occurrence_key"])
+        entries.append(
+            CalendarEntry(
+                uid=_entry_uid(
+                    r["schedule"] if r["occurrence_key"] else None, r["due_at"], r["id"]
+                ),
+                due_at=r["due_at"],
+                asset_id=r["asset"],
+                asset_code=r["asset_code"],
+                asset_name_zh=r["asset_name_zh"],
+                inspection_type=r["inspection_type"],
+                team_id=r["team"],
+                inspection_id=r["id"],
+                schedule_id=r["schedule"],
+                state=r["state"],
+                is_overdue=(r["window_ends_at"] or r["due_at"]) < now,
+            )
+        )
+    schedules = InspectionSchedule.select(
+        InspectionSchedule.id,
+        InspectionSchedule.asset,
+        InspectionSchedule.inspection_type,
+        InspectionSchedule.rrule,
+        InspectionSchedule.override_rrule,
+        InspectionSchedule.anchor,
+        InspectionSchedule.starts_at,
+        InspectionSchedule.next_due_at,
+        InspectionSchedule.team,
+        InspectionSchedule.asset.code.as_alias("asset_code"),
+        InspectionSchedule.asset.name_zh.as_alias("asset_name_zh"),
+    ).where(
+        (InspectionSchedule.is_suspended == False)  # noqa: E712
+        & InspectionSchedule.next_due_at.is_not_null()
+        & (InspectionSchedule.next_due_at < end)
+    )
+    if team_id is not None:
+        schedules = schedules.where(InspectionSchedule.team == team_id)
+    for s in await schedules.limit(2000):
+        rule = s["override_rrule"] or s["rrule"]
+        start_local = s["starts_at"].astimezone(zone).replace(tzinfo=None)
+        occurrence: dt.datetime | None = s["next_due_at"]
+        count = 0
+        while occurrence is not None and occurrence < end and count < per_schedule:
+            key = occurrence_key(s["id"], occurrence)
+            if occurrence >= start and key not in raised_keys:
+                entries.append(
+                    CalendarEntry(
+                        uid=_entry_uid(s["id"], occurrence, None),
+                        due_at=occurrence,
+                        asset_id=s["asset"],
+                        asset_code=s["asset_code"],
+                        asset_name_zh=s["asset_name_zh"],
+                        inspection_type=s["inspection_type"],
+                        team_id=s["team"],
+                        schedule_id=s["id"],
+                    )
+                )
+            count += 1
+            if s["anchor"] == Anchor.FLOATING:
+                break  # later dates depend on when this one is completed
+            occurrence = recurrence.next_after(rule, start_local, occurrence, zone)
+    entries.sort(key=lambda e: (e.due_at, e.asset_code, e.uid))
+    return entries
+
+
+async def find_team(team_id: int) -> dict[str, Any] | None:
+    if not _valid_id(team_id):
+        return None
+    return await Team.select().where(Team.id == team_id).first()
+
+
+def team_token(team_id: int, secret_key: str) -> str:
+    """The token of a team's calendar feed URL: HMAC-SHA256 of the team id with the secret key
+    (rotating the key revokes every feed URL)."""
+    return hmac.new(secret_key.encode(), str(team_id).encode(), hashlib.sha256).hexdigest()
+
+
+def team_token_ok(team_id: int, token: str, secret_key: str) -> bool:
+    return hmac.compare_digest(
+        team_token(team_id, secret_key).encode(), token.strip().lower().encode()
+    )
+
+
+async def get_finding(actor: Actor, finding_id: int) -> Finding:
+    require(actor, Perm.INSPECTIONS_VIEW)
+    row = None
+    if _valid_id(finding_id):
+        row = await Finding.objects().where(Finding.id == finding_id).first()
+    if row is None:
+        raise NotFound(_("No such finding."))
+    return row
+
+
+async def list_firings_for_inspection(actor: Actor, inspection_id: int) -> list[dict[str, Any]]:
+    require(actor, Perm.INSPECTIONS_VIEW)
+    rows = (
+        await RuleFiring.select(
+            *RuleFiring.all_columns(),
+            RuleFiring.rule.code.as_alias("rule_code"),
+            RuleFiring.rule.basis.as_alias("rule_basis"),
+        )
+        .where(RuleFiring.inspection == inspection_id)
+        .order_by(RuleFiring.id)
+    )
+    for row in rows:
+        row["outcome"] = _json(row["outcome"])
+    return rows
