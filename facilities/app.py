@@ -79,7 +79,8 @@ CONTROLLERS = [
 ]
 
 
-def _template_globals(settings: Settings) -> dict[str, object]:
+def template_globals(settings: Settings) -> dict[str, object]:
+    """What every template (page or e-mail, in the web or the scheduler process) may use."""
     return {
         "base_url": settings.base_url,
         "audit_label": action_label,
@@ -140,7 +141,7 @@ def create_app(
     configure_logging(settings.log_level, settings.log_json)
     db.configure(settings.database_url)
     asset_services.use_status_source(closure_services.operational_statuses)
-    env = templating.configure(settings.zone, _template_globals(settings))
+    env = templating.configure(settings.zone, template_globals(settings))
     run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
 
     @contextlib.asynccontextmanager
@@ -159,7 +160,7 @@ def create_app(
         cookie_name="csrftoken",
         cookie_secure=settings.cookie_secure,
         cookie_httponly=False,
-        exclude=["/open311"],
+        exclude=["/open311", "^/unsubscribe/"],
     )
     app = Litestar(
         route_handlers=[

@@ -118,6 +118,11 @@ def database_url(database_template: str, tmp_path: Path) -> str:
             names = ", ".join(f'"{row["tablename"]}"' for row in tables)
             await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             await conn.close()
+            # The policy a migration seeds (checklists, default schedules, rules) comes back,
+            # as on SQLite where every test starts from the migrated file.
+            from facilities.inspections.services import ensure_policy
+
+            await ensure_policy()
 
         asyncio.run(truncate())
         return database_template

@@ -15,9 +15,33 @@ EMAILS = sorted(
 )
 
 
+#: One context that satisfies every e-mail template (StrictUndefined fails on a missing name).
+EMAIL_CONTEXT = {
+    "display_name": "<Alice>",
+    "at": dt.datetime(2026, 11, 28, 2, tzinfo=dt.UTC),
+    "ticket_id": 7,
+    "title": "<Loose plank>",
+    "body": "<Fixed>",
+    "due": dt.datetime(2026, 11, 28, 2, tzinfo=dt.UTC),
+    "priority": "P1",
+    "inspection_id": 3,
+    "asset_code": "GX-QL-PH-001",
+    "asset_name": "<平湖公园景观悬索桥>",
+    "asset_name_zh": "平湖公园景观悬索桥",
+    "inspection_type": "patrol",
+    "closure_id": 5,
+    "planned": dt.date(2027, 5, 1),
+    "open_tickets": 2,
+    "since": dt.datetime(2026, 11, 28, 2, tzinfo=dt.UTC),
+    "token": "tok",
+    "text": "<Work has started>",
+    "unsubscribe_url": "http://testserver/unsubscribe/tok",
+}
+
+
 def test_there_are_templates():
     assert "base.html" in TEMPLATES
-    assert EMAILS == ["password_changed"]
+    assert {"password_changed", "ticket_assigned", "inspection_before_due"} <= set(EMAILS)
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -35,10 +59,18 @@ def test_autoescape_is_on_and_undefined_is_strict():
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 @pytest.mark.parametrize("template", EMAILS)
 def test_email_renders(template, language):
-    context = {"display_name": "<Alice>", "at": dt.datetime(2026, 11, 28, 2, tzinfo=dt.UTC)}
     with use_locale(language):
-        subject, text, html = render_email(template, context)
+        subject, text, html = render_email(template, dict(EMAIL_CONTEXT))
     assert subject and "\n" not in subject
-    assert "<Alice>" in text  # plain text is not HTML-escaped...
-    assert "&lt;Alice&gt;" in html  # ...but the HTML part is
+    assert text.strip()
+    assert "&lt;" not in text  # plain text is never HTML-escaped
+    if html:
+        assert "<Alice>" not in html  # ...the HTML part always is
+
+
+def test_password_email_escapes_html_and_shows_local_time():
+    with use_locale("en"):
+        _subject, text, html = render_email("password_changed", dict(EMAIL_CONTEXT))
+    assert "<Alice>" in text
+    assert "&lt;Alice&gt;" in html
     assert "10:00" in text  # 02:00 UTC shown in Asia/Shanghai

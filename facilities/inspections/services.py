@@ -142,64 +142,10 @@ def preview(
 
 
 #: Inspections recur at most daily: the schedule's start gives the time of day.
-ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
-ALLOWED_PARTS = frozenset(
-    {
-        "FREQ",
-        "INTERVAL",
-        "COUNT",
-        "UNTIL",
-        "BYDAY",
-        "BYMONTHDAY",
-        "BYMONTH",
-        "BYSETPOS",
-        "BYWEEKNO",
-        "BYYEARDAY",
-        "WKST",
-    }
-)
-MAX_INTERVAL = 100
-#: Parts whose values may not be 0 (RFC 5545: ±1..31, ±1..366, ±1..53); python-dateutil would
-#: silently read BYMONTHDAY=0 as "every day".
-NONZERO_PARTS = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"})
-
-
-def _rule_shape_ok(text: str) -> bool:
-    """The RFC 5545 subset inspections use, checked before python-dateutil sees it: at most
-    daily, a sane INTERVAL (0 would loop for ever, a huge one overflows), no zero BY* values,
-    no sub-daily parts (the schedule's start time is the time of day)."""
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[6:]
-    parts: dict[str, str] = {}
-    for part in body.split(";"):
-        key, sep, value = part.partition("=")
-        key = key.strip().upper()
-        if not sep or key in parts or key not in ALLOWED_PARTS:
-            return False
-        parts[key] = value.strip()
-    if parts.get("FREQ", "").upper() not in ALLOWED_FREQS:
-        return False
-    for key in ("INTERVAL", "COUNT"):
-        if key in parts and not (
-            parts[key].isdigit()
-            and 1 <= int(parts[key]) <= (MAX_INTERVAL if key == "INTERVAL" else 10_000)
-        ):
-            return False
-    for key in NONZERO_PARTS & parts.keys():
-        for item in parts[key].split(","):
-            try:
-                if int(item) == 0:
-                    return False
-            except ValueError:
-                return False
-    return True
 
 
 def _valid_rule(text: str) -> str:
     try:
-        if not _rule_shape_ok(text):
-            raise recurrence.InvalidRule(text)
         return recurrence.validate(text)
     except (recurrence.InvalidRule, OverflowError):
         raise ValidationFailed(
@@ -859,7 +805,8 @@ async def grade_inspection(inspection_id: int) -> tuple[float | None, str | None
         (Finding.inspection == inspection_id) & (Finding.is_direct_control == True)  # noqa: E712
     )
     index = condition.bci(scores)
-    return index, condition.final_grade(index, direct), direct
+    shown = round(index, 1) if index is not None else None
+    return shown, condition.final_grade(index, direct), direct
 
 
 async def finalise(

@@ -29,7 +29,8 @@ def grade_for(bci: float) -> str:
 def bci(scores: Iterable[tuple[str, float]],
         weights: Mapping[str, float] = FOOTBRIDGE_WEIGHTS) -> float | None:
     """Weighted mean of the groups' mean scores; groups with no score (or no weight) are left
-    out and the remaining weights rescaled. None when nothing weighted was scored."""
+    out and the remaining weights rescaled. None when nothing weighted was scored. Not rounded:
+    the grade is read from the exact value (89.95 is a B), the display rounds."""
     by_group: dict[str, list[float]] = {}
     for group, score in scores:
         if group in weights:
@@ -37,8 +38,7 @@ def bci(scores: Iterable[tuple[str, float]],
     if not by_group:
         return None
     total_weight = sum(weights[g] for g in by_group)
-    value = sum(weights[g] * (sum(v) / len(v)) for g, v in by_group.items()) / total_weight
-    return round(value, 1)
+    return sum(weights[g] * (sum(v) / len(v)) for g, v in by_group.items()) / total_weight
 
 
 def final_grade(index: float | None, direct_control_defect: bool) -> str | None:

@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import secrets
+import struct
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -45,20 +46,32 @@ class StoredFile:
         return self.content_type.startswith("image/")
 
 
+#: Of the decoded image's ``info``, what may be written back: the colour profile (needed to show
+#: the colours right, says nothing about the photographer). EXIF (GPS position, camera serial),
+#: XMP, JPEG comments and PNG text chunks are all dropped.
+KEPT_INFO = frozenset({"icc_profile"})
+
+
 def _clean_image(data: bytes) -> tuple[bytes, bytes, str, str]:
     """(clean bytes, thumbnail bytes, content type, extension) of an accepted image."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format or ""
+            width, height = probe.size
             probe.verify()
         if kind not in IMAGE_TYPES:
             raise UnsupportedFile(kind)
+        # Pillow only raises above twice its limit (a warning below): refuse at the limit.
+        if width * height > MAX_PIXELS:
+            raise UnsupportedFile(f"{width}x{height} pixels")
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             upright = ImageOps.exif_transpose(image) or image
             if upright.mode not in {"RGB", "RGBA", "L"}:
                 upright = upright.convert("RGB")
+            # Savers read some metadata from ``info`` (a JPEG comment is written back as is).
+            upright.info = {k: v for k, v in upright.info.items() if k in KEPT_INFO}
             content_type, extension = IMAGE_TYPES[kind]
             clean = io.BytesIO()
             save_kind = kind if not (kind == "JPEG" and upright.mode == "RGBA") else "PNG"
@@ -71,8 +84,14 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, str]:
                 thumb = thumb.convert("RGB")
             small = io.BytesIO()
             thumb.save(small, format="JPEG", quality=80)
+    except UnsupportedFile:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise UnsupportedFile(str(exc)) from exc
+    except (ValueError, TypeError, EOFError, IndexError, KeyError, struct.error) as exc:
+        # A crafted file makes Pillow's parsers fail in other ways too (a PNG whose IHDR chunk
+        # is too short raises ValueError): still "not an image we accept", never a 500.
+        raise UnsupportedFile(f"{type(exc).__name__}: {exc}") from exc
     return clean.getvalue(), small.getvalue(), content_type, extension
 
 

@@ -18,6 +18,60 @@ from dateutil.rrule import rrule, rrulestr
 MAX_RULE_LENGTH = 300
 
 
+ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+ALLOWED_PARTS = frozenset(
+    {
+        "FREQ",
+        "INTERVAL",
+        "COUNT",
+        "UNTIL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYMONTH",
+        "BYSETPOS",
+        "BYWEEKNO",
+        "BYYEARDAY",
+        "WKST",
+    }
+)
+MAX_INTERVAL = 100
+#: Parts whose values may not be 0 (RFC 5545: ±1..31, ±1..366, ±1..53); python-dateutil would
+#: silently read BYMONTHDAY=0 as "every day".
+NONZERO_PARTS = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"})
+
+
+def shape_ok(text: str) -> bool:
+    """The RFC 5545 subset inspections use, checked before python-dateutil sees it: at most
+    daily, a sane INTERVAL (0 would loop for ever, a huge one overflows), no zero BY* values,
+    no sub-daily parts (the schedule's start time is the time of day)."""
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    parts: dict[str, str] = {}
+    for part in body.split(";"):
+        key, sep, value = part.partition("=")
+        key = key.strip().upper()
+        if not sep or key in parts or key not in ALLOWED_PARTS:
+            return False
+        parts[key] = value.strip()
+    if parts.get("FREQ", "").upper() not in ALLOWED_FREQS:
+        return False
+    for key in ("INTERVAL", "COUNT"):
+        if key in parts and not (
+            parts[key].isdigit()
+            and 1 <= int(parts[key]) <= (MAX_INTERVAL if key == "INTERVAL" else 10_000)
+        ):
+            return False
+    for key in NONZERO_PARTS & parts.keys():
+        for item in parts[key].split(","):
+            try:
+                if int(item) == 0:
+                    return False
+            except ValueError:
+                return False
+    return True
+
+
 class InvalidRule(ValueError):
     """The text is not an RRULE this system accepts."""
 
@@ -27,13 +81,13 @@ def _parse(rule: str, start: dt.datetime) -> rrule:
     text = rule.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
-    if not text or len(text) > MAX_RULE_LENGTH or "\n" in text:
+    if not text or len(text) > MAX_RULE_LENGTH or "\n" in text or not shape_ok(text):
         raise InvalidRule(rule)
     if "DTSTART" in text.upper():
         raise InvalidRule("DTSTART is not accepted: the schedule gives the start")
     try:
         parsed = rrulestr(text, dtstart=start, forceset=False, cache=True)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidRule(str(exc)) from exc
     if not isinstance(parsed, rrule):
         raise InvalidRule("one RRULE only")
@@ -60,8 +114,9 @@ def localize(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return aware.astimezone(dt.UTC)
 
 
-def next_after(rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo,
-               inclusive: bool = False) -> dt.datetime | None:
+def next_after(
+    rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo, inclusive: bool = False
+) -> dt.datetime | None:
     """The first occurrence strictly after the instant ``after`` (or at it, if ``inclusive``),
     for the rule anchored at the naive local ``start_local``; None when the rule has ended."""
     parsed = _parse(rule, start_local)
@@ -76,8 +131,9 @@ def next_after(rule: str, start_local: dt.datetime, after: dt.datetime, zone: Zo
         cursor = local
 
 
-def upcoming(rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo,
-             count: int = 5) -> list[dt.datetime]:
+def upcoming(
+    rule: str, start_local: dt.datetime, after: dt.datetime, zone: ZoneInfo, count: int = 5
+) -> list[dt.datetime]:
     """The next ``count`` occurrences after ``after`` (the schedule form's preview)."""
     found: list[dt.datetime] = []
     cursor = after
