@@ -105,7 +105,7 @@ def demo(force: bool) -> None:
     from facilities import demo as demo_data
     from facilities.lib.clock import utcnow
 
-    added = _run(lambda: demo_data.load(utcnow()))
+    added = _run(lambda: demo_data.load(utcnow(), settings.zone, settings.media_path))
     summary = ", ".join(f"{count} {kind}" for kind, count in added.items())
     click.echo(f"demo data loaded ({summary} added)")
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Role
@@ -488,7 +490,7 @@ TICKETS = [
 ]
 
 
-async def load(now: dt.datetime) -> dict[str, int]:
+async def load(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> dict[str, int]:
     """Create whatever of the story is missing; returns how many rows of each kind were added."""
     added: dict[str, Any] = {"users": 0, "sites": 0, "assets": 0, "components": 0, "tickets": 0}
     for username, name, role, email in STAFF:
@@ -518,6 +520,9 @@ async def load(now: dt.datetime) -> dict[str, int]:
             added["assets"] += 1
     added["components"] = await _bridge_components(now)
     added["tickets"] = await _tickets(now)
+    from facilities import demo_story
+
+    added.update(await demo_story.load(now, zone, media_root))
     return added
 
 
