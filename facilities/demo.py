@@ -529,11 +529,12 @@ async def load(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> dict[str, 
 async def _tickets(now: dt.datetime) -> int:
     """The story's repair work: each ticket replayed through the real lifecycle, so its timeline
     is the one the services write."""
+    from facilities.demo_story import staff_actor
     from facilities.tickets import services as tickets
     from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
     from facilities.tickets.tables import RepairTicket
 
-    actors = {u: accounts.actor_of(await accounts.find_user_by_username(u)) for u, *_ in STAFF}
+    actors = {username: await staff_actor(username) for username, *_ in STAFF}
     added = 0
     for spec in TICKETS:
         asset = await assets.find_asset_by_code(spec.code)

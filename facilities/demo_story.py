@@ -35,7 +35,7 @@ from facilities.tickets.tables import RepairTicket
 DAY = dt.timedelta(days=1)
 
 
-async def _actor(username: str) -> Actor:
+async def staff_actor(username: str) -> Actor:
     user = await accounts.find_user_by_username(username)
     assert user is not None
     return accounts.actor_of(user)
@@ -69,7 +69,7 @@ async def _inspect(
     media_root: Path,
 ) -> Inspection:
     """One inspection from planning to final: bob records it, alice signs it off."""
-    bob, alice = await _actor("bob"), await _actor("alice")
+    bob, alice = await staff_actor("bob"), await staff_actor("alice")
     planned = await inspections.create_inspection(
         bob,
         InspectionIn(
@@ -197,7 +197,7 @@ async def pinghu_closure(now: dt.datetime) -> int:
     assert bridge is not None
     if await Closure.exists().where(Closure.asset == bridge.id):
         return 0
-    alice = await _actor("alice")
+    alice = await staff_actor("alice")
     for proposal in await closures.list_proposals(alice, bridge.id):
         await closures.dismiss_proposal(alice, proposal["id"], now - 39 * DAY)
     start = now - 38 * DAY
@@ -281,7 +281,7 @@ async def planned_closure(now: dt.datetime) -> int:
     assert bridge is not None
     if await Closure.exists().where(Closure.asset == bridge.id):
         return 0
-    alice = await _actor("alice")
+    alice = await staff_actor("alice")
     start = (now + 10 * DAY).replace(hour=0, minute=0, second=0, microsecond=0)
     closure = await closures.create_closure(
         alice,
@@ -330,7 +330,7 @@ async def reopened_fountain(now: dt.datetime, zone: ZoneInfo, media_root: Path) 
     assert fountain is not None
     if await Closure.exists().where(Closure.asset == fountain.id):
         return 0
-    alice = await _actor("alice")
+    alice = await staff_actor("alice")
     start = now - 24 * DAY
     closure = await closures.create_closure(
         alice,

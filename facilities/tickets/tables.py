@@ -65,7 +65,9 @@ class RepairTicket(Table, tablename="repair_ticket"):
     cost_actual = Numeric(digits=(12, 2), null=True, default=None)
     status_note = Text(default="")
     closing_reason = Varchar(length=24, choices=ClosingReason, null=True, default=None)
-    duplicate_of = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    duplicate_of: ForeignKey["RepairTicket"] = ForeignKey(
+        "self", null=True, on_delete=OnDelete.set_null
+    )
     reporter_email = Varchar(length=254, default="")
     created_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(index=True)
