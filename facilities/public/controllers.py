@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
+from litestar.response.base import ASGIResponse
 
 from facilities import db, i18n
-from facilities.assets import services as assets
+from facilities.closures import public
+from facilities.i18n import gettext as _
+from facilities.public import notices
 from facilities.web.locale import LANG_COOKIE
-from facilities.web.responses import render, safe_next
+from facilities.web.responses import safe_next
 
 
 class PublicController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any]) -> Template:
-        return render(request, "public/home.html", sites=await assets.public_register())
+    async def home(self, request: Request[Any, Any, Any]) -> ASGIResponse:
+        """Closures in force, planned and recently reopened, and the register of facilities by
+        site with their status; rendered once per change (see ``notices.conditional``)."""
+
+        async def build(now: dt.datetime) -> bytes:
+            register = await public.register(now)
+            return notices.page(
+                request,
+                "public/home.html",
+                now,
+                home=await public.home(now, limit=notices.HOME_LIMIT),
+                register=register,
+                inline_register=sum(len(s.assets) for s in register) <= notices.REGISTER_INLINE,
+                feeds=notices.feed_links(),
+                targets=[
+                    ("all", _("Every closure notice")),
+                    *(
+                        (
+                            f"site:{entry.site.id}",
+                            _("Everything at %(site)s")
+                            % {"site": notices.local_text(entry.site, "name")},
+                        )
+                        for entry in register
+                    ),
+                ],
+            )
+
+        return await notices.conditional(request, "home", notices.HTML, build, html=True)
 
     @get("/language")
     async def language(
@@ -48,8 +78,6 @@ class PublicController(Controller):
 
     @get("/readyz", media_type="text/plain")
     async def readyz(self) -> Any:
-        from litestar import Response
-
         if await db.ping():
             return "ready"
         return Response("database unreachable", status_code=503, media_type="text/plain")
