@@ -54,8 +54,8 @@ from facilities.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from facilities.i18n import gettext as _
 from facilities.i18n import N_, use_locale
+from facilities.i18n import gettext as _
 from facilities.inspections import services as inspections
 from facilities.inspections.tables import ClosureProposal
 from facilities.lib import condition
@@ -1044,6 +1044,13 @@ async def publish_update(
         if edited is not None:
             values[NoticeUpdate.text_zh] = edited.text_zh.strip()
             values[NoticeUpdate.text_en] = edited.text_en.strip()
+        closure = await Closure.select(Closure.status).where(
+            Closure.id.is_in(
+                NoticeUpdate.select(NoticeUpdate.closure).where(NoticeUpdate.id == update_id)
+            )
+        )
+        if closure and closure[0]["status"] == Status.CANCELLED:
+            raise InvalidTransition(_("A cancelled closure has no public notice."))
         rows = (
             await NoticeUpdate.update(values)
             .where((NoticeUpdate.id == update_id) & (NoticeUpdate.state == NoticeState.DRAFT))
@@ -1116,10 +1123,14 @@ async def list_drafts(actor: Actor) -> list[dict[str, Any]]:
     return (
         await NoticeUpdate.select(
             *NoticeUpdate.all_columns(),
-            NoticeUpdate.closure.asset.code.as_alias("asset_code"),
+            NoticeUpdate.closure._.asset._.code.as_alias("asset_code"),
         )
-        .where(NoticeUpdate.state == NoticeState.DRAFT)
+        .where(
+            (NoticeUpdate.state == NoticeState.DRAFT)
+            & (NoticeUpdate.closure._.status != Status.CANCELLED)
+        )
         .order_by(NoticeUpdate.created_at)
+        .order_by(NoticeUpdate.id)
     )
 
 
@@ -1130,7 +1141,12 @@ async def _activate(closure_id: int, now: dt.datetime) -> bool:
     """planned -> active once (a conditional update), with the closure notice published."""
     rows = (
         await Closure.update(
-            {Closure.status: Status.ACTIVE, Closure.activated_at: now, Closure.updated_at: now}
+            {
+                Closure.status: Status.ACTIVE,
+                Closure.activated_at: now,
+                Closure.updated_at: now,
+                Closure.version: Closure.version + 1,  # an open edit form is now stale
+            }
         )
         .where((Closure.id == closure_id) & (Closure.status == Status.PLANNED))
         .returning(Closure.planned_reopen_on, Closure.reopen_precision, Closure.scope)
@@ -1205,7 +1221,8 @@ async def announce_reopenings(now: dt.datetime) -> int:
             else:
                 zh, en = bilingual(
                     N_(
-                        "Reopened. The repair was completed and verified by an acceptance inspection."
+                        "Reopened. The repair was completed and verified "
+                        "by an acceptance inspection."
                     )
                 )
             await _publish_system(row["id"], f"reopened:{row['id']}", zh, en, now)
@@ -1297,7 +1314,7 @@ async def _draft_progress(
         .on_conflict(action="DO NOTHING")
         .returning(NoticeUpdate.id)
     )
-    if rows and publish:
+    if rows:  # the public progress of the linked work changed, draft or not: new ETag
         await Closure.update({Closure.updated_at: now}).where(Closure.id == link["closure"])
     return len(rows)
 
@@ -1515,10 +1532,10 @@ async def fan_out(now: dt.datetime, base_url: str, limit: int = 50) -> int:
             NoticeUpdate.closure,
             NoticeUpdate.text_zh,
             NoticeUpdate.text_en,
-            NoticeUpdate.closure.asset.id.as_alias("asset_id"),
-            NoticeUpdate.closure.asset.site.as_alias("site_id"),
-            NoticeUpdate.closure.asset.name_zh.as_alias("asset_name_zh"),
-            NoticeUpdate.closure.asset.name_en.as_alias("asset_name_en"),
+            NoticeUpdate.closure._.asset._.id.as_alias("asset_id"),
+            NoticeUpdate.closure._.asset._.site.as_alias("site_id"),
+            NoticeUpdate.closure._.asset._.name_zh.as_alias("asset_name_zh"),
+            NoticeUpdate.closure._.asset._.name_en.as_alias("asset_name_en"),
         )
         .where((NoticeUpdate.state == NoticeState.PUBLISHED) & NoticeUpdate.fanned_out_at.is_null())
         .order_by(NoticeUpdate.id)
