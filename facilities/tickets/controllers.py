@@ -18,6 +18,7 @@ from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
 from facilities.accounts.tables import StaffUser
 from facilities.assets import services as assets
+from facilities.assets.csvio import defuse
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib import media
@@ -29,6 +30,7 @@ from facilities.tickets.choices import (
     CLOSING_REASONS_FROM,
     PhotoTag,
     Priority,
+    Source,
     Status,
 )
 from facilities.tickets.schemas import (
@@ -47,6 +49,8 @@ from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+#: The calendar's range: the weeks shown around a month must stay within what dates can hold.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def ticket_out(view: tickets.TicketView) -> TicketOut:
@@ -74,8 +78,8 @@ def ticket_out(view: tickets.TicketView) -> TicketOut:
         planned_end_on=t.planned_end_on,
         actual_start_at=t.actual_start_at,
         actual_end_at=t.actual_end_at,
-        cost_estimate=t.cost_estimate,
-        cost_actual=t.cost_actual,
+        cost_estimate=tickets.money(t.cost_estimate),
+        cost_actual=tickets.money(t.cost_actual),
         status_note=t.status_note,
         closing_reason=t.closing_reason,
         duplicate_of=t.duplicate_of,
@@ -109,6 +113,9 @@ def _filters(request: Request[Any, Any, Any], **overrides: Any) -> TicketFilters
         raise ValidationFailed(
             errors, _("Some filters are not valid: %(fields)s") % {"fields": ", ".join(errors)}
         )
+    if "status" in query and not query["status"].strip():
+        # "Any status" is sent as an empty value; an absent one means the default (open).
+        filters = msgspec.structs.replace(filters, status="")
     return filters
 
 
@@ -194,8 +201,9 @@ class TicketController(Controller):
 
     @get("/export.csv")
     async def export(self, request: Request[Any, Any, Any]) -> Stream:
-        actor = require_actor(request)
-        filters = _filters(request)
+        actor = require(require_actor(request), Perm.TICKETS_VIEW)
+        filters = msgspec.structs.replace(_filters(request), after="")
+        tickets.check_filters(filters, utcnow())  # a 400 now, not a broken download later
         stamp = utcnow().strftime("%Y%m%d")
         return Stream(
             _csv_lines(tickets.iter_tickets(actor, filters, utcnow())),
@@ -232,6 +240,8 @@ class TicketController(Controller):
             first = (
                 dt.date.fromisoformat(month_text + "-01") if month_text else today.replace(day=1)
             )
+            if len(month_text) not in (0, 7) or not MIN_YEAR <= first.year <= MAX_YEAR:
+                raise ValueError(month_text)
         except ValueError:
             raise ValidationFailed({"month": _("Give the month as YYYY-MM.")}) from None
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
@@ -283,7 +293,8 @@ class TicketController(Controller):
         parsed: dict[Priority, int] = {}
         for priority in Priority:
             raw = values.get(priority.value, "").strip()
-            if not raw.isdigit() or not 1 <= int(raw) <= 24 * 366:
+            # isdecimal, not isdigit: "²" is a digit that int() refuses
+            if not raw.isdecimal() or not 1 <= int(raw) <= 24 * 366:
                 errors[priority.value] = _("Enter a number from 1 to 8784.")
             else:
                 parsed[priority] = int(raw)
@@ -534,15 +545,22 @@ CSV_COLUMNS = (
 )
 
 
+def _csv_cell(value: Any) -> str:
+    """A cell as text; text a spreadsheet would run as a formula (a title like
+    ``=HYPERLINK(...)`` typed by anyone who reports a problem) gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return defuse(value)
+    return str(value)
+
+
 async def _csv_lines(rows: AsyncIterator[tickets.TicketView]) -> AsyncIterator[str]:
     def line(values: list[Any]) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerow(
-            [
-                "" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v)
-                for v in values
-            ]
-        )
+        csv.writer(buffer, lineterminator="\r\n").writerow([_csv_cell(v) for v in values])
         return buffer.getvalue()
 
     yield "\ufeff" + line(list(CSV_COLUMNS))
@@ -564,8 +582,8 @@ async def _csv_lines(rows: AsyncIterator[tickets.TicketView]) -> AsyncIterator[s
                 t.contractor,
                 t.planned_start_on,
                 t.planned_end_on,
-                t.cost_estimate,
-                t.cost_actual,
+                tickets.money(t.cost_estimate),
+                tickets.money(t.cost_actual),
                 t.closing_reason,
                 t.created_at,
                 t.closed_at,
@@ -588,6 +606,7 @@ class TicketApiController(Controller):
         asset: Annotated[int | None, Parameter(query="asset", ge=1, le=2_147_483_647)] = None,
         site: Annotated[int | None, Parameter(query="site", ge=1, le=2_147_483_647)] = None,
         assignee: Annotated[int | None, Parameter(query="assignee", ge=1, le=2_147_483_647)] = None,
+        source: Annotated[Source | None, Parameter(query="source")] = None,
         overdue: Annotated[bool, Parameter(query="overdue")] = False,
         sort: Annotated[
             str, Parameter(query="sort", pattern=r"^(-created|due|priority|-updated)$")
@@ -603,6 +622,7 @@ class TicketApiController(Controller):
             asset=asset,
             site=site,
             assignee=assignee,
+            source=source,
             overdue=overdue,
             sort=sort,
             after=after,

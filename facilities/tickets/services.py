@@ -399,7 +399,9 @@ async def _check(data: TicketIn, ticket_id: int | None = None) -> None:
             errors["assignee_id"] = _("Choose an active staff member.")
     for field in ("cost_estimate", "cost_actual"):
         value = getattr(data, field)
-        if value is not None and not (0 <= value <= MAX_MONEY and value == round(value, 2)):
+        if value is not None and not (
+            value.is_finite() and 0 <= value <= MAX_MONEY and value == round(value, 2)
+        ):
             errors[field] = _("Enter an amount from 0 to 9999999999.99 (at most two decimals).")
     if (
         data.planned_start_on
@@ -572,10 +574,12 @@ async def _transition_values(
                 {"note": _("Add an “after” photo, or say in a note why there is none.")}
             )
         values["actual_end_at"] = now
+    elif action == Action.REWORK:
+        values["actual_end_at"] = None  # the work is not finished after all
     elif action == Action.HOLD:
         values["held_from"] = ticket.status
-    elif action == Action.RESUME:
-        values["held_from"] = None
+    if ticket.status == Status.ON_HOLD:
+        values["held_from"] = None  # resumed or cancelled: no longer held from anywhere
     elif action == Action.CLOSE:
         allowed = CLOSING_REASONS_FROM[Status(ticket.status)]
         if data.closing_reason not in allowed:
@@ -655,6 +659,7 @@ async def list_comments(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
         )
         .where(TicketComment.ticket == ticket_id)
         .order_by(TicketComment.created_at)
+        .order_by(TicketComment.id)  # a total order: comments made at the same instant
     )
 
 
@@ -738,6 +743,7 @@ async def list_attachments(actor: Actor, ticket_id: int) -> list[TicketAttachmen
         await TicketAttachment.objects()
         .where(TicketAttachment.ticket == ticket_id)
         .order_by(TicketAttachment.created_at)
+        .order_by(TicketAttachment.id)
     )
 
 
