@@ -36,8 +36,8 @@ from facilities.inspections.controllers import InspectionApiController, Inspecti
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
-from facilities.reports.controllers import Open311Controller, ReportController, TriageController
 from facilities.public.notices import NoticeController
+from facilities.reports.controllers import Open311Controller, ReportController, TriageController
 from facilities.settings import Settings
 from facilities.tickets import choices as ticket_choices
 from facilities.tickets.controllers import TicketApiController, TicketController

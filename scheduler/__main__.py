@@ -11,9 +11,9 @@ import signal
 import sys
 
 from facilities import db
+from facilities.app import template_globals
 from facilities.lib.clock import parse_instant
 from facilities.settings import Settings, SettingsError
-from facilities.app import template_globals
 from facilities.web import templating
 from scheduler.registry import BY_ID, JOBS
 from scheduler.runner import SchedulerAlreadyRunning, lead_while_possible, run_job

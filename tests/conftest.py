@@ -178,15 +178,13 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return dataclasses.replace(
         Settings(),
         database_url=database_url,
         secret_key=TEST_SECRET,
         scheduler_embedded=False,
-        media_dir=str(Path(database_url.removeprefix("sqlite:///")).parent / "media")
-        if database_url.startswith("sqlite")
-        else "var/test-media",
+        media_dir=str(tmp_path / "media"),
     ).checked()
 
 

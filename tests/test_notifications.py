@@ -114,7 +114,7 @@ async def test_gives_up_after_max_attempts(app, settings, now):
 
 async def test_stale_claim_of_a_crashed_runner_is_taken_over(app, now):
     await _enqueue(now)
-    token, claimed = await notifications.claim_due(now, limit=10)
+    _token, claimed = await notifications.claim_due(now, limit=10)
     assert len(claimed) == 1
     # The runner "crashes" here. Another runner a minute later must not take it...
     _token, again = await notifications.claim_due(now + dt.timedelta(minutes=1), limit=10)

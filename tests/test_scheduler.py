@@ -138,7 +138,7 @@ async def test_second_sqlite_scheduler_refuses_to_start(settings):
     assert await lock.acquire()
     try:
         assert not await runner.leader_lock(settings).acquire()
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: ASYNC221 - the test waits for the refusal
             [sys.executable, "-m", "scheduler"],
             cwd=ROOT,
             env=_env(settings),

@@ -83,7 +83,7 @@ class Component(Table, tablename="component"):
 
     id = Serial(primary_key=True)
     asset = ForeignKey(Asset, null=False, on_delete=OnDelete.cascade, index=True)
-    parent: ForeignKey["Component"] = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    parent: ForeignKey[Component] = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     name_zh = Varchar(length=128, required=True)
     name_en = Varchar(length=128, default="")
     kind = Varchar(length=24, choices=ComponentKind, default=ComponentKind.OTHER)

@@ -104,92 +104,133 @@ class Answer(LabelledChoice):
     NOT_APPLICABLE = "na"
 
 
-set_labels(InspectionType, {
-    InspectionType.PATROL: N_("Patrol"),
-    InspectionType.ROUTINE_MONTHLY: N_("Routine monthly inspection"),
-    InspectionType.PERIODIC_ROUTINE: N_("Periodic routine inspection"),
-    InspectionType.PERIODIC_STRUCTURAL: N_("Periodic structural inspection"),
-    InspectionType.HANDS_ON_CRITICAL: N_("Hands-on check of cables and hangers"),
-    InspectionType.SPECIAL: N_("Special inspection"),
-    InspectionType.ACCEPTANCE: N_("Acceptance inspection"),
-    InspectionType.PRE_HOLIDAY: N_("Pre-holiday safety check"),
-})
-set_labels(Trigger, {
-    Trigger.SCHEDULED: N_("Scheduled"),
-    Trigger.EVENT: N_("After an event"),
-    Trigger.PUBLIC_REPORT: N_("Public report"),
-    Trigger.POST_REPAIR: N_("After repair"),
-    Trigger.PRE_REOPEN: N_("Before reopening"),
-})
-set_labels(State, {
-    State.PLANNED: N_("Planned"),
-    State.IN_PROGRESS: N_("In progress"),
-    State.SUBMITTED: N_("Submitted"),
-    State.FINAL: N_("Final"),
-})
-set_labels(Anchor, {
-    Anchor.FIXED: N_("Fixed calendar"),
-    Anchor.FLOATING: N_("From the last completion"),
-})
-set_labels(ScheduleStatus, {
-    ScheduleStatus.ON_TRACK: N_("On track"),
-    ScheduleStatus.DUE_SOON: N_("Due soon"),
-    ScheduleStatus.OVERDUE: N_("Overdue"),
-    ScheduleStatus.SUSPENDED: N_("Suspended"),
-})
-set_labels(Recommendation, {
-    Recommendation.NONE: N_("No restriction"),
-    Recommendation.RESTRICT: N_("Restrict use"),
-    Recommendation.PARTIAL_CLOSURE: N_("Partial closure"),
-    Recommendation.FULL_CLOSURE: N_("Full closure"),
-})
-set_labels(Severity, {
-    Severity.MINOR: N_("Minor"),
-    Severity.MODERATE: N_("Moderate"),
-    Severity.SEVERE: N_("Severe"),
-    Severity.CRITICAL: N_("Critical"),
-})
-set_labels(Urgency, {
-    Urgency.IMMEDIATE: N_("Immediate (within 24 h)"),
-    Urgency.SHORT: N_("Short (within 7 days)"),
-    Urgency.MEDIUM: N_("Medium (within 90 days)"),
-    Urgency.PLANNED: N_("Planned"),
-    Urgency.MONITOR: N_("Monitor"),
-})
-set_labels(DefectType, {
-    DefectType.ROT: N_("Rot"),
-    DefectType.CORROSION: N_("Corrosion"),
-    DefectType.CRACK: N_("Crack"),
-    DefectType.DEFORMATION: N_("Deformation"),
-    DefectType.LOOSE_FASTENER: N_("Loose fastener"),
-    DefectType.MISSING_PART: N_("Missing part"),
-    DefectType.SPALLING: N_("Spalling"),
-    DefectType.SETTLEMENT: N_("Settlement"),
-    DefectType.DRAINAGE: N_("Blocked drainage"),
-    DefectType.WEAR: N_("Wear"),
-    DefectType.OTHER: N_("Other"),
-})
-set_labels(FindingStatus, {
-    FindingStatus.OPEN: N_("Open"),
-    FindingStatus.TICKETED: N_("Ticket opened"),
-    FindingStatus.RESOLVED: N_("Resolved"),
-})
-set_labels(Weather, {
-    Weather.SUNNY: N_("Sunny"),
-    Weather.CLOUDY: N_("Cloudy"),
-    Weather.RAIN: N_("Rain"),
-    Weather.HEAVY_RAIN: N_("Heavy rain"),
-    Weather.WIND: N_("Strong wind"),
-    Weather.FOG: N_("Fog"),
-    Weather.SNOW: N_("Snow"),
-})
-set_labels(Answer, {
-    Answer.OK: N_("OK"),
-    Answer.NOT_OK: N_("Not OK"),
-    Answer.NOT_APPLICABLE: N_("Not applicable"),
-})
+set_labels(
+    InspectionType,
+    {
+        InspectionType.PATROL: N_("Patrol"),
+        InspectionType.ROUTINE_MONTHLY: N_("Routine monthly inspection"),
+        InspectionType.PERIODIC_ROUTINE: N_("Periodic routine inspection"),
+        InspectionType.PERIODIC_STRUCTURAL: N_("Periodic structural inspection"),
+        InspectionType.HANDS_ON_CRITICAL: N_("Hands-on check of cables and hangers"),
+        InspectionType.SPECIAL: N_("Special inspection"),
+        InspectionType.ACCEPTANCE: N_("Acceptance inspection"),
+        InspectionType.PRE_HOLIDAY: N_("Pre-holiday safety check"),
+    },
+)
+set_labels(
+    Trigger,
+    {
+        Trigger.SCHEDULED: N_("Scheduled"),
+        Trigger.EVENT: N_("After an event"),
+        Trigger.PUBLIC_REPORT: N_("Public report"),
+        Trigger.POST_REPAIR: N_("After repair"),
+        Trigger.PRE_REOPEN: N_("Before reopening"),
+    },
+)
+set_labels(
+    State,
+    {
+        State.PLANNED: N_("Planned"),
+        State.IN_PROGRESS: N_("In progress"),
+        State.SUBMITTED: N_("Submitted"),
+        State.FINAL: N_("Final"),
+    },
+)
+set_labels(
+    Anchor,
+    {
+        Anchor.FIXED: N_("Fixed calendar"),
+        Anchor.FLOATING: N_("From the last completion"),
+    },
+)
+set_labels(
+    ScheduleStatus,
+    {
+        ScheduleStatus.ON_TRACK: N_("On track"),
+        ScheduleStatus.DUE_SOON: N_("Due soon"),
+        ScheduleStatus.OVERDUE: N_("Overdue"),
+        ScheduleStatus.SUSPENDED: N_("Suspended"),
+    },
+)
+set_labels(
+    Recommendation,
+    {
+        Recommendation.NONE: N_("No restriction"),
+        Recommendation.RESTRICT: N_("Restrict use"),
+        Recommendation.PARTIAL_CLOSURE: N_("Partial closure"),
+        Recommendation.FULL_CLOSURE: N_("Full closure"),
+    },
+)
+set_labels(
+    Severity,
+    {
+        Severity.MINOR: N_("Minor"),
+        Severity.MODERATE: N_("Moderate"),
+        Severity.SEVERE: N_("Severe"),
+        Severity.CRITICAL: N_("Critical"),
+    },
+)
+set_labels(
+    Urgency,
+    {
+        Urgency.IMMEDIATE: N_("Immediate (within 24 h)"),
+        Urgency.SHORT: N_("Short (within 7 days)"),
+        Urgency.MEDIUM: N_("Medium (within 90 days)"),
+        Urgency.PLANNED: N_("Planned"),
+        Urgency.MONITOR: N_("Monitor"),
+    },
+)
+set_labels(
+    DefectType,
+    {
+        DefectType.ROT: N_("Rot"),
+        DefectType.CORROSION: N_("Corrosion"),
+        DefectType.CRACK: N_("Crack"),
+        DefectType.DEFORMATION: N_("Deformation"),
+        DefectType.LOOSE_FASTENER: N_("Loose fastener"),
+        DefectType.MISSING_PART: N_("Missing part"),
+        DefectType.SPALLING: N_("Spalling"),
+        DefectType.SETTLEMENT: N_("Settlement"),
+        DefectType.DRAINAGE: N_("Blocked drainage"),
+        DefectType.WEAR: N_("Wear"),
+        DefectType.OTHER: N_("Other"),
+    },
+)
+set_labels(
+    FindingStatus,
+    {
+        FindingStatus.OPEN: N_("Open"),
+        FindingStatus.TICKETED: N_("Ticket opened"),
+        FindingStatus.RESOLVED: N_("Resolved"),
+    },
+)
+set_labels(
+    Weather,
+    {
+        Weather.SUNNY: N_("Sunny"),
+        Weather.CLOUDY: N_("Cloudy"),
+        Weather.RAIN: N_("Rain"),
+        Weather.HEAVY_RAIN: N_("Heavy rain"),
+        Weather.WIND: N_("Strong wind"),
+        Weather.FOG: N_("Fog"),
+        Weather.SNOW: N_("Snow"),
+    },
+)
+set_labels(
+    Answer,
+    {
+        Answer.OK: N_("OK"),
+        Answer.NOT_OK: N_("Not OK"),
+        Answer.NOT_APPLICABLE: N_("Not applicable"),
+    },
+)
 
 #: Ticket priority for a finding, by urgency (immediate and short open tickets automatically).
-URGENCY_PRIORITY = {Urgency.IMMEDIATE: "P0", Urgency.SHORT: "P1", Urgency.MEDIUM: "P2",
-                    Urgency.PLANNED: "P3", Urgency.MONITOR: "P3"}
+URGENCY_PRIORITY = {
+    Urgency.IMMEDIATE: "P0",
+    Urgency.SHORT: "P1",
+    Urgency.MEDIUM: "P2",
+    Urgency.PLANNED: "P3",
+    Urgency.MONITOR: "P3",
+}
 AUTO_TICKET_URGENCIES = frozenset({Urgency.IMMEDIATE, Urgency.SHORT})

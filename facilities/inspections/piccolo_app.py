@@ -22,8 +22,20 @@ from facilities.inspections.tables import (
 APP_CONFIG = AppConfig(
     app_name="inspections",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[Team, ChecklistTemplate, InspectionSchedule, Inspection, ComponentCondition,
-                   Finding, InspectionPhoto, Rule, RuleFiring, ClosureProposal, ReminderSent, DefaultSchedule],
+    table_classes=[
+        Team,
+        ChecklistTemplate,
+        InspectionSchedule,
+        Inspection,
+        ComponentCondition,
+        Finding,
+        InspectionPhoto,
+        Rule,
+        RuleFiring,
+        ClosureProposal,
+        ReminderSent,
+        DefaultSchedule,
+    ],
     migration_dependencies=["facilities.tickets.piccolo_app"],
     commands=[],
 )

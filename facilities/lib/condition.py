@@ -26,8 +26,9 @@ def grade_for(bci: float) -> str:
     return "E"
 
 
-def bci(scores: Iterable[tuple[str, float]],
-        weights: Mapping[str, float] = FOOTBRIDGE_WEIGHTS) -> float | None:
+def bci(
+    scores: Iterable[tuple[str, float]], weights: Mapping[str, float] = FOOTBRIDGE_WEIGHTS
+) -> float | None:
     """Weighted mean of the groups' mean scores; groups with no score (or no weight) are left
     out and the remaining weights rescaled. None when nothing weighted was scored. Not rounded:
     the grade is read from the exact value (89.95 is a B), the display rounds."""

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import msgspec
@@ -105,6 +106,14 @@ def _convert_value(kind: mi.Type, raw: str) -> Any:
         if raw not in allowed:
             raise _Invalid(_("Choose one of the listed options."))
         return raw
+    if isinstance(kind, mi.DecimalType):
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise _Invalid(_("Enter a number.")) from None
+        if not amount.is_finite():
+            raise _Invalid(_("Enter a number."))
+        return amount
     if isinstance(kind, mi.DateType):
         try:
             return dt.date.fromisoformat(raw)

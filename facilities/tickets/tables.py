@@ -65,7 +65,7 @@ class RepairTicket(Table, tablename="repair_ticket"):
     cost_actual = Numeric(digits=(12, 2), null=True, default=None)
     status_note = Text(default="")
     closing_reason = Varchar(length=24, choices=ClosingReason, null=True, default=None)
-    duplicate_of: ForeignKey["RepairTicket"] = ForeignKey(
+    duplicate_of: ForeignKey[RepairTicket] = ForeignKey(
         "self", null=True, on_delete=OnDelete.set_null
     )
     reporter_email = Varchar(length=254, default="")
