@@ -31,9 +31,61 @@ async def test_every_declared_column_exists_in_the_migrated_database(app):
     assert missing == [], "columns without a migration: " + ", ".join(missing)
 
 
-async def test_every_table_takes_a_row(app, personas, now):
+async def test_every_table_takes_a_row(app, settings, personas, now):
+    """The demo story (which also proves it loads on this engine), plus what it does not make."""
+    from facilities import demo
+    from facilities.closures import services as closures
+    from facilities.closures.schemas import SubscribeIn
+    from facilities.inspections import services as inspections
+    from facilities.tickets import services as tickets
+    from facilities.tickets.choices import PhotoTag, Priority
+    from tests.test_tickets_services import png_bytes
+
     admin = personas["admin"]
+    await demo.load(now, settings.zone, settings.media_path)
     await make_component(await make_asset())
+    ticket = (
+        (await tickets.list_tickets(admin, tickets.TicketFilters(status=""), now)).items[0].ticket
+    )
+    ticket_id = ticket.id
+    await tickets.add_attachment(
+        admin,
+        ticket_id,
+        png_bytes(),
+        "p.png",
+        PhotoTag.AFTER,
+        "",
+        settings.media_path,
+        settings.max_upload_bytes,
+        now,
+    )
+    await tickets.set_sla_hours(admin, Priority.P1, 100, now)
+    from facilities.inspections.choices import InspectionType
+    from facilities.inspections.schemas import InspectionIn
+
+    inspection = await inspections.create_inspection(
+        admin,
+        InspectionIn(
+            asset_id=ticket.asset,
+            inspection_type=InspectionType.SPECIAL,
+            due_on=(now + dt.timedelta(days=3)).date(),
+        ),
+        settings.zone,
+        now,
+    )
+    await inspections.add_photo(
+        admin,
+        inspection.id,
+        png_bytes(),
+        None,
+        "",
+        settings.media_path,
+        settings.max_upload_bytes,
+        now,
+    )
+    await inspections.send_reminders(now + dt.timedelta(days=400), settings.zone)
+    await closures.subscribe(SubscribeIn(email="citizen@example.org"), "zh_CN", now)
+    await closures.draft_from_ticket_progress(now, frozenset())
     user = await accounts.find_user_by_username("alice")
     await accounts.start_session(user, "127.0.0.1", "pytest", now, 12)
     await accounts.create_api_token(admin, TokenCreate(name="ci", user_id=user.id), now)
