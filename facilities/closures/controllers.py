@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Response, Template
 
 from facilities.accounts.choices import Perm
@@ -710,7 +710,7 @@ class ClosureApiController(Controller):
                 description="open (planned or in force, the default), all, or one status",
             ),
         ] = "open",
-        asset: Annotated[int | None, Parameter(query="asset", ge=1, le=2_147_483_647)] = None,
+        asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=2_147_483_647)] = None,
     ) -> list[ClosureSummaryOut]:
         """Closures, newest start first (at most 500)."""
         rows = await closures.list_closures(

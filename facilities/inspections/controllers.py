@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import File, Response, Template
 
 from facilities.accounts.choices import Perm
@@ -1022,7 +1022,7 @@ class InspectionApiController(Controller):
     async def list_schedules(
         self,
         request: Request[Any, Any, Any],
-        asset: Annotated[int | None, Parameter(query="asset", ge=1, le=MAX_ID)] = None,
+        asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=MAX_ID)] = None,
     ) -> list[ScheduleOut]:
         """Inspection schedules, soonest due first; ``asset`` narrows to one asset."""
         rows = await inspections.list_schedules(require_actor(request), asset)
@@ -1068,9 +1068,9 @@ class InspectionApiController(Controller):
     async def list_inspections(
         self,
         request: Request[Any, Any, Any],
-        asset: Annotated[int | None, Parameter(query="asset", ge=1, le=MAX_ID)] = None,
-        open_only: Annotated[bool, Parameter(query="open")] = True,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=500)] = 200,
+        asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=MAX_ID)] = None,
+        open_only: Annotated[bool, QueryParameter(name="open")] = True,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=500)] = 200,
     ) -> list[InspectionRowOut]:
         """Open inspections, soonest due first (``open=false``: all, newest first)."""
         rows = await inspections.list_inspections(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import File, Response, Stream, Template
 
 from facilities.accounts.choices import Perm
@@ -600,19 +600,21 @@ class TicketApiController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        q: Annotated[str, Parameter(query="q", max_length=100)] = "",
-        status: Annotated[str, Parameter(query="status", max_length=20)] = "open",
-        priority: Annotated[Priority | None, Parameter(query="priority")] = None,
-        asset: Annotated[int | None, Parameter(query="asset", ge=1, le=2_147_483_647)] = None,
-        site: Annotated[int | None, Parameter(query="site", ge=1, le=2_147_483_647)] = None,
-        assignee: Annotated[int | None, Parameter(query="assignee", ge=1, le=2_147_483_647)] = None,
-        source: Annotated[Source | None, Parameter(query="source")] = None,
-        overdue: Annotated[bool, Parameter(query="overdue")] = False,
+        q: Annotated[str, QueryParameter(name="q", max_length=100)] = "",
+        status: Annotated[str, QueryParameter(name="status", max_length=20)] = "open",
+        priority: Annotated[Priority | None, QueryParameter(name="priority")] = None,
+        asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=2_147_483_647)] = None,
+        site: Annotated[int | None, QueryParameter(name="site", ge=1, le=2_147_483_647)] = None,
+        assignee: Annotated[
+            int | None, QueryParameter(name="assignee", ge=1, le=2_147_483_647)
+        ] = None,
+        source: Annotated[Source | None, QueryParameter(name="source")] = None,
+        overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
         sort: Annotated[
-            str, Parameter(query="sort", pattern=r"^(-created|due|priority|-updated)$")
+            str, QueryParameter(name="sort", pattern=r"^(-created|due|priority|-updated)$")
         ] = "-created",
-        after: Annotated[str, Parameter(query="after", max_length=200)] = "",
-        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=200)] = 50,
+        after: Annotated[str, QueryParameter(name="after", max_length=200)] = "",
+        per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=200)] = 50,
     ) -> TicketListOut:
         """Tickets, newest first by default; follow ``next_cursor`` with ``after=``."""
         filters = TicketFilters(
