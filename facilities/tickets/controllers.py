@@ -28,10 +28,12 @@ from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
     BOARD_COLUMNS,
     CLOSING_REASONS_FROM,
+    ClosingReason,
     PhotoTag,
     Priority,
     Source,
     Status,
+    WorkClass,
 )
 from facilities.tickets.schemas import (
     AttachmentMeta,
@@ -63,10 +65,10 @@ def ticket_out(view: tickets.TicketView) -> TicketOut:
         component_id=t.component,
         title=t.title,
         description=t.description,
-        source=t.source,
-        work_class=t.work_class,
-        priority=t.priority,
-        status=t.status,
+        source=Source(t.source),
+        work_class=WorkClass(t.work_class),
+        priority=Priority(t.priority),
+        status=Status(t.status),
         sla_due_at=t.sla_due_at,
         is_overdue=view.is_overdue,
         assignee_id=t.assignee,
@@ -81,7 +83,7 @@ def ticket_out(view: tickets.TicketView) -> TicketOut:
         cost_estimate=tickets.money(t.cost_estimate),
         cost_actual=tickets.money(t.cost_actual),
         status_note=t.status_note,
-        closing_reason=t.closing_reason,
+        closing_reason=ClosingReason(t.closing_reason) if t.closing_reason else None,
         duplicate_of=t.duplicate_of,
         created_at=t.created_at,
         updated_at=t.updated_at,
@@ -403,7 +405,7 @@ class TicketController(Controller):
             except Conflict:
                 conflict = True
                 fresh = await tickets.get_ticket(actor, ticket_id, utcnow())
-                values["version"] = fresh.ticket.version
+                values["version"] = str(fresh.ticket.version)
             else:
                 return redirect(f"/tickets/{ticket_id}", _("Changes saved."))
         return render(
