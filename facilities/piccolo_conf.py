@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "facilities.tickets.piccolo_app",
         "facilities.inspections.piccolo_app",
         "facilities.closures.piccolo_app",
+        "facilities.reports.piccolo_app",
     ]
 )
