@@ -86,6 +86,18 @@ async def test_every_table_takes_a_row(app, settings, personas, now):
     await inspections.send_reminders(now + dt.timedelta(days=400), settings.zone)
     await closures.subscribe(SubscribeIn(email="citizen@example.org"), "zh_CN", now)
     await closures.draft_from_ticket_progress(now, frozenset())
+    from facilities.reports import services as reports
+    from facilities.reports.choices import Category
+    from facilities.reports.schemas import KeyCreate, ReportIn
+
+    await reports.create_key(admin, KeyCreate(name="ci"), now)
+    await reports.submit_report(
+        ReportIn(asset_id=ticket.asset, category=Category.OTHER, description="row"),
+        [reports.Upload("row.png", png_bytes())],
+        now,
+        media_root=settings.media_path,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     user = await accounts.find_user_by_username("alice")
     await accounts.start_session(user, "127.0.0.1", "pytest", now, 12)
     await accounts.create_api_token(admin, TokenCreate(name="ci", user_id=user.id), now)

@@ -16,6 +16,7 @@ from facilities import db
 from facilities.app import create_app
 from facilities.audit.tables import AuditEvent
 from facilities.errors import NotFound, PermissionDenied, ValidationFailed
+from facilities.i18n import use_locale
 from facilities.tickets.choices import PhotoTag
 from facilities.tickets.tables import TicketAttachment
 from tests.conftest import client_for_app, csrf_token, log_in
@@ -243,7 +244,7 @@ async def test_a_storage_failure_is_a_400_and_writes_no_row(app, personas, setti
     blocker.write_text("a file where a folder should be")
     broken = dataclasses.replace(settings, media_dir=str(blocker / "media"))
     ticket = await make_ticket(personas["alice"])
-    with pytest.raises(ValidationFailed) as refused:
+    with use_locale("en"), pytest.raises(ValidationFailed) as refused:
         await attach(personas["carol"], ticket.id, broken.media_path)
     assert "could not be stored" in refused.value.errors["file"]
 
