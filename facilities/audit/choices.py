@@ -35,6 +35,13 @@ ACTION_LABELS = {
     "ticket.reject": N_("rejected the ticket"),
     "ticket.mark_duplicate": N_("marked it as a duplicate"),
     "ticket.cancel": N_("cancelled the ticket"),
+    "report.created": N_("received the report"),
+    "report.ticketed": N_("turned the report into a ticket"),
+    "report.merged": N_("merged the report into a ticket"),
+    "report.rejected": N_("rejected the report"),
+    "report.not_ours": N_("marked the report as not our responsibility"),
+    "open311_key.created": N_("created an Open311 key"),
+    "open311_key.revoked": N_("revoked an Open311 key"),
 }
 
 
