@@ -656,3 +656,24 @@ async def test_ticket_history_is_shown_on_its_page(staff, personas, now):
     assert "Triaged → On hold" in page.text
     assert "hold: 说明 / reason" in page.text
     assert await AuditEvent.count() >= 3
+
+
+async def test_calendar_week_view_shows_the_week_of_planned_work(staff, personas):
+    alice = personas["alice"]
+    asset = await make_asset(code="GX-QL-PH-001")
+    planned = await make_ticket(
+        alice,
+        asset,
+        title="更换吊杆",
+        planned_start_on=dt.date(2026, 12, 7),
+        planned_end_on=dt.date(2026, 12, 15),
+    )
+    client = await staff("alice")
+    response = await client.get("/tickets/calendar?week=2026-W50")  # 7-13 December
+    assert response.status_code == 200
+    assert response.text.count(f'href="/tickets/{planned.id}"') == 7  # every day of that week
+    assert "/tickets/calendar?week=2026-W49" in response.text
+    assert "/tickets/calendar?week=2026-W51" in response.text
+    for week in ("2026-W54", "2026-50", "W50", "9999-W01"):
+        bad = await client.get(f"/tickets/calendar?week={week}")
+        assert bad.status_code == 400, week

@@ -238,15 +238,34 @@ class TicketController(Controller):
         zone = request.app.state.settings.zone
         today = utcnow().astimezone(zone).date()
         month_text = request.query_params.get("month", "")
+        week_text = request.query_params.get("week", "")
         try:
-            first = (
-                dt.date.fromisoformat(month_text + "-01") if month_text else today.replace(day=1)
-            )
-            if len(month_text) not in (0, 7) or not MIN_YEAR <= first.year <= MAX_YEAR:
-                raise ValueError(month_text)
+            if week_text:  # ISO week, e.g. 2026-W49
+                year, _sep, number = week_text.partition("-W")
+                monday = dt.date.fromisocalendar(int(year), int(number), 1)
+                if not MIN_YEAR <= monday.year <= MAX_YEAR:
+                    raise ValueError(week_text)
+                weeks = [[monday + dt.timedelta(days=i) for i in range(7)]]
+                first = monday
+            else:
+                first = (
+                    dt.date.fromisoformat(month_text + "-01")
+                    if month_text
+                    else today.replace(day=1)
+                )
+                if len(month_text) not in (0, 7) or not MIN_YEAR <= first.year <= MAX_YEAR:
+                    raise ValueError(month_text)
+                weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(
+                    first.year, first.month
+                )
         except ValueError:
-            raise ValidationFailed({"month": _("Give the month as YYYY-MM.")}) from None
-        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+            raise ValidationFailed(
+                {
+                    "week" if week_text else "month": _(
+                        "Give the month as YYYY-MM or the week as YYYY-Www."
+                    )
+                }
+            ) from None
         planned = await tickets.planned_between(actor, weeks[0][0], weeks[-1][-1])
         by_day: dict[dt.date, list[Any]] = {}
         for row in planned:
@@ -256,8 +275,12 @@ class TicketController(Controller):
             while day <= min(end, weeks[-1][-1]):
                 by_day.setdefault(day, []).append(row)
                 day += dt.timedelta(days=1)
-        previous = (first - dt.timedelta(days=1)).replace(day=1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
+        if week_text:
+            previous, following = first - dt.timedelta(days=7), first + dt.timedelta(days=7)
+        else:
+            previous = (first - dt.timedelta(days=1)).replace(day=1)
+            following = (first + dt.timedelta(days=32)).replace(day=1)
+        this_week = today.isocalendar()
         return render(
             request,
             "tickets/calendar.html",
@@ -267,6 +290,8 @@ class TicketController(Controller):
             by_day=by_day,
             previous=previous,
             following=following,
+            week_mode=bool(week_text),
+            this_week=f"{this_week.year}-W{this_week.week:02d}",
         )
 
     @get("/dashboard")
