@@ -403,3 +403,14 @@ async def rate_hit(key: str, window: int, now: dt.datetime) -> int:
         start,
     )
     return int(rows[0]["hits"])
+
+
+async def supervisor_addresses() -> list[tuple[str, str]]:
+    """(e-mail, language) of every active supervisor and administrator with an address: the
+    people told about P0 tickets, SLA breaches, escalations and promises at risk."""
+    rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
+        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
+        & (StaffUser.is_active == True)  # noqa: E712
+        & (StaffUser.email != "")
+    )
+    return [(r["email"], r["language"]) for r in rows]

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from facilities import db
-from facilities.accounts.choices import Perm, Role
+from facilities.accounts import services as accounts
+from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import SYSTEM, Actor, can, require
-from facilities.accounts.tables import StaffUser
 from facilities.assets.choices import OperationalStatus
 from facilities.assets.tables import Asset, Site
 from facilities.audit import services as audit
@@ -1319,15 +1319,6 @@ async def _draft_progress(
     return len(rows)
 
 
-async def _supervisors() -> list[tuple[str, str]]:
-    rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
-        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
-        & (StaffUser.is_active == True)  # noqa: E712
-        & (StaffUser.email != "")
-    )
-    return [(r["email"], r["language"]) for r in rows]
-
-
 async def warn_promise_slips(now: dt.datetime, days: int) -> int:
     """A promise is about to slip (reopening within ``days`` while linked work is open): alert
     the supervisors and draft a delay notice, once per promise."""
@@ -1381,7 +1372,7 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
             )
             if not drafted:
                 continue
-            for email, language in await _supervisors():
+            for email, language in await accounts.supervisor_addresses():
                 await notifications.enqueue(
                     to=email,
                     template="closure_promise_slip",
@@ -1421,7 +1412,7 @@ async def remind_quiet_notices(now: dt.datetime, days: int) -> int:
             continue
         key = f"quiet:{closure['id']}:{latest['id'] if latest else 0}"
         queued = 0
-        for email, language in await _supervisors():
+        for email, language in await accounts.supervisor_addresses():
             queued += (
                 await notifications.enqueue(
                     to=email,

@@ -20,7 +20,8 @@ import msgspec
 from piccolo.columns.combination import WhereRaw
 
 from facilities import db
-from facilities.accounts.choices import Perm, Role
+from facilities.accounts import services as accounts
+from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, require
 from facilities.accounts.tables import StaffUser
 from facilities.assets.services import contains
@@ -776,17 +777,8 @@ async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
 # --- notifications and escalation ----------------------------------------------------------
 
 
-async def _supervisor_emails() -> list[tuple[str, str]]:
-    rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
-        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
-        & (StaffUser.is_active == True)  # noqa: E712
-        & (StaffUser.email != "")
-    )
-    return [(r["email"], r["language"]) for r in rows]
-
-
 async def _notify_supervisors_of_p0(ticket: RepairTicket, now: dt.datetime) -> None:
-    for email, language in await _supervisor_emails():
+    for email, language in await accounts.supervisor_addresses():
         await notifications.enqueue(
             to=email,
             template="ticket_p0",
@@ -840,7 +832,7 @@ async def escalate_sla_breaches(now: dt.datetime, limit: int = 200) -> int:
         .limit(limit)
     )
     escalated = 0
-    recipients = await _supervisor_emails()
+    recipients = await accounts.supervisor_addresses()
     for row in candidates:
         async with db.transaction():
             claimed = (
