@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from facilities import db
+from facilities.migrations import pending_migrations  # noqa: F401  (kept importable here)
 from facilities.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -85,14 +86,6 @@ def migrate() -> None:
     if not result.success:
         raise click.ClickException(f"migration failed: {result.message}")
     click.echo("migrations applied")
-
-
-async def pending_migrations() -> int:
-    """How many migrations have not run yet (0 when the schema is current)."""
-    from piccolo.apps.migrations.commands.check import CheckMigrationManager
-
-    statuses = await CheckMigrationManager(app_name="all").get_migration_statuses()
-    return sum(1 for status in statuses if not status.has_ran)
 
 
 @main.command()

@@ -30,10 +30,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def serve(settings: Settings) -> None:
+    """Lead or stand by until SIGTERM/SIGINT; then finish (or, past the grace period, cancel
+    and release) the running jobs and release the leader lock before exiting."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def request_stop(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            logging.getLogger("scheduler").info("%s received: stopping", sig.name)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, request_stop, sig)
     async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
         await lead_while_possible(settings, stop, standby=not settings.is_sqlite)
 

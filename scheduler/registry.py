@@ -2,6 +2,8 @@
 
 Triggers run in the bureau's zone. Sub-hourly work uses intervals; daily work uses cron times that
 exist on every day of the year (no 02:xx, which daylight-saving zones skip or repeat).
+Every job also runs once as soon as a scheduler becomes the leader (see ``runner.build_scheduler``):
+a run that fell due while no process led is not lost, and each job is idempotent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from facilities.notifications.choices import Status
+from facilities.notifications.tables import Notification
 from facilities.settings import Settings
 from scheduler.jobs import accounts, closures, inspections, notifications, tickets
 
@@ -36,6 +40,24 @@ class JobSpec:
     trigger: Callable[[Any], BaseTrigger]  # zone -> trigger
     schedule: str
     description: str
+    # Called when a run is cancelled at shutdown (it overran the grace period) with the run's
+    # logical ``now``: give back whatever the run claimed so the next leader takes it at once.
+    release: Callable[[dt.datetime], Awaitable[int]] | None = None
+
+
+async def release_outbox_claims(claimed_at: dt.datetime) -> int:
+    """Put the messages a cancelled delivery run claimed (``claimed_at`` is the run's logical
+    ``now``, see ``notifications.claim_due``) back in the outbox instead of leaving them to the
+    ten-minute stale-claim timeout. A message sent but not yet marked sent goes out again:
+    delivery is at-least-once, with a fixed Message-ID."""
+    rows = (
+        await Notification.update(
+            {Notification.status: Status.PENDING, Notification.claim_token: ""}
+        )
+        .where((Notification.status == Status.SENDING) & (Notification.claimed_at == claimed_at))
+        .returning(Notification.id)
+    )
+    return len(rows)
 
 
 JOBS: list[JobSpec] = [
@@ -45,6 +67,7 @@ JOBS: list[JobSpec] = [
         trigger=lambda zone: IntervalTrigger(seconds=30, timezone=zone),
         schedule="every 30 s",
         description="Send due e-mails from the outbox, retrying failures with backoff",
+        release=release_outbox_claims,
     ),
     JobSpec(
         id="raise_inspections",

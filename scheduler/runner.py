@@ -4,6 +4,11 @@ Leadership: on PostgreSQL a session advisory lock held on a dedicated connection
 which would release it at once); on SQLite an exclusive lock on a file beside the database.
 Standbys retry every few seconds and take over when the leader's lock goes away. Jobs themselves
 are idempotent, so even two leaders for a moment double nothing.
+
+A new leader runs every job at once (a run due while nobody led is not lost). On stop (SIGTERM)
+the leader starts nothing new, waits up to ``SHUTDOWN_GRACE_SECONDS`` for the running jobs,
+cancels what overran (the job's ``release`` hands back its claims, the run is recorded as
+cancelled), and only then releases the leader lock, so a standby takes over at its next poll.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ ADVISORY_LOCK_KEY = 0x46414331  # "FAC1"
 STANDBY_POLL_SECONDS = 5.0
 TIMETABLE_PUBLISH_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 6 * 3600
+SHUTDOWN_GRACE_SECONDS = 20.0  # under systemd's default TimeoutStopSec (90 s)
+RELEASE_TIMEOUT_SECONDS = 5.0
+CANCELLED_AT_SHUTDOWN = "cancelled at shutdown (overran the grace period)"
+
+RunningJobs = set[asyncio.Task[Any]]
 
 
 class SchedulerAlreadyRunning(RuntimeError):
@@ -49,6 +59,10 @@ async def run_job(
     run_id = await jobs.start_run(spec.id, utcnow(), RUNNER_NAME, trigger)
     try:
         outcome = await spec.func(logical_now, settings)
+    except asyncio.CancelledError:
+        log.warning("job %s cancelled at shutdown", spec.id)
+        await _after_cancel(spec, run_id, logical_now)
+        raise
     except Exception as exc:
         log.exception("job %s failed", spec.id)
         await jobs.finish_run(run_id, utcnow(), 0, f"{type(exc).__name__}: {exc}")
@@ -59,9 +73,31 @@ async def run_job(
     return items
 
 
-async def _scheduled(spec: JobSpec, settings: Settings) -> None:
-    with contextlib.suppress(Exception):  # already logged and recorded by run_job
-        await run_job(spec, settings)
+async def _after_cancel(spec: JobSpec, run_id: int, logical_now: dt.datetime) -> None:
+    """Hand back the cancelled run's claims and record it; bounded, and never raises."""
+    try:
+        async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS):
+            released = await spec.release(logical_now) if spec.release else 0
+            await jobs.finish_run(
+                run_id,
+                utcnow(),
+                0,
+                CANCELLED_AT_SHUTDOWN,
+                detail=f"{released} claim(s) released" if released else "",
+            )
+    except Exception:
+        log.exception("job %s: could not release its claims after cancellation", spec.id)
+
+
+async def _scheduled(spec: JobSpec, settings: Settings, running: RunningJobs) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    running.add(task)
+    try:
+        with contextlib.suppress(Exception):  # already logged and recorded by run_job
+            await run_job(spec, settings)
+    finally:
+        running.discard(task)
 
 
 async def publish_timetable(scheduler: AsyncIOScheduler) -> None:
@@ -82,9 +118,15 @@ async def publish_timetable(scheduler: AsyncIOScheduler) -> None:
         log.exception("could not publish the timetable")
 
 
-def build_scheduler(settings: Settings) -> AsyncIOScheduler:
-    """The timetable as APScheduler jobs: coalesced, one instance each, a generous misfire grace
-    (a run missed while the process was down happens once at start-up, not never)."""
+def build_scheduler(settings: Settings, running: RunningJobs | None = None) -> AsyncIOScheduler:
+    """The timetable as APScheduler jobs: coalesced, one instance each, a generous misfire grace.
+
+    Every job's first run is *now*: the store is in memory, so a fresh scheduler would otherwise
+    compute its first fire time from now on and silently skip a run that fell due while no
+    process led (a daily job missed by a failover would wait a day). ``running`` collects the
+    tasks of the runs in progress, for :func:`stop_scheduler`."""
+    start = dt.datetime.now(settings.zone)
+    running = set() if running is None else running
     scheduler = AsyncIOScheduler(
         timezone=settings.zone,
         job_defaults={
@@ -97,9 +139,10 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
         scheduler.add_job(
             _scheduled,
             trigger=spec.trigger(settings.zone),
-            args=[spec, settings],
+            args=[spec, settings, running],
             id=spec.id,
             name=spec.description,
+            next_run_time=start,
         )
     scheduler.add_job(
         publish_timetable,
@@ -107,9 +150,32 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
         seconds=TIMETABLE_PUBLISH_SECONDS,
         args=[scheduler],
         id="_publish_timetable",
-        next_run_time=dt.datetime.now(settings.zone),
+        next_run_time=start,
     )
     return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, running: RunningJobs) -> None:
+    """Stop gracefully: start nothing new, let the running jobs finish within
+    ``SHUTDOWN_GRACE_SECONDS``, cancel the rest (they release their claims), then shut down.
+
+    APScheduler's ``AsyncIOExecutor.shutdown`` cancels its tasks whatever ``wait`` says (a
+    synchronous method cannot wait on the loop), so the waiting is done here, on the tasks."""
+    scheduler.pause()
+    pending = {task for task in running if not task.done()}
+    if pending:
+        log.info(
+            "waiting up to %s s for %d running job(s) to finish",
+            SHUTDOWN_GRACE_SECONDS,
+            len(pending),
+        )
+        _done, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("cancelled %d job(s) that overran the shutdown grace period", len(late))
+            await asyncio.wait(late, timeout=RELEASE_TIMEOUT_SECONDS + 1)
+    scheduler.shutdown(wait=False)
 
 
 # --- leadership ----------------------------------------------------------------------------
@@ -161,7 +227,12 @@ class AdvisoryLock:
 
     async def acquire(self) -> bool:
         try:
-            connection = await asyncpg.connect(self.dsn, timeout=10)
+            connection = await asyncpg.connect(
+                self.dsn,
+                timeout=10,
+                # who leads, for operators and the fail-over test: pg_stat_activity shows it
+                server_settings={"application_name": f"facilities-scheduler {RUNNER_NAME}"[:63]},
+            )
         except (OSError, asyncpg.PostgresError, TimeoutError):
             log.warning("database unreachable; scheduler stays on standby")
             return False
@@ -220,14 +291,17 @@ async def lead_while_possible(settings: Settings, stop: asyncio.Event, *, standb
             continue
         announced_standby = False
         log.info("scheduler %s is the leader", RUNNER_NAME)
-        scheduler = build_scheduler(settings)
+        running: RunningJobs = set()
+        scheduler = build_scheduler(settings, running)
         scheduler.start()
         try:
             while not stop.is_set() and await lock.still_held():
                 await _wait(stop, STANDBY_POLL_SECONDS)
         finally:
-            scheduler.shutdown(wait=False)
-            await lock.release()
+            try:
+                await stop_scheduler(scheduler, running)
+            finally:
+                await lock.release()
             log.info("scheduler %s stopped leading", RUNNER_NAME)
 
 

@@ -14,6 +14,7 @@ from litestar.response.base import ASGIResponse
 from facilities import db, i18n
 from facilities.closures import public
 from facilities.i18n import gettext as _
+from facilities.migrations import pending_migrations
 from facilities.public import notices
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.responses import safe_next
@@ -78,6 +79,16 @@ class PublicController(Controller):
 
     @get("/readyz", media_type="text/plain")
     async def readyz(self) -> Any:
-        if await db.ping():
-            return "ready"
-        return Response("database unreachable", status_code=503, media_type="text/plain")
+        """Ready when the database answers and its schema is current (no pending migration):
+        a replica of a new release stays out of rotation until ``facilities migrate`` ran."""
+        if not await db.ping():
+            return Response("database unreachable", status_code=503, media_type="text/plain")
+        try:
+            pending = await pending_migrations()
+        except Exception:
+            return Response("migration state unreadable", status_code=503, media_type="text/plain")
+        if pending:
+            return Response(
+                f"{pending} migration(s) pending", status_code=503, media_type="text/plain"
+            )
+        return "ready"
