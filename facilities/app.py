@@ -32,6 +32,7 @@ from facilities.closures import choices as closure_choices
 from facilities.closures import services as closure_services
 from facilities.closures.controllers import ClosureApiController, ClosureController
 from facilities.inspections import choices as inspection_choices
+from facilities.inspections import services as inspection_services
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.notifications.choices import Status as NotificationStatus
@@ -106,6 +107,7 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "FindingStatus": inspection_choices.FindingStatus,
         "Weather": inspection_choices.Weather,
         "Answer": inspection_choices.Answer,
+        "seasonal_note": inspection_services.seasonal_note,
         "ClosureScope": closure_choices.Scope,
         "ClosureStatus": closure_choices.Status,
         "ClosureReason": closure_choices.Reason,

@@ -22,6 +22,7 @@ from facilities.assets.tables import Asset, Component
 from facilities.audit import services as audit
 from facilities.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.inspections import policy
 from facilities.inspections.choices import (
     AUTO_TICKET_URGENCIES,
     URGENCY_PRIORITY,
@@ -340,7 +341,7 @@ def occurrence_key(schedule_id: int, occurrence: dt.datetime) -> str:
 
 
 async def raise_due(
-    now: dt.datetime, zone: ZoneInfo, batch: int = 500, max_lead_days: int = 366
+    now: dt.datetime, zone: ZoneInfo, batch: int = 2000, max_lead_days: int = 366
 ) -> RaiseResult:
     """Raise one inspection per due occurrence, exactly once.
 
@@ -349,8 +350,14 @@ async def raise_due(
     the count is reported. The insert is keyed by (schedule, occurrence) and the move of
     ``next_due_at`` is conditional on its old value, so a rerun, a second scheduler or a crash
     between the two statements never raises an occurrence twice.
+
+    Seasonal windows (the ``seasonal`` rule, see :mod:`facilities.inspections.policy`) make fixed
+    patrols daily while they last, without touching the stored rule, and raise one pre-holiday
+    inspection per pre-holiday schedule before each holiday.
     """
     result = RaiseResult()
+    seasons = await seasonal_policy()
+    occurrences = _Occurrences(zone, seasons)
     horizon = now + dt.timedelta(days=max_lead_days)
     last_id = 0
     while True:
@@ -379,66 +386,343 @@ async def raise_due(
             .limit(batch)
         )
         if not rows:
-            return result
+            break
         last_id = rows[-1]["id"]
         due = [r for r in rows if r["next_due_at"] - dt.timedelta(days=r["lead_days"]) <= now]
         if due:
-            await _raise_batch(due, now, zone, result)
+            await _raise_batch(due, now, zone, result, occurrences)
+    if seasons is not None:
+        await _raise_pre_holiday(now, zone, seasons, result)
+    return result
+
+
+# --- seasonal overrides --------------------------------------------------------------------
+
+SEASONAL_RULE = "seasonal"
+#: The policy last read from the database (pages describe it; raise_due reads it afresh).
+_last_seasonal: policy.SeasonalPolicy | None = policy.DEFAULT_POLICY
+
+
+async def _seasonal_rule() -> dict[str, Any] | None:
+    return await (
+        Rule.select(Rule.id, Rule.version, Rule.enabled, Rule.params)
+        .where(Rule.code == SEASONAL_RULE)
+        .first()
+    )
+
+
+async def seasonal_policy() -> policy.SeasonalPolicy | None:
+    """The seasonal policy in force: the ``seasonal`` rule's params over the defaults; None when
+    staff disabled the rule. Without the row (not seeded yet) the defaults apply."""
+    global _last_seasonal
+    row = await _seasonal_rule()
+    if row is None:
+        found: policy.SeasonalPolicy | None = policy.DEFAULT_POLICY
+    elif not row["enabled"]:
+        found = None
+    else:
+        found = policy.SeasonalPolicy.from_params(_json(row["params"]) or {})
+    _last_seasonal = found
+    return found
+
+
+def is_seasonal(inspection_type: str, anchor: str) -> bool:
+    """Schedules the seasonal windows make daily: fixed patrols (a floating one is counted from
+    its last completion)."""
+    return inspection_type == InspectionType.PATROL and anchor != Anchor.FLOATING
+
+
+class _Occurrences:
+    """Next occurrences for one raise run. Many schedules share a rule, a start and an
+    occurrence, so each distinct question is computed once; inside a seasonal window a patrol's
+    next occurrence is the earlier of its own rule's and the daily rule's."""
+
+    def __init__(self, zone: ZoneInfo, seasons: policy.SeasonalPolicy | None) -> None:
+        self.zone = zone
+        self.seasons = seasons
+        self._cache: dict[tuple[str, dt.datetime, dt.datetime, bool], dt.datetime | None] = {}
+
+    def following(
+        self, rule: str, start_local: dt.datetime, after: dt.datetime, seasonal: bool
+    ) -> dt.datetime | None:
+        seasonal = seasonal and self.seasons is not None
+        key = (rule, start_local, after, seasonal)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        found = recurrence.next_after(rule, start_local, after, self.zone)
+        if seasonal:
+            daily = self._daily_in_season(start_local, after)
+            if daily is not None and (found is None or daily < found):
+                found = daily
+        self._cache[key] = found
+        return found
+
+    def _daily_in_season(self, start_local: dt.datetime, after: dt.datetime) -> dt.datetime | None:
+        assert self.seasons is not None
+        daily = recurrence.next_after("FREQ=DAILY", start_local, after, self.zone)
+        if daily is None:
+            return None
+        day = daily.astimezone(self.zone).date()
+        if policy.season_for(day, self.seasons) is not None:
+            return daily
+        opens = policy.next_window_start(day, self.seasons)
+        if opens is None:
+            return None
+        midnight = recurrence.localize(dt.datetime.combine(opens, dt.time()), self.zone)
+        return recurrence.next_after("FREQ=DAILY", start_local, midnight, self.zone, inclusive=True)
+
+
+def seasonal_note(inspection_type: str, rule: str, anchor: str = Anchor.FIXED) -> str:
+    """What the schedule page says of a patrol the seasonal windows make daily ("" otherwise)."""
+    seasons = _last_seasonal
+    if seasons is None or not is_seasonal(inspection_type, anchor):
+        return ""
+    if rule.strip().upper().removeprefix("RRULE:") == "FREQ=DAILY":
+        return ""
+    return _(
+        "Daily during flood season (%(start)s to %(end)s) and the %(days)s days up to "
+        "五一, 国庆 and 春节."
+    ) % {"start": seasons.flood_from, "end": seasons.flood_to, "days": seasons.lead_days}
+
+
+async def _raise_pre_holiday(
+    now: dt.datetime, zone: ZoneInfo, seasons: policy.SeasonalPolicy, result: RaiseResult
+) -> None:
+    """Inside a holiday's window, one pre-holiday inspection per (not suspended) pre-holiday
+    schedule, due ``pre_holiday_days_before`` days before the holiday at the schedule's time of
+    day. Keyed like any scheduled occurrence, so it is raised once. A schedule whose own rule
+    raises (or will raise) an occurrence inside the window needs none from the season."""
+    today = now.astimezone(zone).date()
+    windows = [w for w in policy.seasons_on(today, seasons) if w.is_pre_holiday]
+    if not windows:
+        return
+    rule = await _seasonal_rule()
+    schedules = await InspectionSchedule.select(
+        InspectionSchedule.id,
+        InspectionSchedule.asset,
+        InspectionSchedule.starts_at,
+        InspectionSchedule.next_due_at,
+        InspectionSchedule.tolerance_days,
+        InspectionSchedule.team,
+        InspectionSchedule.checklist,
+    ).where(
+        (InspectionSchedule.inspection_type == InspectionType.PRE_HOLIDAY)
+        & (InspectionSchedule.is_suspended == False)  # noqa: E712
+    )
+    for window in windows:
+        opens = recurrence.localize(dt.datetime.combine(window.starts, dt.time()), zone)
+        closes = recurrence.localize(
+            dt.datetime.combine(window.ends + dt.timedelta(days=1), dt.time()), zone
+        )
+        covered = {
+            r["schedule"]
+            for r in await Inspection.select(Inspection.schedule).where(
+                (Inspection.inspection_type == InspectionType.PRE_HOLIDAY)
+                & Inspection.schedule.is_not_null()
+                & (Inspection.due_at >= opens)
+                & (Inspection.due_at < closes)
+            )
+        }
+        day = window.ends - dt.timedelta(days=seasons.due_days_before)
+        inserts = []
+        for s in schedules:
+            own = s["next_due_at"]
+            if s["id"] in covered or (own is not None and opens <= own < closes):
+                continue
+            local_start = s["starts_at"].astimezone(zone)
+            due = recurrence.localize(
+                dt.datetime.combine(day, local_start.time().replace(tzinfo=None)), zone
+            )
+            inserts.append(
+                Inspection(
+                    asset=s["asset"],
+                    schedule=s["id"],
+                    occurrence_key=occurrence_key(s["id"], due),
+                    inspection_type=InspectionType.PRE_HOLIDAY,
+                    trigger=Trigger.SCHEDULED,
+                    state=State.PLANNED,
+                    due_at=due,
+                    window_ends_at=due + dt.timedelta(days=s["tolerance_days"]),
+                    team=s["team"],
+                    checklist=s["checklist"],
+                    answers="{}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        for chunk in range(0, len(inserts), 500):
+            async with db.transaction():
+                created = (
+                    await Inspection.insert(*inserts[chunk : chunk + 500])
+                    .on_conflict(action="DO NOTHING")
+                    .returning(Inspection.id, Inspection.asset)
+                )
+                result.raised += len(created)
+                if rule is not None and created:
+                    outcome = json.dumps(
+                        {"season": window.code, "holiday": window.holiday},
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                    await RuleFiring.insert(
+                        *[
+                            RuleFiring(
+                                rule=rule["id"],
+                                rule_version=rule["version"],
+                                inspection=r["id"],
+                                asset=r["asset"],
+                                outcome=outcome,
+                                fired_at=now,
+                            )
+                            for r in created
+                        ]
+                    )
 
 
 async def _raise_batch(
-    rows: list[dict[str, Any]], now: dt.datetime, zone: ZoneInfo, result: RaiseResult
+    rows: list[dict[str, Any]],
+    now: dt.datetime,
+    zone: ZoneInfo,
+    result: RaiseResult,
+    occurrences: _Occurrences | None = None,
 ) -> None:
-    inserts: list[Inspection] = []
+    occurrences = occurrences or _Occurrences(zone, None)
+    inserts: list[tuple[Any, ...]] = []
     moves: list[tuple[int, dt.datetime, dt.datetime | None]] = []
     skipped: dict[str, int] = {}  # occurrence key -> missed occurrences folded into it
+    starts: dict[dt.datetime, dt.datetime] = {}
+    following_of = occurrences.following
     for row in rows:
         rule = row["override_rrule"] or row["rrule"]
-        start_local = row["starts_at"].astimezone(zone).replace(tzinfo=None)
+        starts_at = row["starts_at"]
+        start_local = starts.get(starts_at)
+        if start_local is None:
+            start_local = starts[starts_at] = starts_at.astimezone(zone).replace(tzinfo=None)
         occurrence = row["next_due_at"]
         following: dt.datetime | None = None
         missed = 0
         if row["anchor"] != Anchor.FLOATING:
-            following = recurrence.next_after(rule, start_local, occurrence, zone)
+            seasonal = is_seasonal(row["inspection_type"], row["anchor"])
+            following = following_of(rule, start_local, occurrence, seasonal)
             while following is not None and following <= now:
                 missed += 1
                 occurrence, following = (
                     following,
-                    recurrence.next_after(rule, start_local, following, zone),
+                    following_of(rule, start_local, following, seasonal),
                 )
         key = occurrence_key(row["id"], occurrence)
         skipped[key] = missed
         inserts.append(
-            Inspection(
-                asset=row["asset"],
-                schedule=row["id"],
-                occurrence_key=key,
-                inspection_type=row["inspection_type"],
-                trigger=Trigger.SCHEDULED,
-                state=State.PLANNED,
-                due_at=occurrence,
-                window_ends_at=occurrence + dt.timedelta(days=row["tolerance_days"]),
-                team=row["team"],
-                checklist=row["checklist"],
-                answers="{}",
-                created_at=now,
-                updated_at=now,
+            (
+                row["asset"],
+                row["id"],
+                key,
+                row["inspection_type"],
+                occurrence,
+                occurrence + dt.timedelta(days=row["tolerance_days"]),
+                row["team"],
+                row["checklist"],
             )
         )
         moves.append((row["id"], row["next_due_at"], following))
     async with db.transaction():
-        created = (
-            await Inspection.insert(*inserts)
-            .on_conflict(action="DO NOTHING")
-            .returning(Inspection.id, Inspection.occurrence_key)
-        )
+        created = await _insert_occurrences(inserts, now)
         result.raised += len(created)
         # Only the run that actually raised an occurrence reports what it folded into it.
-        result.coalesced += sum(skipped.get(r["occurrence_key"], 0) for r in created)
-        for schedule_id, old, new in moves:
-            await InspectionSchedule.update({InspectionSchedule.next_due_at: new}).where(
-                (InspectionSchedule.id == schedule_id) & (InspectionSchedule.next_due_at == old)
-            )
+        result.coalesced += sum(skipped.get(key, 0) for key in created)
+        await _move_next_due(moves)
+
+
+_INSERT_COLUMNS = (
+    "asset, schedule, occurrence_key, inspection_type, due_at, window_ends_at, team, checklist, "
+    "created_at, updated_at, answers, trigger, state, recommendation, summary, passed, version"
+)
+_INSERT_TYPES = (
+    "integer",
+    "integer",
+    "",
+    "",
+    "timestamptz",
+    "timestamptz",
+    "integer",
+    "integer",
+    "timestamptz",
+    "timestamptz",
+    "json",
+)
+_MOVE_TYPES = ("integer", "timestamptz", "timestamptz")
+#: Rows per statement: SQLite and asyncpg both take at most 32,766 parameters (11 a row here).
+_ROWS_PER_STATEMENT = 2000
+
+
+def _values(rows: int, types: tuple[str, ...], suffix: str = "") -> str:
+    """``(?, ?), (?, ?)`` on SQLite, ``($1::integer, $2), ...`` on PostgreSQL."""
+    if db.is_sqlite():
+        one = "(" + ", ".join("?" for _t in types) + suffix + ")"
+        return ", ".join([one] * rows)
+    width = len(types)
+    return ", ".join(
+        "("
+        + ", ".join(f"${n * width + i + 1}" + (f"::{t}" if t else "") for i, t in enumerate(types))
+        + suffix
+        + ")"
+        for n in range(rows)
+    )
+
+
+async def _execute(sql: str, args: list[Any]) -> list[Any]:
+    """Native SQL on the open transaction's connection. Piccolo's query compiler costs more than
+    the database itself for statements with thousands of parameters, so the raise batch's two
+    statements bypass it (the values are still parameters, never text)."""
+    transaction = db.engine().current_transaction.get()  # type: ignore[attr-defined]
+    assert transaction is not None, "run inside db.transaction()"
+    connection = transaction.connection
+    if db.is_sqlite():
+        async with connection.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+    return list(await connection.fetch(sql, *args))
+
+
+async def _insert_occurrences(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[str]:
+    """Multi-row INSERTs of the batch's occurrences (the unique occurrence key drops those
+    already raised); returns the keys these statements inserted."""
+    constants = (Trigger.SCHEDULED.value, State.PLANNED.value, Recommendation.NONE.value)
+    assert all(c.isalnum() or c == "_" for value in constants for c in value)
+    suffix = "".join(f", '{value}'" for value in constants) + ", '', NULL, 1"
+    keys: list[str] = []
+    for chunk in range(0, len(rows), _ROWS_PER_STATEMENT):
+        part = rows[chunk : chunk + _ROWS_PER_STATEMENT]
+        args: list[Any] = []
+        for row in part:
+            args.extend(row)
+            args.extend((now, now, "{}"))
+        # only placeholders and the constants above are interpolated
+        sql = (
+            f"INSERT INTO inspection ({_INSERT_COLUMNS}) VALUES "  # noqa: S608
+            + _values(len(part), _INSERT_TYPES, suffix)
+            + " ON CONFLICT (occurrence_key) DO NOTHING RETURNING occurrence_key"
+        )
+        keys.extend(r["occurrence_key"] for r in await _execute(sql, args))
+    return keys
+
+
+async def _move_next_due(moves: list[tuple[int, dt.datetime, dt.datetime | None]]) -> None:
+    """Advance every schedule of the batch in one UPDATE, each only from the ``next_due_at`` it
+    was read with (a concurrent run that moved it first wins; nothing is raised twice)."""
+    for chunk in range(0, len(moves), _ROWS_PER_STATEMENT * 3):
+        part = moves[chunk : chunk + _ROWS_PER_STATEMENT * 3]
+        args: list[Any] = [value for move in part for value in move]
+        # only placeholders are interpolated
+        sql = (
+            "WITH moves(id, old, new) AS (VALUES "  # noqa: S608
+            + _values(len(part), _MOVE_TYPES)
+            + ") UPDATE inspection_schedule SET next_due_at = moves.new FROM moves "
+            "WHERE inspection_schedule.id = moves.id "
+            "AND inspection_schedule.next_due_at = moves.old"
+        )
+        await _execute(sql, args)
 
 
 # --- inspections ---------------------------------------------------------------------------
@@ -1043,13 +1327,18 @@ DEFAULT_RULES = (
         "patrols.",
     ),
     ("grade_c", "bureau policy 2026", "Grade C: a repair ticket due within 90 days."),
+    (
+        "seasonal",
+        "bureau policy 2026 (flood season, 五一, 国庆, 春节)",
+        "Flood season and the 14 days up to 五一, 国庆 and 春节: patrols daily, a pre-holiday "
+        "inspection (dates and 春节 table in params).",
+    ),
 )
 
 
 async def ensure_policy() -> None:
     """Seed the default policy (checklists, default schedules, rules) where it is missing, as
     the migration does: safe to run on a database where staff already edited the policy."""
-    from facilities.inspections import policy
     from facilities.inspections.tables import DefaultSchedule
 
     for row in policy.checklist_rows():
@@ -1078,8 +1367,15 @@ async def ensure_policy() -> None:
 async def ensure_rules() -> None:
     """Seed the default rules (policy data) once; staff may disable or re-version them."""
     for code, basis, description in DEFAULT_RULES:
+        params = policy.SEASONAL if code == SEASONAL_RULE else {}
         await Rule.insert(
-            Rule(code=code, basis=basis, description=description, enabled=True, params="{}")
+            Rule(
+                code=code,
+                basis=basis,
+                description=description,
+                enabled=True,
+                params=json.dumps(params, ensure_ascii=False),
+            )
         ).on_conflict(action="DO NOTHING")
 
 
