@@ -236,7 +236,15 @@ class AdvisoryLock:
         except (OSError, asyncpg.PostgresError, TimeoutError):
             log.warning("database unreachable; scheduler stays on standby")
             return False
-        got = await connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+        try:
+            got = await connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+        except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
+            # The server went away between the connect and the lock query (a restart just
+            # beginning): stand by and retry, as when the connect itself fails; never exit.
+            log.warning("database connection lost while taking the leader lock; standing by")
+            with contextlib.suppress(Exception):
+                await connection.close()
+            return False
         if not got:
             await connection.close()
             return False
