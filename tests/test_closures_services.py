@@ -709,3 +709,22 @@ async def test_a_restricted_proposal_keeps_the_crowd_limit_and_can_be_dismissed(
     with pytest.raises(InvalidTransition):
         await closures.approve_proposal(alice, rows[1].id, now)
     assert await Asset.count() == 2
+
+
+async def test_statuses_for_a_long_list_of_assets_use_no_giant_in_list(personas, now):
+    """The public register asks for every asset at once: more ids than PostgreSQL accepts as
+    parameters of one statement (32,767) must still work, and give the same answer."""
+    from facilities.assets.choices import OperationalStatus
+    from facilities.closures import services as closure_services
+
+    closed = await make_asset(code="GX-LONG-001")
+    await closure_services.create_closure(
+        personas["alice"],
+        ClosureIn(asset_id=closed.id, reason_zh="维修", effective_from=now),
+        now,
+    )
+    ids = [closed.id, *range(10_000_000, 10_040_000)]  # 40,001 ids, most of them unknown
+    statuses = await closure_services.operational_statuses(ids, now)
+    assert statuses[closed.id] == OperationalStatus.CLOSED
+    assert len(statuses) == len(ids)
+    assert statuses[10_000_001] == OperationalStatus.IN_SERVICE

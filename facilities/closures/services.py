@@ -63,6 +63,7 @@ from facilities.notifications import services as notifications
 from facilities.tickets.tables import RepairTicket
 
 MAX_ID = 2_147_483_647
+SMALL_ID_LIST = 500
 DONE_TICKET_STATUSES = frozenset({"accepted", "closed"})
 IRRELEVANT_TICKET_STATUSES = frozenset({"cancelled", "rejected", "duplicate"})
 #: Ticket actions whose progress is drafted onto the public timeline.
@@ -133,15 +134,19 @@ async def operational_statuses(
     statuses = dict.fromkeys(ids, OperationalStatus.IN_SERVICE)
     if not ids:
         return statuses
-    rows = await Closure.select(Closure.asset, Closure.scope).where(
-        Closure.asset.is_in(ids)
-        & (Closure.effective_from <= now)
-        & (
-            Closure.status.is_in(sorted(IN_FORCE))
-            | ((Closure.status == Status.LIFTED) & (Closure.reopens_at > now))
-        )
+    holding = (Closure.effective_from <= now) & (
+        Closure.status.is_in(sorted(IN_FORCE))
+        | ((Closure.status == Status.LIFTED) & (Closure.reopens_at > now))
     )
+    # For a long list (the public register) read the closures that hold and match in Python:
+    # they are few, and an IN list of every asset id would exceed PostgreSQL's 32,767 bound
+    # parameters per statement.
+    if len(ids) <= SMALL_ID_LIST:
+        holding = holding & Closure.asset.is_in(ids)
+    rows = await Closure.select(Closure.asset, Closure.scope).where(holding)
     for row in rows:
+        if row["asset"] not in statuses:
+            continue
         if row["scope"] == Scope.FULL:
             statuses[row["asset"]] = OperationalStatus.CLOSED
         elif statuses[row["asset"]] != OperationalStatus.CLOSED:
