@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from facilities import db
-from facilities.accounts.choices import Perm, Role
+from facilities.accounts import services as accounts
+from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import SYSTEM, Actor, require
 from facilities.accounts.tables import StaffUser
 from facilities.assets import services as assets
@@ -1007,23 +1008,7 @@ async def add_photo(
         (Finding.id == finding_id) & (Finding.inspection == inspection.id)
     ):
         raise ValidationFailed({"finding_id": _("Choose a finding of this inspection.")})
-    if not data or len(data) > max_bytes:
-        raise ValidationFailed(
-            {
-                "file": _("Choose a photo smaller than %(mb)s MB.")
-                % {"mb": round(max_bytes / 1_000_000, 1)}
-            }
-        )
-    try:
-        stored = media.store_upload(data, media_root, f"inspections/{inspection.id}")
-    except media.UnsupportedFile:
-        raise ValidationFailed(
-            {"file": _("Only photos (JPEG, PNG, WebP) and PDF documents can be uploaded.")}
-        ) from None
-    except OSError:
-        raise ValidationFailed(
-            {"file": _("The file could not be stored (the disk may be full). Nothing was saved.")}
-        ) from None
+    stored = media.store_checked(data, media_root, f"inspections/{inspection.id}", max_bytes)
     try:
         async with db.transaction():
             row = InspectionPhoto(
@@ -1700,15 +1685,6 @@ async def _team_recipients(
     return mailbox + lead, lead
 
 
-async def _supervisors() -> list[tuple[str, str]]:
-    rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
-        StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
-        & (StaffUser.is_active == True)  # noqa: E712
-        & (StaffUser.email != "")
-    )
-    return [(r["email"], r["language"]) for r in rows]
-
-
 async def send_reminders(now: dt.datetime, zone: ZoneInfo, limit: int = 1000) -> int:
     """Before due (lead days ahead, or one day), on the due day, overdue to the team lead, and
     overdue for days to the supervisors: each exactly once per inspection (a unique key per
@@ -1757,7 +1733,7 @@ async def _remind(row: dict[str, Any], kind: str, now: dt.datetime) -> int:
         "before_due": everyone,
         "due_day": everyone,
         "overdue_lead": lead or everyone,
-        "overdue_supervisor": await _supervisors(),
+        "overdue_supervisor": await accounts.supervisor_addresses(),
     }[kind]
     async with db.transaction():
         if not await _claim(f"{row['id']}:{kind}", row["id"], kind, now):

@@ -141,3 +141,27 @@ def remove(root: Path, *keys: str) -> None:
         if key:
             with contextlib.suppress(FileNotFoundError):
                 resolve(root, key).unlink()
+
+
+def store_checked(data: bytes, root: Path, folder: str, max_bytes: int) -> StoredFile:
+    """``store_upload`` for a staff upload form: each refusal is a ValidationFailed on the
+    ``file`` field, worded for the person who sent it."""
+    from facilities.errors import ValidationFailed
+    from facilities.i18n import gettext as _
+
+    if not data:
+        raise ValidationFailed({"file": _("Choose a file to upload.")})
+    if len(data) > max_bytes:
+        raise ValidationFailed(
+            {"file": _("The file is larger than %(mb)s MB.") % {"mb": round(max_bytes / 1e6, 1)}}
+        )
+    try:
+        return store_upload(data, root, folder)
+    except UnsupportedFile:
+        raise ValidationFailed(
+            {"file": _("Only photos (JPEG, PNG, WebP) and PDF documents can be uploaded.")}
+        ) from None
+    except OSError:
+        raise ValidationFailed(
+            {"file": _("The file could not be stored (the disk may be full). Nothing was saved.")}
+        ) from None

@@ -681,25 +681,7 @@ async def add_attachment(
     ticket = await find_ticket(ticket_id)
     if ticket is None:
         raise NotFound(_("No such ticket."))
-    if not data:
-        raise ValidationFailed({"file": _("Choose a file to upload.")})
-    if len(data) > max_bytes:
-        raise ValidationFailed(
-            {
-                "file": _("The file is larger than %(mb)s MB.")
-                % {"mb": round(max_bytes / 1_000_000, 1)}
-            }
-        )
-    try:
-        stored = media.store_upload(data, media_root, f"tickets/{ticket.id}")
-    except media.UnsupportedFile:
-        raise ValidationFailed(
-            {"file": _("Only photos (JPEG, PNG, WebP) and PDF documents can be uploaded.")}
-        ) from None
-    except OSError:
-        raise ValidationFailed(
-            {"file": _("The file could not be stored (the disk may be full). Nothing was saved.")}
-        ) from None
+    stored = media.store_checked(data, media_root, f"tickets/{ticket.id}", max_bytes)
     try:
         async with db.transaction():
             row = TicketAttachment(
