@@ -58,12 +58,12 @@ from facilities.inspections.schemas import (
     StepIn,
 )
 from facilities.inspections.tables import Finding, Inspection, InspectionSchedule
-from facilities.lib import media, recurrence
+from facilities.lib import recurrence
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.forms import form_values, parse_form
-from facilities.web.responses import redirect, render
+from facilities.web.responses import media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 MAX_ID = 2_147_483_647
@@ -434,26 +434,6 @@ def team_calendar(
 
 
 # --- pages ---------------------------------------------------------------------------------
-
-
-def _file(request: Request[Any, Any, Any], row: Any, thumbnail: bool) -> File:
-    root = request.app.state.settings.media_path
-    key = row.thumbnail_key if thumbnail else row.storage_key
-    try:
-        path = media.resolve(root, key) if key else None
-    except FileNotFoundError:
-        path = None
-    if path is None or not path.exists():
-        raise NotFound(_("No such file."))
-    return File(
-        path=path,
-        filename=f"thumb-{row.id}.jpg" if thumbnail else path.name,
-        media_type="image/jpeg" if thumbnail else row.content_type,
-        content_disposition_type="inline"
-        if thumbnail or row.content_type != "application/pdf"
-        else "attachment",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
 
 
 class InspectionController(Controller):
@@ -976,12 +956,12 @@ class InspectionController(Controller):
     @get("/photos/{photo_id:int}", guards=[staff_guard])
     async def photo(self, request: Request[Any, Any, Any], photo_id: IdParam) -> File:
         row = await inspections.get_photo(require_actor(request), photo_id)
-        return _file(request, row, thumbnail=False)
+        return media_file(request, row, thumbnail=False)
 
     @get("/photos/{photo_id:int}/thumbnail", guards=[staff_guard])
     async def thumbnail(self, request: Request[Any, Any, Any], photo_id: IdParam) -> File:
         row = await inspections.get_photo(require_actor(request), photo_id)
-        return _file(request, row, thumbnail=True)
+        return media_file(request, row, thumbnail=True)
 
     @post("/findings/{finding_id:int}/ticket", guards=[staff_guard])
     async def finding_ticket(self, request: Request[Any, Any, Any], finding_id: IdParam) -> Any:

@@ -21,7 +21,6 @@ from facilities.assets import services as assets
 from facilities.closures import public as closures_public
 from facilities.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib import media
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.reports import choices, open311
@@ -40,7 +39,7 @@ from facilities.reports.schemas import (
 from facilities.tickets.choices import Priority, WorkClass
 from facilities.web.auth import permission_guard, require_actor, staff_guard
 from facilities.web.forms import parse_form
-from facilities.web.responses import client_ip, redirect, render
+from facilities.web.responses import client_ip, media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 MANAGE_KEYS = [permission_guard(Perm.OPEN311_KEYS)]
@@ -423,11 +422,11 @@ class TriageController(Controller):
 
     @get("/photos/{photo_id:int}")
     async def photo(self, request: Request[Any, Any, Any], photo_id: IdParam) -> File:
-        return _file(request, await reports.get_photo(require_actor(request), photo_id), False)
+        return media_file(request, await reports.get_photo(require_actor(request), photo_id), False)
 
     @get("/photos/{photo_id:int}/thumbnail")
     async def thumbnail(self, request: Request[Any, Any, Any], photo_id: IdParam) -> File:
-        return _file(request, await reports.get_photo(require_actor(request), photo_id), True)
+        return media_file(request, await reports.get_photo(require_actor(request), photo_id), True)
 
     @get("/api-keys", guards=MANAGE_KEYS)
     async def keys(self, request: Request[Any, Any, Any]) -> Template:
@@ -466,24 +465,6 @@ class TriageController(Controller):
     async def revoke_key(self, request: Request[Any, Any, Any], key_id: IdParam) -> Redirect:
         await reports.revoke_key(require_actor(request), key_id, utcnow())
         return redirect("/triage/api-keys", _("Key revoked."))
-
-
-def _file(request: Request[Any, Any, Any], row: Any, thumbnail: bool) -> File:
-    root = request.app.state.settings.media_path
-    key = row.thumbnail_key if thumbnail else row.storage_key
-    try:
-        path = media.resolve(root, key) if key else None
-    except FileNotFoundError:
-        path = None
-    if path is None or not path.exists():
-        raise NotFound(_("No such file."))
-    return File(
-        path=path,
-        filename=row.filename if not thumbnail else f"thumb-{row.id}.jpg",
-        media_type="image/jpeg" if thumbnail else row.content_type,
-        content_disposition_type="inline",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
 
 
 # --- Open311 GeoReport v2 ------------------------------------------------------------------

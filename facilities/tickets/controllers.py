@@ -21,7 +21,6 @@ from facilities.assets import services as assets
 from facilities.assets.csvio import defuse
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib import media
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.tickets import services as tickets
@@ -48,7 +47,7 @@ from facilities.tickets.schemas import (
 )
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.forms import form_values, parse_form
-from facilities.web.responses import redirect, render
+from facilities.web.responses import media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 #: The calendar's range: the weeks shown around a month must stay within what dates can hold.
@@ -512,7 +511,7 @@ class TicketController(Controller):
 
     @get("/attachments/{attachment_id:int}")
     async def attachment(self, request: Request[Any, Any, Any], attachment_id: IdParam) -> File:
-        return _file(
+        return media_file(
             request,
             await tickets.get_attachment(require_actor(request), attachment_id),
             thumbnail=False,
@@ -520,33 +519,11 @@ class TicketController(Controller):
 
     @get("/attachments/{attachment_id:int}/thumbnail")
     async def thumbnail(self, request: Request[Any, Any, Any], attachment_id: IdParam) -> File:
-        return _file(
+        return media_file(
             request,
             await tickets.get_attachment(require_actor(request), attachment_id),
             thumbnail=True,
         )
-
-
-def _file(request: Request[Any, Any, Any], row: Any, thumbnail: bool) -> File:
-    from facilities.errors import NotFound
-
-    root = request.app.state.settings.media_path
-    key = row.thumbnail_key if thumbnail else row.storage_key
-    try:
-        path = media.resolve(root, key) if key else None
-    except FileNotFoundError:
-        path = None
-    if path is None or not path.exists():
-        raise NotFound(_("No such file."))
-    return File(
-        path=path,
-        filename=row.filename if not thumbnail else f"thumb-{row.id}.jpg",
-        media_type="image/jpeg" if thumbnail else row.content_type,
-        content_disposition_type="inline"
-        if row.content_type != "application/pdf" or thumbnail
-        else "attachment",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
 
 
 CSV_COLUMNS = (

@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import MediaType, Request
 from litestar.datastructures import Cookie
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 
 from facilities.web.auth import current_actor
 
@@ -90,3 +90,29 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def media_file(request: Request[Any, Any, Any], row: Any, thumbnail: bool) -> File:
+    """A stored upload (or its thumbnail) for a caller the controller has already allowed:
+    never a path outside the media folder, PDFs as downloads, images inline, private caching."""
+    from facilities.errors import NotFound
+    from facilities.i18n import gettext as _
+    from facilities.lib import media
+
+    root = request.app.state.settings.media_path
+    key = row.thumbnail_key if thumbnail else row.storage_key
+    try:
+        path = media.resolve(root, key) if key else None
+    except FileNotFoundError:
+        path = None
+    if path is None or not path.exists():
+        raise NotFound(_("No such file."))
+    return File(
+        path=path,
+        filename=f"thumb-{row.id}.jpg" if thumbnail else getattr(row, "filename", "") or path.name,
+        media_type="image/jpeg" if thumbnail else row.content_type,
+        content_disposition_type="inline"
+        if thumbnail or row.content_type != "application/pdf"
+        else "attachment",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
