@@ -160,6 +160,58 @@ async def test_ten_days_down_coalesce_into_one_inspection_and_the_run_says_so(
     assert (last.items, last.detail) == (0, "")
 
 
+async def test_coalescing_counts_only_the_occurrences_this_run_raised(personas, now):
+    """Two patrols down for ten days share a group; one's latest occurrence exists already (a
+    row written before the run): only the other is raised, and only its ten folded occurrences
+    are reported."""
+    schedules = []
+    for _ in range(2):
+        asset = await make_asset()
+        schedules.append(
+            await make_schedule(
+                personas["alice"],
+                asset,
+                now,
+                rule="FREQ=DAILY",
+                starts_on=dt.date(2026, 11, 29),
+                inspection_type=InspectionType.PATROL,
+                start_time="08:00",
+            )
+        )
+    first_due = dt.datetime(2026, 11, 29, 0, 0, tzinfo=dt.UTC)
+    latest = first_due + 10 * DAY
+    await Inspection.insert(
+        Inspection(
+            asset=schedules[0].asset,
+            schedule=schedules[0].id,
+            occurrence_key=inspections.occurrence_key(schedules[0].id, latest),
+            inspection_type=InspectionType.PATROL,
+            state=State.PLANNED,
+            due_at=latest,
+            window_ends_at=latest,
+            answers="{}",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    result = await inspections.raise_due(latest + dt.timedelta(hours=2), ZONE)
+    assert (result.raised, result.coalesced) == (1, 10)
+    for schedule in schedules:
+        assert len(await inspections_of(schedule.id)) == 1
+        assert await next_due(schedule.id) == latest + DAY
+
+
+async def test_batches_split_by_id_raise_every_schedule_once(personas, now):
+    """Schedules of one group spread over several batches (and the last, open-ended one)."""
+    schedules = [await make_schedule(personas["alice"], await make_asset(), now) for _ in range(7)]
+    at = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    assert int(await inspections.raise_due(at, ZONE, batch=3)) == 7
+    assert int(await inspections.raise_due(at, ZONE, batch=3)) == 0
+    for schedule in schedules:
+        assert len(await inspections_of(schedule.id)) == 1
+        assert await next_due(schedule.id) == dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.UTC)
+
+
 async def test_suspended_schedules_raise_nothing(personas, now):
     asset = await make_asset()
     schedule = await make_schedule(personas["alice"], asset, now, is_suspended=True)

@@ -342,7 +342,7 @@ def occurrence_key(schedule_id: int, occurrence: dt.datetime) -> str:
 
 
 async def raise_due(
-    now: dt.datetime, zone: ZoneInfo, batch: int = 2000, max_lead_days: int = 366
+    now: dt.datetime, zone: ZoneInfo, batch: int = 20_000, max_lead_days: int = 366
 ) -> RaiseResult:
     """Raise one inspection per due occurrence, exactly once.
 
@@ -352,6 +352,12 @@ async def raise_due(
     ``next_due_at`` is conditional on its old value, so a rerun, a second scheduler or a crash
     between the two statements never raises an occurrence twice.
 
+    The work is set-based: schedules made from the same policy share their rule, start, due
+    date and windows, so each ``batch`` of schedules (by id) is read as its distinct
+    :class:`_Due` groups, the recurrence is computed once per group in Python, and the raise and
+    the move are one statement each over the whole batch (see :func:`_raise_groups`). A register
+    whose schedules share nothing still works; it just has as many groups as schedules.
+
     Seasonal windows (the ``seasonal`` rule, see :mod:`facilities.inspections.policy`) make fixed
     patrols daily while they last, without touching the stored rule, and raise one pre-holiday
     inspection per pre-holiday schedule before each holiday.
@@ -360,38 +366,21 @@ async def raise_due(
     seasons = await seasonal_policy()
     occurrences = _Occurrences(zone, seasons)
     horizon = now + dt.timedelta(days=max_lead_days)
-    last_id = 0
+    low = 0
     while True:
-        rows = await (
-            InspectionSchedule.select(
-                InspectionSchedule.id,
-                InspectionSchedule.asset,
-                InspectionSchedule.inspection_type,
-                InspectionSchedule.rrule,
-                InspectionSchedule.override_rrule,
-                InspectionSchedule.anchor,
-                InspectionSchedule.starts_at,
-                InspectionSchedule.next_due_at,
-                InspectionSchedule.lead_days,
-                InspectionSchedule.tolerance_days,
-                InspectionSchedule.team,
-                InspectionSchedule.checklist,
-            )
-            .where(
-                (InspectionSchedule.id > last_id)
-                & (InspectionSchedule.is_suspended == False)  # noqa: E712
-                & InspectionSchedule.next_due_at.is_not_null()
-                & (InspectionSchedule.next_due_at <= horizon)
-            )
-            .order_by(InspectionSchedule.id)
-            .limit(batch)
-        )
-        if not rows:
+        high = await _batch_end(low, batch)
+        async with db.transaction():
+            groups = await _due_groups(low, high, horizon)
+            moves = [
+                _plan(group, schedules, now, occurrences)
+                for group, schedules in groups
+                if group.next_due_at - dt.timedelta(days=group.lead_days) <= now
+            ]
+            if moves:
+                await _raise_groups(moves, low, high, now, result)
+        if high is None:
             break
-        last_id = rows[-1]["id"]
-        due = [r for r in rows if r["next_due_at"] - dt.timedelta(days=r["lead_days"]) <= now]
-        if due:
-            await _raise_batch(due, now, zone, result, occurrences)
+        low = high
     if seasons is not None:
         await _raise_pre_holiday(now, zone, seasons, result)
     return result
@@ -582,148 +571,256 @@ async def _raise_pre_holiday(
                     )
 
 
-async def _raise_batch(
-    rows: list[dict[str, Any]],
-    now: dt.datetime,
-    zone: ZoneInfo,
-    result: RaiseResult,
-    occurrences: _Occurrences | None = None,
-) -> None:
-    occurrences = occurrences or _Occurrences(zone, None)
-    inserts: list[tuple[Any, ...]] = []
-    moves: list[tuple[int, dt.datetime, dt.datetime | None]] = []
-    skipped: dict[str, int] = {}  # occurrence key -> missed occurrences folded into it
-    starts: dict[dt.datetime, dt.datetime] = {}
-    following_of = occurrences.following
-    for row in rows:
-        rule = row["override_rrule"] or row["rrule"]
-        starts_at = row["starts_at"]
-        start_local = starts.get(starts_at)
-        if start_local is None:
-            start_local = starts[starts_at] = starts_at.astimezone(zone).replace(tzinfo=None)
-        occurrence = row["next_due_at"]
-        following: dt.datetime | None = None
-        missed = 0
-        if row["anchor"] != Anchor.FLOATING:
-            seasonal = is_seasonal(row["inspection_type"], row["anchor"])
-            following = following_of(rule, start_local, occurrence, seasonal)
-            while following is not None and following <= now:
-                missed += 1
-                occurrence, following = (
-                    following,
-                    following_of(rule, start_local, following, seasonal),
-                )
-        key = occurrence_key(row["id"], occurrence)
-        skipped[key] = missed
-        inserts.append(
-            (
-                row["asset"],
-                row["id"],
-                key,
-                row["inspection_type"],
-                occurrence,
-                occurrence + dt.timedelta(days=row["tolerance_days"]),
-                row["team"],
-                row["checklist"],
-            )
+@dataclasses.dataclass(frozen=True)
+class _Due:
+    """What decides a schedule's next occurrence: schedules equal in all of it are raised and
+    moved alike (the group's columns are matched exactly when raising)."""
+
+    rrule: str
+    override_rrule: str
+    anchor: str
+    inspection_type: str
+    starts_at: dt.datetime
+    next_due_at: dt.datetime
+    lead_days: int
+    tolerance_days: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Move:
+    """A group's outcome: the occurrence to raise and where ``next_due_at`` goes next."""
+
+    group: _Due
+    occurrence: dt.datetime
+    following: dt.datetime | None
+    missed: int
+    schedules: int  # how many schedules the group had when read
+
+    def params(self) -> tuple[Any, ...]:
+        g = self.group
+        stamp = self.occurrence.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        window_ends = self.occurrence + dt.timedelta(days=g.tolerance_days)
+        return (
+            *dataclasses.astuple(g),
+            stamp,
+            self.occurrence,
+            window_ends,
+            self.following,
+            self.missed,
         )
-        moves.append((row["id"], row["next_due_at"], following))
-    async with db.transaction():
-        created = await _insert_occurrences(inserts, now)
-        result.raised += len(created)
-        # Only the run that actually raised an occurrence reports what it folded into it.
-        result.coalesced += sum(skipped.get(key, 0) for key in created)
-        await _move_next_due(moves)
 
 
+_GROUP_COLUMNS = tuple(f.name for f in dataclasses.fields(_Due))
+_MOVE_COLUMNS = (*_GROUP_COLUMNS, "stamp", "due_at", "window_ends_at", "following", "missed")
+_MOVE_TYPES: tuple[str, ...] = ("text",) * 4 + ("timestamptz",) * 2 + ("integer",) * 2
+_MOVE_TYPES += ("text",) + ("timestamptz",) * 3 + ("integer",)
+#: Groups per statement: SQLite and asyncpg both take at most 32,766 parameters (13 a group).
+_GROUPS_PER_STATEMENT = 2000
 _INSERT_COLUMNS = (
     "asset, schedule, occurrence_key, inspection_type, due_at, window_ends_at, team, checklist, "
     "created_at, updated_at, answers, trigger, state, recommendation, summary, passed, version"
 )
-_INSERT_TYPES = (
-    "integer",
-    "integer",
-    "",
-    "",
-    "timestamptz",
-    "timestamptz",
-    "integer",
-    "integer",
-    "timestamptz",
-    "timestamptz",
-    "json",
-)
-_MOVE_TYPES = ("integer", "timestamptz", "timestamptz")
-#: Rows per statement: SQLite and asyncpg both take at most 32,766 parameters (11 a row here).
-_ROWS_PER_STATEMENT = 2000
 
 
-def _values(rows: int, types: tuple[str, ...], suffix: str = "") -> str:
-    """``(?, ?), (?, ?)`` on SQLite, ``($1::integer, $2), ...`` on PostgreSQL."""
-    if db.is_sqlite():
-        one = "(" + ", ".join("?" for _t in types) + suffix + ")"
-        return ", ".join([one] * rows)
-    width = len(types)
-    return ", ".join(
-        "("
-        + ", ".join(f"${n * width + i + 1}" + (f"::{t}" if t else "") for i, t in enumerate(types))
-        + suffix
-        + ")"
-        for n in range(rows)
+async def _batch_end(low: int, size: int) -> int | None:
+    """The id closing the batch of ``size`` schedules after ``low``; None for the last batch."""
+    rows = await (
+        InspectionSchedule.select(InspectionSchedule.id)
+        .where(InspectionSchedule.id > low)
+        .order_by(InspectionSchedule.id)
+        .offset(size - 1)
+        .limit(1)
     )
+    return rows[0]["id"] if rows else None
+
+
+def _in_batch(low: int, high: int | None, alias: str) -> tuple[str, list[Any]]:
+    if high is None:
+        return f"{alias}.id > ?", [low]
+    return f"{alias}.id > ? AND {alias}.id <= ?", [low, high]
+
+
+async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[tuple[_Due, int]]:
+    """The batch's distinct groups of unsuspended schedules due before ``horizon``, each with
+    its number of schedules."""
+    columns = ", ".join(_GROUP_COLUMNS)
+    batch, args = _in_batch(low, high, "s")
+    # only column names and placeholders are interpolated
+    sql = (
+        f"SELECT {columns}, count(*) AS schedules FROM inspection_schedule AS s "  # noqa: S608
+        f"WHERE {batch} "
+        "AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ? "
+        f"GROUP BY {columns}"
+    )
+    rows = await _execute(sql, [*args, False, horizon])
+    return [(_Due(**{c: row[c] for c in _GROUP_COLUMNS}), row["schedules"]) for row in rows]
+
+
+def _plan(group: _Due, schedules: int, now: dt.datetime, occurrences: _Occurrences) -> _Move:
+    """The occurrence to raise for a due group, folding those missed while the scheduler was
+    down into the latest, and the next one (floating schedules wait for a completion)."""
+    occurrence = group.next_due_at
+    following: dt.datetime | None = None
+    missed = 0
+    if group.anchor != Anchor.FLOATING:
+        rule = group.override_rrule or group.rrule
+        start_local = group.starts_at.astimezone(occurrences.zone).replace(tzinfo=None)
+        seasonal = is_seasonal(group.inspection_type, group.anchor)
+        following = occurrences.following(rule, start_local, occurrence, seasonal)
+        while following is not None and following <= now:
+            missed += 1
+            occurrence = following
+            following = occurrences.following(rule, start_local, following, seasonal)
+    return _Move(group, occurrence, following, missed, schedules)
+
+
+async def _raise_groups(
+    moves: list[_Move], low: int, high: int | None, now: dt.datetime, result: RaiseResult
+) -> None:
+    """Raise and move every schedule of the batch that matches one of ``moves``' groups.
+
+    Either way the unique occurrence key drops an occurrence raised before a crash, a schedule
+    moves only from the ``next_due_at`` its group was read with, and only the run that raised
+    an occurrence reports the missed ones it folded into it.
+    """
+    raise_some = _raise_sqlite if db.is_sqlite() else _raise_postgres
+    raised, coalesced = await raise_some(moves, _in_batch(low, high, "s"), now)
+    result.raised += raised
+    result.coalesced += coalesced
+
+
+def _constants() -> str:
+    """The inserted columns every raised inspection shares, as SQL literals (checked plain)."""
+    values = (Trigger.SCHEDULED.value, State.PLANNED.value, Recommendation.NONE.value)
+    assert all(c.isalnum() or c == "_" for value in values for c in value)
+    return "'{}', " + ", ".join(f"'{v}'" for v in values) + ", '', NULL, 1"
+
+
+_MATCH = " AND ".join(f"s.{c} = g.{c}" for c in _GROUP_COLUMNS)
+
+
+async def _raise_sqlite(
+    moves: list[_Move], batch: tuple[str, list[Any]], now: dt.datetime
+) -> tuple[int, int]:
+    """The INSERT then the UPDATE, in the same IMMEDIATE transaction, so nothing can change
+    between them. The groups go to a temporary table whose columns have the schedule's types and
+    a unique index over the group, so each schedule finds its group by one index lookup (a
+    VALUES list makes SQLite index the schedules instead, or scan the groups per schedule)."""
+    columns = ", ".join(_GROUP_COLUMNS)
+    # only column names, placeholders and the checked constants are interpolated below
+    await _execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS raise_group AS SELECT {columns}, "  # noqa: S608
+        "'' AS stamp, next_due_at AS due_at, next_due_at AS window_ends_at, "
+        "next_due_at AS following, lead_days AS missed FROM inspection_schedule WHERE 0",
+        [],
+    )
+    await _execute(
+        f"CREATE UNIQUE INDEX IF NOT EXISTS temp.raise_group_key ON raise_group ({columns})", []
+    )
+    await _execute("DELETE FROM raise_group", [])
+    await _connection().executemany(
+        f"INSERT INTO raise_group VALUES ({', '.join('?' * len(_MOVE_COLUMNS))})",  # noqa: S608
+        [move.params() for move in moves],
+    )
+    where = f"{_MATCH} AND {batch[0]} AND s.is_suspended = ?"
+    args = [*batch[1], False]
+    before = (await _execute("SELECT coalesce(max(id), 0) AS id FROM inspection", []))[0]["id"]
+    raised = await _execute_count(
+        f"INSERT INTO inspection ({_INSERT_COLUMNS}) "  # noqa: S608
+        "SELECT s.asset, s.id, CAST(s.id AS TEXT) || ':' || g.stamp, s.inspection_type, "
+        f"g.due_at, g.window_ends_at, s.team, s.checklist, ?, ?, {_constants()} "
+        f"FROM inspection_schedule AS s JOIN raise_group AS g ON {where} "
+        "ON CONFLICT (occurrence_key) DO NOTHING",
+        [now, now, *args],
+    )
+    coalesced = sum(move.missed * move.schedules for move in moves)
+    if coalesced and raised < sum(move.schedules for move in moves):
+        # Some occurrences existed already (a pre-holiday inspection under the same key, or a
+        # row written outside this function): count what was folded into the rows this
+        # statement inserted, and only those.
+        rows = await _execute(
+            "SELECT coalesce(sum(g.missed), 0) AS missed FROM inspection AS i "  # noqa: S608
+            "JOIN inspection_schedule AS s ON s.id = i.schedule "
+            f"JOIN raise_group AS g ON {where} AND g.missed > 0 WHERE i.id > ?",
+            [*args, before],
+        )
+        coalesced = int(rows[0]["missed"])
+    await _execute_count(
+        "UPDATE inspection_schedule AS s SET next_due_at = g.following "  # noqa: S608
+        f"FROM raise_group AS g WHERE {where}",
+        args,
+    )
+    return raised, coalesced
+
+
+async def _raise_postgres(
+    moves: list[_Move], batch: tuple[str, list[Any]], now: dt.datetime
+) -> tuple[int, int]:
+    """One statement per chunk of groups: an UPDATE moving ``next_due_at`` from the group's
+    value feeds the INSERT of exactly the rows it moved (a concurrent run blocks on the same
+    rows, then finds them moved and raises nothing), and the statement counts what it raised
+    and folded. The groups are a VALUES list (hashed)."""
+    one = "(" + ", ".join(f"?::{t}" for t in _MOVE_TYPES) + ")"
+    raised = coalesced = 0
+    for chunk in range(0, len(moves), _GROUPS_PER_STATEMENT):
+        part = moves[chunk : chunk + _GROUPS_PER_STATEMENT]
+        args: list[Any] = [value for move in part for value in move.params()]
+        values = ", ".join([one] * len(part))
+        # only column names, placeholders and the checked constants are interpolated
+        statement = (
+            f"WITH g({', '.join(_MOVE_COLUMNS)}) AS (VALUES {values}), "  # noqa: S608
+            "moved AS (UPDATE inspection_schedule AS s SET next_due_at = g.following "
+            f"FROM g WHERE {_MATCH} AND {batch[0]} AND s.is_suspended = false "
+            "RETURNING s.id, s.asset, s.inspection_type, s.team, s.checklist, g.stamp, "
+            "g.due_at, g.window_ends_at, g.missed), "
+            f"raised AS (INSERT INTO inspection ({_INSERT_COLUMNS}) "
+            "SELECT m.asset, m.id, CAST(m.id AS TEXT) || ':' || m.stamp, m.inspection_type, "
+            "m.due_at, m.window_ends_at, m.team, m.checklist, ?::timestamptz, ?::timestamptz, "
+            f"{_constants()} FROM moved AS m ON CONFLICT (occurrence_key) DO NOTHING "
+            "RETURNING schedule) "
+            "SELECT count(*) AS raised, coalesce(sum(m.missed), 0) AS missed "
+            "FROM raised AS r JOIN moved AS m ON m.id = r.schedule"
+        )
+        row = (await _execute(statement, [*args, *batch[1], now, now]))[0]
+        raised += int(row["raised"])
+        coalesced += int(row["missed"])
+    return raised, coalesced
+
+
+def _native(sql: str) -> str:
+    """The statement with PostgreSQL's numbered placeholders for SQLite's ``?`` (the statements
+    here carry no ``?`` inside literals)."""
+    if db.is_sqlite():
+        return sql
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def _connection() -> Any:
+    """The open transaction's own connection. Piccolo's query compiler costs more than the
+    database itself for statements with thousands of parameters, so raising bypasses it (the
+    values are still parameters, never text)."""
+    transaction = db.engine().current_transaction.get()  # type: ignore[attr-defined]
+    assert transaction is not None, "run inside db.transaction()"
+    return transaction.connection
 
 
 async def _execute(sql: str, args: list[Any]) -> list[Any]:
-    """Native SQL on the open transaction's connection. Piccolo's query compiler costs more than
-    the database itself for statements with thousands of parameters, so the raise batch's two
-    statements bypass it (the values are still parameters, never text)."""
-    transaction = db.engine().current_transaction.get()  # type: ignore[attr-defined]
-    assert transaction is not None, "run inside db.transaction()"
-    connection = transaction.connection
+    connection = _connection()
     if db.is_sqlite():
         async with connection.execute(sql, args) as cursor:
             return list(await cursor.fetchall())
-    return list(await connection.fetch(sql, *args))
+    return list(await connection.fetch(_native(sql), *args))
 
 
-async def _insert_occurrences(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[str]:
-    """Multi-row INSERTs of the batch's occurrences (the unique occurrence key drops those
-    already raised); returns the keys these statements inserted."""
-    constants = (Trigger.SCHEDULED.value, State.PLANNED.value, Recommendation.NONE.value)
-    assert all(c.isalnum() or c == "_" for value in constants for c in value)
-    suffix = "".join(f", '{value}'" for value in constants) + ", '', NULL, 1"
-    keys: list[str] = []
-    for chunk in range(0, len(rows), _ROWS_PER_STATEMENT):
-        part = rows[chunk : chunk + _ROWS_PER_STATEMENT]
-        args: list[Any] = []
-        for row in part:
-            args.extend(row)
-            args.extend((now, now, "{}"))
-        # only placeholders and the constants above are interpolated
-        sql = (
-            f"INSERT INTO inspection ({_INSERT_COLUMNS}) VALUES "  # noqa: S608
-            + _values(len(part), _INSERT_TYPES, suffix)
-            + " ON CONFLICT (occurrence_key) DO NOTHING RETURNING occurrence_key"
-        )
-        keys.extend(r["occurrence_key"] for r in await _execute(sql, args))
-    return keys
-
-
-async def _move_next_due(moves: list[tuple[int, dt.datetime, dt.datetime | None]]) -> None:
-    """Advance every schedule of the batch in one UPDATE, each only from the ``next_due_at`` it
-    was read with (a concurrent run that moved it first wins; nothing is raised twice)."""
-    for chunk in range(0, len(moves), _ROWS_PER_STATEMENT * 3):
-        part = moves[chunk : chunk + _ROWS_PER_STATEMENT * 3]
-        args: list[Any] = [value for move in part for value in move]
-        # only placeholders are interpolated
-        sql = (
-            "WITH moves(id, old, new) AS (VALUES "  # noqa: S608
-            + _values(len(part), _MOVE_TYPES)
-            + ") UPDATE inspection_schedule SET next_due_at = moves.new FROM moves "
-            "WHERE inspection_schedule.id = moves.id "
-            "AND inspection_schedule.next_due_at = moves.old"
-        )
-        await _execute(sql, args)
+async def _execute_count(sql: str, args: list[Any]) -> int:
+    """Run a write; the number of rows it wrote."""
+    connection = _connection()
+    if db.is_sqlite():
+        async with connection.execute(sql, args) as cursor:
+            return int(cursor.rowcount)
+    status = await connection.execute(_native(sql), *args)
+    return int(status.split()[-1])
 
 
 # --- inspections ---------------------------------------------------------------------------
