@@ -619,8 +619,14 @@ async def test_urgent_findings_and_failed_items_open_tickets_on_finalising(perso
     assert len(failed) == 2
     railing = next(t for t in failed if "栏杆" in t.title)
     lighting = next(t for t in failed if "照明" in t.title)
-    assert (railing.priority, railing.description) == (Priority.P1, "东侧栏杆松动")  # critical
+    assert railing.priority == Priority.P1  # a critical item
+    assert railing.description.endswith("东侧栏杆松动")  # the inspector's note carried over
     assert lighting.priority == Priority.P2
+    # each failed item is a finding of this inspection, linked to its ticket
+    for ticket in (railing, lighting):
+        finding = next(f for f in by_finding.values() if f.ticket == ticket.id)
+        assert (finding.inspection, finding.status) == (inspection.id, FindingStatus.TICKETED)
+        assert ticket.title in finding.description
 
 
 # --- rules ---------------------------------------------------------------------------------

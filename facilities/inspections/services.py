@@ -29,10 +29,12 @@ from facilities.inspections.choices import (
     URGENCY_PRIORITY,
     Anchor,
     Answer,
+    DefectType,
     FindingStatus,
     InspectionType,
     Recommendation,
     ScheduleStatus,
+    Severity,
     State,
     Trigger,
     Urgency,
@@ -1256,21 +1258,35 @@ async def _tickets_from_inspection(
     answers = _json(inspection.answers) or {}
     for item in items:
         answer = answers.get(item["key"], {})
-        if answer.get("answer") != Answer.NOT_OK:
-            continue
-        label = f"{item['zh']} {item.get('en', '')}".strip()
-        await tickets.open_ticket(
-            SYSTEM,
-            TicketIn(
-                asset_id=inspection.asset,
-                title=_("Failed check: %(item)s") % {"item": label},
-                description=answer.get("note", ""),
-                source=Source.INSPECTION,
-                work_class=WorkClass.MINOR,
-                priority=Priority.P1 if item.get("critical") else Priority.P2,
-            ),
-            now,
+        if answer.get("answer") == Answer.NOT_OK:
+            await _failed_item_to_ticket(inspection, item, answer.get("note", ""), media_root, now)
+
+
+async def _failed_item_to_ticket(
+    inspection: Inspection,
+    item: dict[str, Any],
+    note: str,
+    media_root: Path,
+    now: dt.datetime,
+) -> int:
+    """A failed checklist item is recorded as a finding of the inspection (a critical item's as
+    severe and short-term, P1; others moderate and medium-term, P2) and ticketed through it, so
+    its ticket is linked to the inspection like any finding's and shows in its findings."""
+    label = f"{item['zh']} {item.get('en', '')}".strip()
+    title = _("Failed check: %(item)s") % {"item": label}
+    critical = bool(item.get("critical"))
+    finding = await Finding.insert(
+        Finding(
+            inspection=inspection.id,
+            asset=inspection.asset,
+            defect_type=DefectType.OTHER,
+            severity=Severity.SEVERE if critical else Severity.MODERATE,
+            urgency=Urgency.SHORT if critical else Urgency.MEDIUM,
+            description=f"{title}\n{note}".strip(),
+            created_at=now,
         )
+    ).returning(Finding.id)
+    return await _finding_to_ticket(SYSTEM, finding[0]["id"], media_root, now, title=title)
 
 
 async def _checklist_items(inspection: Inspection) -> list[dict[str, Any]]:
@@ -1306,7 +1322,7 @@ async def finding_to_ticket(
 
 
 async def _finding_to_ticket(
-    actor: Actor, finding_id: int, media_root: Path, now: dt.datetime
+    actor: Actor, finding_id: int, media_root: Path, now: dt.datetime, title: str = ""
 ) -> int:
     stored: list[tuple[str, str]] = []
     try:
@@ -1323,7 +1339,8 @@ async def _finding_to_ticket(
                 TicketIn(
                     asset_id=finding.asset,
                     component_id=finding.component,
-                    title=_("%(defect)s: %(text)s")
+                    title=title
+                    or _("%(defect)s: %(text)s")
                     % {"defect": _finding_defect_label(finding), "text": finding.description[:120]},
                     description=finding.description,
                     source=Source.INSPECTION,
