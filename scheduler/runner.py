@@ -5,10 +5,12 @@ which would release it at once); on SQLite an exclusive lock on a file beside th
 Standbys retry every few seconds and take over when the leader's lock goes away. Jobs themselves
 are idempotent, so even two leaders for a moment double nothing.
 
-A new leader runs every job at once (a run due while nobody led is not lost). On stop (SIGTERM)
-the leader starts nothing new, waits up to ``SHUTDOWN_GRACE_SECONDS`` for the running jobs,
-cancels what overran (the job's ``release`` hands back its claims, the run is recorded as
-cancelled), and only then releases the leader lock, so a standby takes over at its next poll.
+A new leader first hands back the outbox claims still in flight (a killed leader's, see
+:func:`recover_claims`), then runs every job at once (a run due while nobody led is not lost).
+On stop (SIGTERM) the leader starts nothing new, waits up to ``SHUTDOWN_GRACE_SECONDS`` for the
+running jobs, cancels what overran (the job's ``release`` hands back its claims, the run is
+recorded as cancelled), and only then releases the leader lock, so a standby takes over at its
+next poll.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from facilities import db
 from facilities.jobs import services as jobs
 from facilities.lib.clock import utcnow
+from facilities.notifications import services as notifications
 from facilities.settings import Settings
 from scheduler.registry import JOBS, JobSpec
 
@@ -37,7 +40,7 @@ log = logging.getLogger("scheduler")
 
 RUNNER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 ADVISORY_LOCK_KEY = 0x46414331  # "FAC1"
-STANDBY_POLL_SECONDS = 5.0
+STANDBY_POLL_SECONDS = 2.0  # a standby's look at the lock: takeover within ~2 s
 TIMETABLE_PUBLISH_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 6 * 3600
 SHUTDOWN_GRACE_SECONDS = 20.0  # under systemd's default TimeoutStopSec (90 s)
@@ -299,6 +302,7 @@ async def lead_while_possible(settings: Settings, stop: asyncio.Event, *, standb
             continue
         announced_standby = False
         log.info("scheduler %s is the leader", RUNNER_NAME)
+        await recover_claims()
         running: RunningJobs = set()
         scheduler = build_scheduler(settings, running)
         scheduler.start()
@@ -311,6 +315,33 @@ async def lead_while_possible(settings: Settings, stop: asyncio.Event, *, standb
             finally:
                 await lock.release()
             log.info("scheduler %s stopped leading", RUNNER_NAME)
+
+
+async def recover_claims() -> int:
+    """On taking the lead, release the claims earlier leaders left in flight, so a leader killed
+    mid-send delays its messages by one takeover rather than by the outbox's CLAIM_TIMEOUT, and
+    close the runs they left open in the history.
+
+    Sound because this process runs no job at this point (``lead_while_possible`` stops or
+    cancels its runs before it lets a lock go), so no claim in flight is its own; see
+    ``notifications.release_claims_in_flight`` for why no confirmed send is repeated. Every
+    other job claims its work inside one transaction (a conditional update or a unique key), so
+    a killed run leaves nothing to release. Bounded and never raises: if the database fails
+    here, the claims still come back after the timeout."""
+    try:
+        async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS):
+            released = await notifications.release_claims_in_flight()
+            abandoned = await jobs.abandon_runs(RUNNER_NAME, utcnow())
+    except Exception:
+        log.exception("could not recover what an earlier leader left behind")
+        return 0
+    if released or abandoned:
+        log.warning(
+            "released %d outbox claim(s) and closed %d run(s) left by an earlier leader",
+            released,
+            abandoned,
+        )
+    return released
 
 
 @contextlib.asynccontextmanager

@@ -30,6 +30,26 @@ async def finish_run(
     ).where(JobRun.id == run_id)
 
 
+ABANDONED = "abandoned: its scheduler stopped (killed, or lost the database) before it finished"
+
+
+async def abandon_runs(runner: str, now: dt.datetime) -> int:
+    """Close the scheduled runs other schedulers left open (a new leader calls this as it takes
+    over): their processes died or lost the lead, so /jobs would show them running forever.
+    Manual runs (``python -m scheduler run``) are left alone: they may still be going. A run
+    that does finish after all records its real outcome over this one."""
+    rows = (
+        await JobRun.update({JobRun.finished_at: now, JobRun.error: ABANDONED})
+        .where(
+            JobRun.finished_at.is_null()
+            & (JobRun.runner != runner[:128])
+            & (JobRun.trigger == "schedule")
+        )
+        .returning(JobRun.id)
+    )
+    return len(rows)
+
+
 async def publish_timetable(entries: list[dict[str, Any]], runner: str, now: dt.datetime) -> None:
     """Replace the published timetable with the scheduler's current one (leader only)."""
     for entry in entries:

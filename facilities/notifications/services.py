@@ -74,7 +74,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 async def claim_due(now: dt.datetime, limit: int) -> tuple[str, list[Notification]]:
     """Take up to ``limit`` due messages for this runner; a claim older than CLAIM_TIMEOUT
-    (its runner crashed) may be taken again."""
+    (its runner crashed) may be taken again. A new scheduler leader does not wait for that
+    timeout: it hands back the claims in flight at once (:func:`release_claims_in_flight`);
+    the timeout remains the fallback for a run by hand that died."""
     token = secrets.token_hex(16)
     due = (Notification.status == Status.PENDING) & (Notification.next_attempt_at <= now)
     stale = (Notification.status == Status.SENDING) & (
@@ -99,6 +101,29 @@ async def claim_due(now: dt.datetime, limit: int) -> tuple[str, list[Notificatio
         ).where(Notification.id.is_in(ids) & (due | stale))
     claimed = await Notification.objects().where(Notification.claim_token == token)
     return token, list(claimed)
+
+
+async def release_claims_in_flight() -> int:
+    """Put every message being sent (``sending``) back in the outbox; returns how many.
+
+    A scheduler calls this right after it became the leader, before it runs any job. Only the
+    leader delivers, and a process runs no job when it takes the lock (it stopped or cancelled
+    its own runs before it gave up the lock it held before), so every claim in flight belongs to
+    another process: a leader that was killed (its claims would otherwise wait CLAIM_TIMEOUT),
+    or one that lost its session and has not noticed yet, or a run by hand. A message that
+    process already handed to the SMTP server but had not yet marked sent goes out again, with
+    the same Message-ID: delivery is at-least-once. A message marked sent is never touched, and
+    a late "sent" or "failed" from the old process changes nothing once its claim is gone (both
+    updates require its claim token), so a confirmed send is never repeated and no row is
+    written by two runners."""
+    rows = (
+        await Notification.update(
+            {Notification.status: Status.PENDING, Notification.claim_token: ""}
+        )
+        .where(Notification.status == Status.SENDING)
+        .returning(Notification.id)
+    )
+    return len(rows)
 
 
 async def deliver_due(now: dt.datetime, sender: Sender, batch_size: int, max_attempts: int) -> int:
