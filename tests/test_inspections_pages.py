@@ -11,6 +11,7 @@ import pytest
 
 from facilities.accounts.permissions import SYSTEM
 from facilities.assets.choices import AssetType
+from facilities.i18n import use_locale
 from facilities.inspections import services as inspections
 from facilities.inspections.choices import State
 from facilities.inspections.schemas import FindingIn
@@ -270,10 +271,17 @@ async def test_shortened_interval_is_shown_with_its_reason(login, personas, now,
         f"/inspections/schedules?asset={asset.id}", headers={"Accept-Language": "en"}
     )
     assert "Interval shortened" in page.text
-    # the reason is stored as it was written when the rule fired (in the default language)
+    # the reason is stored as the rule and the day, and read in each reader's language
     schedule = (await inspections.list_schedules(personas["alice"], asset.id))[0]
-    assert "grade_d" in schedule.override_reason
-    assert schedule.override_reason in page.text
+    day = now.astimezone(ZONE).date().isoformat()
+    assert schedule.override_reason == f"grade_d:{day}"
+    assert f"Grade D on {day}: shortened by rule grade_d" in page.text
+    chinese = await client.get(
+        f"/inspections/schedules?asset={asset.id}", headers={"Accept-Language": "zh-CN"}
+    )
+    with use_locale("zh_CN"):
+        assert inspections.describe_shortening(schedule.override_reason) in chinese.text
+    assert "Grade D on" not in chinese.text
     assert "FREQ=MONTHLY;INTERVAL=6" in page.text
     assert "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1" in page.text
     assert "grade_d" in page.text and 'class="firing"' in page.text

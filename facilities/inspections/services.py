@@ -1530,11 +1530,7 @@ async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetim
     if rule and grade == "D":
         proposal = await _propose_closure(inspection, "restricted", now)
         shortened = await _shorten_intervals(
-            inspection.asset,
-            zone,
-            now,
-            _("Grade D on %(date)s: shortened by rule grade_d")
-            % {"date": now.astimezone(zone).date().isoformat()},
+            inspection.asset, zone, now, shortening_reason("grade_d", now.astimezone(zone).date())
         )
         await _fire(rule, inspection, {"closure_proposal": proposal, "schedules": shortened}, now)
         fired.append(rule["code"])
@@ -1611,6 +1607,21 @@ SHORTENED = {
     InspectionType.PERIODIC_STRUCTURAL: "FREQ=MONTHLY;INTERVAL=6",
     InspectionType.PATROL: "FREQ=DAILY",
 }
+
+
+def shortening_reason(rule_code: str, day: dt.date) -> str:
+    """What a shortened schedule stores as its reason: the rule and the day, not words, so each
+    reader sees it in their own language (:func:`describe_shortening`)."""
+    return f"{rule_code}:{day.isoformat()}"
+
+
+def describe_shortening(reason: str) -> str:
+    """A stored shortening reason in the reader's language; a reason written by hand (or by an
+    older version, in words) is shown as it is."""
+    code, _sep, day = reason.partition(":")
+    if code == "grade_d" and day:
+        return _("Grade D on %(date)s: shortened by rule grade_d") % {"date": day}
+    return reason
 
 
 def _shortened_rule(inspection_type: InspectionType, starts_at: dt.datetime, zone: ZoneInfo) -> str:
@@ -1752,7 +1763,13 @@ async def latest_acceptance(asset_id: int, since: dt.datetime | None = None) -> 
     )
     if since is not None:
         query = query.where(Inspection.completed_at >= since)
-    return await query.order_by(Inspection.completed_at, ascending=False).first()
+    # The id breaks a tie (two finalised at the same instant): "the newest" is then the one
+    # finalised last, on both engines, instead of whichever row the database returns first.
+    return await (
+        query.order_by(Inspection.completed_at, ascending=False)
+        .order_by(Inspection.id, ascending=False)
+        .first()
+    )
 
 
 async def open_direct_control_findings(asset_id: int) -> int:
