@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.file_system import BaseLocalFileSystem
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -57,6 +59,17 @@ from facilities.web.ops import OpsController
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
+
+class StaticFileSystem(BaseLocalFileSystem):
+    """The local file system for /static, where a path with a NUL byte (``/static/%00x``) is a
+    file that does not exist (a 404), not an error from ``stat`` (a 500)."""
+
+    async def info(self, path: Any, **kwargs: Any) -> Any:
+        if "\x00" in str(path):
+            raise FileNotFoundError(path)
+        return await super().info(path, **kwargs)
+
+
 CONTROLLERS = [
     PublicController,
     NoticeController,
@@ -95,6 +108,7 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "TICKET_STATUS_COLOURS": ticket_choices.STATUS_COLOURS,
         "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
         "board_columns": ticket_choices.BOARD_COLUMNS,
+        "describe_shortening": inspection_services.describe_shortening,
         "InspectionType": inspection_choices.InspectionType,
         "InspectionState": inspection_choices.State,
         "InspectionTrigger": inspection_choices.Trigger,
@@ -162,13 +176,18 @@ def create_app(
         cookie_name="csrftoken",
         cookie_secure=settings.cookie_secure,
         cookie_httponly=False,
-        exclude=["/open311", "^/unsubscribe/"],
+        # Anchored: Litestar searches the whole path, so an unanchored "/open311" also let
+        # e.g. POST /reports/open311/still-broken through without the token.
+        exclude=["^/open311/", "^/unsubscribe/"],
     )
     app = Litestar(
         route_handlers=[
             *CONTROLLERS,
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], include_in_schema=False
+                path="/static",
+                directories=[STATIC_DIR],
+                include_in_schema=False,
+                file_system=StaticFileSystem(),
             ),
         ],
         before_send=[add_security_headers, count_unmatched],

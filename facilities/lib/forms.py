@@ -40,6 +40,11 @@ def parse_fields(
     for field in info.fields:
         raw = data.get(field.encode_name)
         raw = raw.strip() if isinstance(raw, str) else raw
+        if isinstance(raw, str) and "\x00" in raw:
+            # PostgreSQL cannot store a NUL (SQLite can): refused here for both engines, before
+            # a query (or a CSV download already under way) fails on it.
+            errors[field.encode_name] = _("This field contains a character that is not allowed.")
+            continue
         try:
             value = _convert(field, raw, checkboxes_absent_false)
         except _Invalid as exc:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import statistics
+import unicodedata
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -715,7 +716,10 @@ async def add_attachment(
 def display_name(filename: str, storage_key: str) -> str:
     """The name shown and offered on download: the sender's name without any folder, with the
     extension of what the file really is (a PNG sent as "photo.pdf" is "photo.png")."""
-    stem = Path(filename.replace("\\", "/")).stem.strip().strip(".") or "upload"
+    # Control and format characters go: a right-to-left override ("invoice\u202egpj.png")
+    # would show the name reversed ("invoicepng.jpg"), a line break would break a header.
+    visible = "".join(c for c in filename if unicodedata.category(c) not in {"Cc", "Cf"})
+    stem = Path(visible.replace("\\", "/")).stem.strip().strip(".") or "upload"
     extension = Path(storage_key).suffix
     return stem[: 200 - len(extension)] + extension
 

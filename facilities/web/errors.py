@@ -7,13 +7,17 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
 from facilities import i18n
@@ -51,6 +55,45 @@ def _json(status: int, detail: str, extra: Any = None) -> Response[Any]:
     if extra is not None:
         body["extra"] = extra
     return Response(content=body, status_code=status, media_type=MediaType.JSON)
+
+
+class ErrorItem(msgspec.Struct):
+    """One problem with a request: the field (``key``), where it was sent (``source``: body,
+    query, path ...) and what is wrong with it."""
+
+    message: str
+    key: str = ""
+    source: str = ""
+
+
+class ErrorBody(msgspec.Struct):
+    """Every JSON error answer (what :func:`_json` writes); ``extra`` lists the problems of a
+    400, field by field."""
+
+    status_code: int
+    detail: str
+    extra: list[ErrorItem] | None = None
+
+
+API_ERRORS = {
+    401: "No valid credentials: a bearer token (or a session) is missing, unknown or revoked.",
+    403: "The role may not do this (or a browser session sent no valid CSRF token).",
+    404: "No such record.",
+    409: "Someone saved first (send the current ``version``), the action is not allowed in the "
+    "record's present state, or a unique value is already taken.",
+    413: "The request body or upload is too large.",
+}
+
+
+def api_errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI ``responses`` of a JSON API route, besides its success and the 400 Litestar
+    declares itself: 401 always (every route needs a token or a session), plus ``codes``."""
+    return {
+        code: ResponseSpec(
+            data_container=ErrorBody, description=API_ERRORS[code], generate_examples=False
+        )
+        for code in sorted({401, *codes})
+    }
 
 
 def _page(request: Request[Any, Any, Any], status: int, detail: str = "") -> Template:
@@ -126,8 +169,32 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         )
 
 
+def undecodable_input_handler(
+    request: Request[Any, Any, Any], exc: UnicodeDecodeError
+) -> Response[Any]:
+    """Request text that is not UTF-8: Litestar's multipart parser decodes every part sent
+    without a file name as text (a photo whose name a client left out), and raises. Bad input,
+    so a 400 like any other, never a 500."""
+    return http_error_handler(
+        request, ClientException(detail=_("Some of the values sent are not valid."))
+    )
+
+
+def unstorable_text_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Text PostgreSQL cannot hold: a NUL character (``%00`` in a search, ``\\u0000`` in a
+    JSON title) is refused by the database, wherever it was sent. SQLite stores it; on either
+    engine it is the sender's mistake, a 400, never a 500."""
+    log.info("text refused by the database on %s %s: %s", request.method, request.url.path, exc)
+    return http_error_handler(
+        request, ClientException(detail=_("Some of the values sent are not valid."))
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,
+    UnicodeDecodeError: undecodable_input_handler,
+    asyncpg.exceptions.CharacterNotInRepertoireError: unstorable_text_handler,
+    asyncpg.exceptions.UntranslatableCharacterError: unstorable_text_handler,
     Exception: internal_error_handler,
 }
