@@ -758,34 +758,38 @@ async def _raise_sqlite(
 async def _raise_postgres(
     moves: list[_Move], batch: tuple[str, list[Any]], now: dt.datetime
 ) -> tuple[int, int]:
-    """One statement per chunk of groups: an UPDATE moving ``next_due_at`` from the group's
-    value feeds the INSERT of exactly the rows it moved (a concurrent run blocks on the same
-    rows, then finds them moved and raises nothing), and the statement counts what it raised
-    and folded. The groups are a VALUES list (hashed)."""
+    """One statement per number of missed occurrences (and chunk of groups): an UPDATE moving
+    ``next_due_at`` from the group's value feeds the INSERT of exactly the rows it moved (a
+    concurrent run blocks on the same rows, then finds them moved and raises nothing); what the
+    statement raised times the missed count is what it folded. The groups are a VALUES list,
+    hashed. (Joining the INSERT's rows back to the UPDATE's to count per row would make
+    PostgreSQL loop: it estimates one row for each.)"""
     one = "(" + ", ".join(f"?::{t}" for t in _MOVE_TYPES) + ")"
+    by_missed: dict[int, list[_Move]] = {}
+    for move in moves:
+        by_missed.setdefault(move.missed, []).append(move)
     raised = coalesced = 0
-    for chunk in range(0, len(moves), _GROUPS_PER_STATEMENT):
-        part = moves[chunk : chunk + _GROUPS_PER_STATEMENT]
-        args: list[Any] = [value for move in part for value in move.params()]
-        values = ", ".join([one] * len(part))
-        # only column names, placeholders and the checked constants are interpolated
-        statement = (
-            f"WITH g({', '.join(_MOVE_COLUMNS)}) AS (VALUES {values}), "  # noqa: S608
-            "moved AS (UPDATE inspection_schedule AS s SET next_due_at = g.following "
-            f"FROM g WHERE {_MATCH} AND {batch[0]} AND s.is_suspended = false "
-            "RETURNING s.id, s.asset, s.inspection_type, s.team, s.checklist, g.stamp, "
-            "g.due_at, g.window_ends_at, g.missed), "
-            f"raised AS (INSERT INTO inspection ({_INSERT_COLUMNS}) "
-            "SELECT m.asset, m.id, CAST(m.id AS TEXT) || ':' || m.stamp, m.inspection_type, "
-            "m.due_at, m.window_ends_at, m.team, m.checklist, ?::timestamptz, ?::timestamptz, "
-            f"{_constants()} FROM moved AS m ON CONFLICT (occurrence_key) DO NOTHING "
-            "RETURNING schedule) "
-            "SELECT count(*) AS raised, coalesce(sum(m.missed), 0) AS missed "
-            "FROM raised AS r JOIN moved AS m ON m.id = r.schedule"
-        )
-        row = (await _execute(statement, [*args, *batch[1], now, now]))[0]
-        raised += int(row["raised"])
-        coalesced += int(row["missed"])
+    for missed, same in sorted(by_missed.items()):
+        for chunk in range(0, len(same), _GROUPS_PER_STATEMENT):
+            part = same[chunk : chunk + _GROUPS_PER_STATEMENT]
+            args: list[Any] = [value for move in part for value in move.params()]
+            values = ", ".join([one] * len(part))
+            # only column names, placeholders and the checked constants are interpolated
+            statement = (
+                f"WITH g({', '.join(_MOVE_COLUMNS)}) AS (VALUES {values}), "  # noqa: S608
+                "moved AS (UPDATE inspection_schedule AS s SET next_due_at = g.following "
+                f"FROM g WHERE {_MATCH} AND {batch[0]} AND s.is_suspended = false "
+                "RETURNING s.id, s.asset, s.inspection_type, s.team, s.checklist, g.stamp, "
+                "g.due_at, g.window_ends_at) "
+                f"INSERT INTO inspection ({_INSERT_COLUMNS}) "
+                "SELECT m.asset, m.id, CAST(m.id AS TEXT) || ':' || m.stamp, m.inspection_type, "
+                "m.due_at, m.window_ends_at, m.team, m.checklist, ?::timestamptz, "
+                f"?::timestamptz, {_constants()} FROM moved AS m "
+                "ON CONFLICT (occurrence_key) DO NOTHING"
+            )
+            count = await _execute_count(statement, [*args, *batch[1], now, now])
+            raised += count
+            coalesced += count * missed
     return raised, coalesced
 
 
