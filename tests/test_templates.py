@@ -58,7 +58,7 @@ def test_autoescape_is_on_and_undefined_is_strict():
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 @pytest.mark.parametrize("template", EMAILS)
-def test_email_renders(template, language):
+def test_email_renders(app, template, language):  # the app configures the templates' globals
     with use_locale(language):
         subject, text, html = render_email(template, dict(EMAIL_CONTEXT))
     assert subject and "\n" not in subject

@@ -72,7 +72,14 @@
     });
   }
 
-  function ready() { nearMe(); photoLimit(); }
+  // After a rejected submission, put the keyboard (and the screen reader) on the first field to
+  // fix: its label and its error (aria-describedby) are read out, the summary is role="alert".
+  function focusFirstError() {
+    var field = document.querySelector('.report-form [aria-invalid="true"]');
+    if (field) { field.focus(); }
+  }
+
+  function ready() { nearMe(); photoLimit(); focusFirstError(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
   } else {
