@@ -3,120 +3,68 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_browser
+from tests.browser_support import (
+    SCREENSHOTS,
+    Server,
+    chromium,
+    fits_the_screen,
+    mails_to,
+    pages_for,
+    smtp_on_loopback,
+    start_server,
+)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 #: The story happened a year before the tests' own clock, so the real clock finds the bridge
 #: closed (the server reads the wall clock; nothing here can pin it).
 SHIFT = -dt.timedelta(days=365)
-PHONE = {"width": 390, "height": 844}
+CITIZEN = "citizen.browser@example.org"
 
 
-async def _seed(url: str) -> None:
-    from facilities import db
+async def seed_story(shift_seconds: float) -> int:
+    """The landmark story of tests/test_public_pages.py, moved by the shift; its closure id."""
     from tests.test_public_pages import build_story
 
-    db.configure(url)
-    story = await build_story(SHIFT)
-    print(story.closure.id)
-
-
-def seed_main() -> None:  # pragma: no cover - run in a subprocess
-    asyncio.run(_seed(os.environ["FACILITIES_DATABASE_URL"]))
+    story = await build_story(dt.timedelta(seconds=shift_seconds))
+    return int(story.closure.id)
 
 
 @pytest.fixture(scope="module")
-def notice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A migrated database with the story, and `facilities serve` on a free loopback port."""
-    _require_browser()
-    folder = tmp_path_factory.mktemp("public-browser")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITIES_")}
-    env.update(
-        FACILITIES_DATABASE_URL=f"sqlite:///{folder}/public.db",
-        FACILITIES_SCHEDULER_EMBEDDED="false",
-        FACILITIES_PORT=str(port),
-        FACILITIES_LOG_LEVEL="WARNING",
-    )
-    cli = [sys.executable, "-m", "facilities.cli"]
-    subprocess.run(
-        [*cli, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
-    )
-    seeded = subprocess.run(
-        [sys.executable, "-c", "from tests.test_public_browser import seed_main; seed_main()"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    closure_id = int(seeded.stdout.strip().splitlines()[-1])
-    process = subprocess.Popen(
-        [*cli, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the server did not start")
-        time.sleep(0.1)  # waiting for a process to listen, not for time to pass in a rule
-    try:
-        yield base, closure_id
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def notice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The story (no demo) served with e-mail going to a real SMTP server on loopback."""
+    with (
+        smtp_on_loopback() as smtp,
+        start_server(
+            tmp_path_factory.mktemp("public-browser"),
+            demo=False,
+            seed="tests.test_public_browser:seed_story",
+            shift=SHIFT,
+            smtp=smtp,
+        ) as running,
+    ):
+        yield running
 
 
 @pytest.fixture
-def phone(notice_server: tuple[str, int], request: pytest.FixtureRequest) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        if getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
-
-
-def _fits_the_screen(page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+def phone(notice_server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with chromium() as browser, pages_for(request, browser) as pages:
+        yield pages.open("phone", "zh-CN")
 
 
 def test_citizen_reads_the_notice_in_chinese_then_english_and_subscribes(notice_server, phone):
-    base, closure_id = notice_server
+    base, closure_id = notice_server.url, notice_server.seeded
     page = phone
     page.goto(f"{base}/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert _fits_the_screen(page)
+    assert fits_the_screen(page)
     # the bridge is listed among the closures in force; the reader opens its notice
     page.locator(f"#holding-title ~ ul a[href='/notices/{closure_id}']").click()
     page.wait_for_url(f"{base}/notices/{closure_id}")
@@ -127,7 +75,7 @@ def test_citizen_reads_the_notice_in_chinese_then_english_and_subscribes(notice_
     assert page.locator("ol.timeline li").count() == 3
     assert page.locator("text=湖面已布设两层滤网，防止材料落水。").is_visible()
     assert page.locator("link[rel=alternate][type='application/atom+xml']").count() >= 1
-    assert _fits_the_screen(page)
+    assert fits_the_screen(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "public_notice_zh.png"), full_page=True)
 
@@ -140,13 +88,45 @@ def test_citizen_reads_the_notice_in_chinese_then_english_and_subscribes(notice_
     assert page.locator(".revisions >> text=Expected to reopen before 15 April").is_visible()
     assert page.locator("dl.facts >> text=76.6 m").is_visible()
     assert page.locator(".progress-list >> text=New timber deck").is_visible()
-    assert _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.screenshot(path=str(SCREENSHOTS / "public_notice_en.png"), full_page=True)
 
     # subscribing to the bridge: the address is not shown back
-    page.fill("#subscribe-email", "citizen.browser@example.org")
+    page.fill("#subscribe-email", CITIZEN)
     page.check("input[name=target][value^='asset:']")
     page.click("form.subscribe button[type=submit]")
     page.wait_for_url(f"{base}/subscriptions/requested")
     assert page.locator("h1").inner_text() == "Check your e-mail"
-    assert "citizen.browser@example.org" not in page.content()
+    assert CITIZEN not in page.content()
+
+    # double opt-in: the outbox job delivers the confirmation to the real SMTP server, and
+    # following its link confirms the subscription
+    smtp = notice_server.smtp
+    assert smtp is not None and not any(CITIZEN in m.rcpt_tos for m in smtp.messages)
+    notice_server.run_job(
+        "deliver_notifications", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    )
+    (mail,) = mails_to(smtp, CITIZEN)
+    links = set(re.findall(rf"{re.escape(base)}/subscriptions/confirm/[A-Za-z0-9_-]+", mail))
+    assert len(links) == 1, mail
+    page.goto(links.pop())
+    assert page.locator("h1").inner_text() == "Subscription confirmed"
+    assert fits_the_screen(page)
+    # the notice now has someone to tell: the confirmed subscriber counts for the fan-out
+    assert notice_server.call("tests.test_public_browser:confirmed_subscribers", closure_id) == [
+        CITIZEN
+    ]
+
+
+async def confirmed_subscribers(closure_id: int) -> list[str]:
+    """Who would be told about this closure's next update (confirmed, not unsubscribed)."""
+    from facilities.closures.tables import Closure, Subscription
+
+    closure = await Closure.select(Closure.asset).where(Closure.id == closure_id).first()
+    assert closure is not None
+    rows = await Subscription.select(Subscription.email).where(
+        (Subscription.asset == closure["asset"])
+        & Subscription.confirmed_at.is_not_null()
+        & Subscription.unsubscribed_at.is_null()
+    )
+    return [row["email"] for row in rows]

@@ -4,119 +4,62 @@ photo, the tracking page. The server fixture and flags are those of tests/test_b
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import free_port, on_postgres
+from facilities.i18n import use_locale
+from tests.browser_support import (
+    PHONE,
+    Pages,
+    Server,
+    chromium,
+    log_in,
+    pages_for,
+    start_server,
+)
 from tests.test_media import jpeg_with_metadata
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 # Standing on the Pinghu lakeside boardwalk of the demo (GX-ZD-PH-001 at 26.8961, 112.5830).
 ON_THE_BOARDWALK = {"latitude": 26.8962, "longitude": 112.5832, "accuracy": 10}
 
 
-def _require_browser() -> None:
-    if on_postgres():
-        pytest.skip("browser journeys run once, on SQLite")
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing but REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-
-
-@dataclasses.dataclass(frozen=True)
-class Server:
-    url: str
-    media: Path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A migrated demo database and `facilities serve` on a free loopback port."""
-    _require_browser()
-    folder = tmp_path_factory.mktemp("browser-reports")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITIES_")}
-    env.update(
-        FACILITIES_DATABASE_URL=f"sqlite:///{folder}/browser.db",
-        FACILITIES_MEDIA_DIR=str(folder / "media"),
-        FACILITIES_SCHEDULER_EMBEDDED="false",
-        FACILITIES_PORT=str(port),
-        FACILITIES_LOG_LEVEL="WARNING",
-    )
-    cli = [sys.executable, "-m", "facilities.cli"]
-    for command in (["migrate"], ["demo"]):
-        subprocess.run(
-            [*cli, *command], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
-        )
-    process = subprocess.Popen(
-        [*cli, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the server did not start")
-        time.sleep(0.1)  # waiting for a process to listen, not for time to pass in a rule
-    try:
-        yield Server(base, folder / "media")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """The demo database served by `facilities serve` on a free loopback port."""
+    with start_server(tmp_path_factory.mktemp("browser-reports")) as running:
+        yield running
 
 
 @pytest.fixture
-def phone(server: Server, request: pytest.FixtureRequest) -> Iterator[object]:
+def pages(server: Server, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    with chromium() as browser, pages_for(request, browser) as opened:
+        yield opened
+
+
+@pytest.fixture
+def phone(pages: Pages) -> Any:
     """A phone-sized page that may read its (simulated) location."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=3,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            geolocation=ON_THE_BOARDWALK,
-            permissions=["geolocation"],
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        if getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
+    return pages.open(
+        "phone",
+        "zh-CN",
+        device_scale_factor=3,
+        geolocation=ON_THE_BOARDWALK,
+        permissions=["geolocation"],
+    )
 
 
-def fits_the_screen(page: object) -> bool:
-    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+def fits_the_screen(page: Any) -> bool:
+    width = page.evaluate("document.documentElement.scrollWidth")
     return int(width) <= PHONE["width"]
 
 
-def test_a_citizen_reports_a_loose_plank_from_a_phone(server, phone, tmp_path):
+def test_a_citizen_reports_a_loose_plank_from_a_phone_and_tracks_it(server, pages, phone, tmp_path):
     page = phone
     base = server.url
     page.goto(f"{base}/report")
@@ -161,3 +104,37 @@ def test_a_citizen_reports_a_loose_plank_from_a_phone(server, phone, tmp_path):
     ]
     raw = stored.read_bytes()
     assert raw.startswith(b"\xff\xd8") and b"Exif" not in raw and b"PhoneMaker" not in raw
+
+    # Staff triage it into a repair ticket and start the work; the citizen's tracking link
+    # follows each step.
+    from facilities.reports.choices import Stage
+    from facilities.tickets.choices import Action
+
+    def stage(value: Stage) -> str:
+        with use_locale("zh_CN"):
+            return str(value.label)
+
+    assert stage(Stage.RECEIVED) in page.locator("#report-status").inner_text()
+    tracking = page.url
+    staff = pages.open("desktop")
+    log_in(staff, base, "alice")
+    staff.goto(f"{base}/triage/{reference}")
+    staff.fill("#convert-form #title", "栈道东入口木板松动 Loose plank at the east entrance")
+    staff.locator("#convert-form button[type=submit]").click()
+    staff.wait_for_load_state()
+    staff.goto(f"{base}/triage/{reference}")
+    ticket = staff.locator(".page-head a[href^='/tickets/']")
+    assert ticket.count() == 1
+    page.goto(tracking)
+    assert stage(Stage.INVESTIGATING) in page.locator("#report-status").inner_text()
+
+    ticket.click()
+    staff.wait_for_url(re.compile(r".*/tickets/\d+$"))
+    assert "Loose plank at the east entrance" in staff.locator("h1").inner_text()
+    for action in (Action.TRIAGE, Action.START):
+        form = staff.locator(f'form.action-form:has(input[name="action"][value="{action}"])')
+        form.locator("button").click()
+        staff.wait_for_load_state()
+    page.reload()
+    assert stage(Stage.IN_PROGRESS) in page.locator("#report-status").inner_text()
+    assert fits_the_screen(page)

@@ -6,6 +6,7 @@ import pytest
 
 from facilities.i18n import gettext, use_locale
 from facilities.tickets.choices import Status
+from tests.browser_support import log_in
 from tests.test_browser import page, server  # noqa: F401 - the shared fixtures
 
 pytestmark = pytest.mark.browser
@@ -24,13 +25,7 @@ def act(page, action: str, **fields: str) -> None:  # noqa: F811
 
 
 def test_a_ticket_goes_from_new_to_closed(server, page):  # noqa: F811
-    from facilities.demo import DEMO_PASSWORD
-
-    page.goto(f"{server}/login")
-    page.fill("#username", "alice")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/assets")
+    log_in(page, server, "alice")
 
     page.goto(f"{server}/tickets/new")
     page.select_option("#asset_id", label="GX-YL-PH-001 平湖公园儿童游乐场")
