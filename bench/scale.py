@@ -59,14 +59,18 @@ KINDS = ("home", "notices", "atom", "tickets", "assets", "create")
 # --- seeding ---------------------------------------------------------------------------------
 
 
-def ticket_records(count: int, assets: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``bench/tickets_list.py`` (same distributions), generated lazily for COPY."""
+def ticket_records(
+    count: int, assets: int, seed: int = 7, first_id: int = 1, first_asset: int = 1
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``bench/tickets_list.py`` (same distributions), generated lazily for COPY:
+    ids from ``first_id``, on the ``assets`` asset ids from ``first_asset`` (for a database that
+    already holds rows, as ``bench/soak.py`` seeds after the demo story)."""
     from tickets_list import HOURS, NOW, PRIORITIES, SOURCES, STATUSES
 
     rng = random.Random(seed)
     start = NOW - dt.timedelta(days=5 * 365)
     span = int((NOW - start).total_seconds())
-    for n in range(1, count + 1):
+    for n in range(first_id, first_id + count):
         created = start + dt.timedelta(seconds=rng.randrange(span))
         priority = rng.choice(PRIORITIES)
         status = rng.choice(STATUSES)
@@ -78,7 +82,7 @@ def ticket_records(count: int, assets: int, seed: int = 7) -> Iterator[tuple[Any
         source = rng.choice(SOURCES)
         yield (
             n,
-            rng.randrange(1, assets + 1),
+            first_asset - 1 + rng.randrange(1, assets + 1),
             f"Ticket {n} {source} repair",
             source,
             priority,
@@ -91,23 +95,33 @@ def ticket_records(count: int, assets: int, seed: int = 7) -> Iterator[tuple[Any
         )
 
 
-async def seed(url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def create_database(url: str) -> None:
+    """Drop and create the database named by ``url`` (through ``PG_ADMIN``), point the app's
+    engine at it and migrate it with Piccolo's ``run_forwards``."""
     import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
-    from raise_inspections import COLUMNS as SCHEDULE_COLUMNS
-    from raise_inspections import schedule_rows
-    from tickets_list import COLUMNS as TICKET_COLUMNS
 
     from facilities import db
 
+    name = url.rpartition("/")[2]
+    assert re.fullmatch(r"facilities_bench_\w+", name), name  # never drop anything else
     admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {PG_DB}")
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {name}")
     await admin.close()
     db.configure(url)
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo prints every migration
         result = await run_forwards(app_name="all", migration_id="all", fake=False)
     assert result.success, result.message
+
+
+async def seed(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    import asyncpg
+    from raise_inspections import COLUMNS as SCHEDULE_COLUMNS
+    from raise_inspections import schedule_rows
+    from tickets_list import COLUMNS as TICKET_COLUMNS
+
+    await create_database(url)
 
     timings: dict[str, float] = {}
     now = dt.datetime.now(dt.UTC)
