@@ -34,6 +34,7 @@ from facilities.lib.forms import parse_fields
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import OPEN_STATUSES
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.errors import api_errors
 from facilities.web.forms import parse_form
 from facilities.web.responses import redirect, render
 
@@ -413,22 +414,22 @@ class SiteApiController(Controller):
     guards = [staff_guard]
     tags = ["sites"]
 
-    @get("/")
+    @get("/", responses=api_errors())
     async def index(self, request: Request[Any, Any, Any]) -> list[SiteOut]:
         return await assets.list_sites(require_actor(request))
 
-    @get("/{site_id:int}")
+    @get("/{site_id:int}", responses=api_errors(404))
     async def show(self, request: Request[Any, Any, Any], site_id: IdParam) -> SiteOut:
         return await assets.site_detail(require_actor(request), site_id)
 
-    @post("/")
+    @post("/", responses=api_errors(403))
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[SiteIn]
     ) -> Response[SiteOut]:
         site = await assets.create_site(require_actor(request), data, utcnow())
         return Response(assets.site_out(site), status_code=201)
 
-    @put("/{site_id:int}")
+    @put("/{site_id:int}", responses=api_errors(403, 404, 409))
     async def update(
         self, request: Request[Any, Any, Any], site_id: IdParam, data: JSONBody[SiteIn]
     ) -> SiteOut:
@@ -443,7 +444,7 @@ class AssetApiController(Controller):
     guards = [staff_guard]
     tags = ["assets"]
 
-    @get("/assets")
+    @get("/assets", responses=api_errors())
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -465,11 +466,11 @@ class AssetApiController(Controller):
             total=result.total,
         )
 
-    @get("/assets/{asset_id:int}")
+    @get("/assets/{asset_id:int}", responses=api_errors(404))
     async def show(self, request: Request[Any, Any, Any], asset_id: IdParam) -> AssetOut:
         return assets.asset_out(await assets.get_asset(require_actor(request), asset_id))
 
-    @post("/assets")
+    @post("/assets", responses=api_errors(403, 409))
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[AssetIn]
     ) -> Response[AssetOut]:
@@ -477,7 +478,7 @@ class AssetApiController(Controller):
         asset = await _create_asset(request, actor, data)
         return Response(assets.asset_out(await assets.get_asset(actor, asset.id)), status_code=201)
 
-    @put("/assets/{asset_id:int}")
+    @put("/assets/{asset_id:int}", responses=api_errors(403, 404, 409))
     async def update(
         self, request: Request[Any, Any, Any], asset_id: IdParam, data: JSONBody[AssetIn]
     ) -> AssetOut:
@@ -486,13 +487,13 @@ class AssetApiController(Controller):
         await assets.update_asset(actor, asset_id, data, utcnow())
         return assets.asset_out(await assets.get_asset(actor, asset_id))
 
-    @get("/assets/{asset_id:int}/components")
+    @get("/assets/{asset_id:int}/components", responses=api_errors(404))
     async def components(
         self, request: Request[Any, Any, Any], asset_id: IdParam
     ) -> list[ComponentOut]:
         return await assets.list_components(require_actor(request), asset_id)
 
-    @post("/assets/{asset_id:int}/components")
+    @post("/assets/{asset_id:int}/components", responses=api_errors(403, 404))
     async def create_component(
         self, request: Request[Any, Any, Any], asset_id: IdParam, data: JSONBody[ComponentIn]
     ) -> Response[ComponentOut]:
@@ -500,13 +501,13 @@ class AssetApiController(Controller):
         row = await assets.create_component(actor, asset_id, data, utcnow())
         return Response(await assets.component_detail(actor, row.id), status_code=201)
 
-    @get("/components/{component_id:int}")
+    @get("/components/{component_id:int}", responses=api_errors(404))
     async def show_component(
         self, request: Request[Any, Any, Any], component_id: IdParam
     ) -> ComponentOut:
         return await assets.component_detail(require_actor(request), component_id)
 
-    @put("/components/{component_id:int}")
+    @put("/components/{component_id:int}", responses=api_errors(403, 404, 409))
     async def update_component(
         self, request: Request[Any, Any, Any], component_id: IdParam, data: JSONBody[ComponentIn]
     ) -> ComponentOut:

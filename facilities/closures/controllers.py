@@ -51,6 +51,7 @@ from facilities.i18n import gettext as _
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import redirect, render, safe_next
 
@@ -698,14 +699,14 @@ class ClosureApiController(Controller):
     async def _out(self, actor: Actor, closure_id: int) -> ClosureOut:
         return closure_out(await closures.closure_view(actor, closure_id))
 
-    @get("/")
+    @get("/", responses=api_errors())
     async def index(
         self,
         request: Request[Any, Any, Any],
         status: Annotated[
             str,
-            Parameter(
-                query="status",
+            QueryParameter(
+                name="status",
                 pattern=r"^(open|all|planned|active|extended|lifted|cancelled)$",
                 description="open (planned or in force, the default), all, or one status",
             ),
@@ -718,7 +719,7 @@ class ClosureApiController(Controller):
         )
         return [summary_out(r) for r in rows]
 
-    @post("/")
+    @post("/", responses=api_errors(403))
     async def create(
         self, request: Request[Any, Any, Any], data: Annotated[ClosureIn, Body()]
     ) -> Response[ClosureOut]:
@@ -727,12 +728,12 @@ class ClosureApiController(Controller):
         closure = await closures.create_closure(actor, data, utcnow())
         return Response(await self._out(actor, closure.id), status_code=201)
 
-    @get("/{closure_id:int}")
+    @get("/{closure_id:int}", responses=api_errors(404))
     async def show(self, request: Request[Any, Any, Any], closure_id: IdParam) -> ClosureOut:
         """One closure with its linked tickets, every promise made and the reopening gate."""
         return await self._out(require_actor(request), closure_id)
 
-    @put("/{closure_id:int}")
+    @put("/{closure_id:int}", responses=api_errors(403, 404, 409))
     async def update(
         self,
         request: Request[Any, Any, Any],
@@ -745,7 +746,7 @@ class ClosureApiController(Controller):
         await closures.update_closure(actor, closure_id, data, utcnow())
         return await self._out(actor, closure_id)
 
-    @post("/{closure_id:int}/extend", status_code=200)
+    @post("/{closure_id:int}/extend", status_code=200, responses=api_errors(403, 404, 409))
     async def extend(
         self,
         request: Request[Any, Any, Any],
@@ -757,7 +758,7 @@ class ClosureApiController(Controller):
         await closures.extend(actor, closure_id, data, utcnow())
         return await self._out(actor, closure_id)
 
-    @post("/{closure_id:int}/cancel", status_code=200)
+    @post("/{closure_id:int}/cancel", status_code=200, responses=api_errors(403, 404, 409))
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -768,7 +769,7 @@ class ClosureApiController(Controller):
         await closures.cancel(actor, closure_id, data, utcnow())
         return await self._out(actor, closure_id)
 
-    @post("/{closure_id:int}/sign-off", status_code=200)
+    @post("/{closure_id:int}/sign-off", status_code=200, responses=api_errors(403, 404, 409))
     async def sign_off(
         self,
         request: Request[Any, Any, Any],
@@ -781,7 +782,7 @@ class ClosureApiController(Controller):
         await closures.sign_off(actor, closure_id, data.version, utcnow())
         return await self._out(actor, closure_id)
 
-    @post("/{closure_id:int}/lift", status_code=200)
+    @post("/{closure_id:int}/lift", status_code=200, responses=api_errors(403, 404, 409))
     async def lift(
         self, request: Request[Any, Any, Any], closure_id: IdParam, data: Annotated[LiftIn, Body()]
     ) -> ClosureOut:
@@ -791,7 +792,7 @@ class ClosureApiController(Controller):
         await closures.lift(actor, closure_id, data, utcnow())
         return await self._out(actor, closure_id)
 
-    @post("/{closure_id:int}/tickets", status_code=200)
+    @post("/{closure_id:int}/tickets", status_code=200, responses=api_errors(403, 404, 409))
     async def link_ticket(
         self,
         request: Request[Any, Any, Any],
@@ -803,13 +804,13 @@ class ClosureApiController(Controller):
         await closures.link_ticket(actor, closure_id, data, utcnow())
         return await self._out(actor, closure_id)
 
-    @delete("/{closure_id:int}/tickets/{ticket_id:int}")
+    @delete("/{closure_id:int}/tickets/{ticket_id:int}", responses=api_errors(403, 404, 409))
     async def unlink_ticket(
         self, request: Request[Any, Any, Any], closure_id: IdParam, ticket_id: IdParam
     ) -> None:
         await closures.unlink_ticket(require_actor(request), closure_id, ticket_id, utcnow())
 
-    @get("/{closure_id:int}/updates")
+    @get("/{closure_id:int}/updates", responses=api_errors(404))
     async def updates(
         self, request: Request[Any, Any, Any], closure_id: IdParam
     ) -> list[NoticeOut]:
@@ -820,7 +821,7 @@ class ClosureApiController(Controller):
             notice_out(u) for u in await closures.list_updates(closure_id, published_only=False)
         ]
 
-    @post("/{closure_id:int}/updates")
+    @post("/{closure_id:int}/updates", responses=api_errors(403, 404, 409))
     async def write_update(
         self,
         request: Request[Any, Any, Any],
@@ -832,12 +833,12 @@ class ClosureApiController(Controller):
         update = await closures.write_update(actor, closure_id, data, utcnow())
         return Response(notice_out(update), status_code=201)
 
-    @get("/drafts")
+    @get("/drafts", responses=api_errors())
     async def drafts(self, request: Request[Any, Any, Any]) -> list[NoticeOut]:
         """Drafts waiting to be published, oldest first."""
         return [notice_out(r) for r in await closures.list_drafts(require_actor(request))]
 
-    @post("/updates/{update_id:int}/publish", status_code=200)
+    @post("/updates/{update_id:int}/publish", status_code=200, responses=api_errors(403, 404, 409))
     async def publish(
         self,
         request: Request[Any, Any, Any],
@@ -849,18 +850,18 @@ class ClosureApiController(Controller):
         await closures.publish_update(actor, update_id, utcnow(), data.edited())
         return notice_out(await closures.get_update(actor, update_id))
 
-    @post("/updates/{update_id:int}/discard", status_code=200)
+    @post("/updates/{update_id:int}/discard", status_code=200, responses=api_errors(403, 404, 409))
     async def discard(self, request: Request[Any, Any, Any], update_id: IdParam) -> NoticeOut:
         actor = require_actor(request)
         await closures.discard_update(actor, update_id, utcnow())
         return notice_out(await closures.get_update(actor, update_id))
 
-    @get("/proposals")
+    @get("/proposals", responses=api_errors())
     async def proposals(self, request: Request[Any, Any, Any]) -> list[ProposalOut]:
         """Closures proposed by inspection rules, waiting for a decision."""
         return [proposal_out(r) for r in await closures.list_proposals(require_actor(request))]
 
-    @post("/proposals/{proposal_id:int}/approve")
+    @post("/proposals/{proposal_id:int}/approve", responses=api_errors(403, 404, 409))
     async def approve(
         self, request: Request[Any, Any, Any], proposal_id: IdParam
     ) -> Response[ClosureOut]:
@@ -869,6 +870,8 @@ class ClosureApiController(Controller):
         closure = await closures.approve_proposal(actor, proposal_id, utcnow())
         return Response(await self._out(actor, closure.id), status_code=201)
 
-    @post("/proposals/{proposal_id:int}/dismiss", status_code=204)
+    @post(
+        "/proposals/{proposal_id:int}/dismiss", status_code=204, responses=api_errors(403, 404, 409)
+    )
     async def dismiss(self, request: Request[Any, Any, Any], proposal_id: IdParam) -> None:
         await closures.dismiss_proposal(require_actor(request), proposal_id, utcnow())

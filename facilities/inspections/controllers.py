@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import File, Response, Template
 
@@ -62,6 +63,7 @@ from facilities.lib import recurrence
 from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import media_file, redirect, render
 
@@ -1003,7 +1005,7 @@ class InspectionApiController(Controller):
     guards = [staff_guard]
     tags = ["inspections"]
 
-    @get("/schedules")
+    @get("/schedules", responses=api_errors())
     async def list_schedules(
         self,
         request: Request[Any, Any, Any],
@@ -1013,7 +1015,7 @@ class InspectionApiController(Controller):
         rows = await inspections.list_schedules(require_actor(request), asset)
         return await _schedule_outs(rows, utcnow())
 
-    @post("/schedules")
+    @post("/schedules", responses=api_errors(403))
     async def create_schedule(
         self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn]
     ) -> Response[ScheduleOut]:
@@ -1024,7 +1026,7 @@ class InspectionApiController(Controller):
         row = await inspections.create_schedule(actor, data, _zone(request), now)
         return Response(schedule_out(row, now), status_code=201)
 
-    @post("/schedules/preview", status_code=200)
+    @post("/schedules/preview", status_code=200, responses=api_errors(403))
     async def preview_schedule(
         self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn]
     ) -> PreviewOut:
@@ -1032,14 +1034,14 @@ class InspectionApiController(Controller):
         require_actor(request)
         return PreviewOut(due_dates=inspections.preview(data, _zone(request), utcnow()))
 
-    @get("/schedules/{schedule_id:int}")
+    @get("/schedules/{schedule_id:int}", responses=api_errors(404))
     async def get_schedule(
         self, request: Request[Any, Any, Any], schedule_id: IdParam
     ) -> ScheduleOut:
         row = await inspections.get_schedule(require_actor(request), schedule_id)
         return (await _schedule_outs([row], utcnow()))[0]
 
-    @put("/schedules/{schedule_id:int}")
+    @put("/schedules/{schedule_id:int}", responses=api_errors(403, 404, 409))
     async def update_schedule(
         self, request: Request[Any, Any, Any], schedule_id: IdParam, data: JSONBody[ScheduleIn]
     ) -> ScheduleOut:
@@ -1049,7 +1051,7 @@ class InspectionApiController(Controller):
         row = await inspections.update_schedule(actor, schedule_id, data, _zone(request), now)
         return (await _schedule_outs([row], now))[0]
 
-    @get("/inspections")
+    @get("/inspections", responses=api_errors())
     async def list_inspections(
         self,
         request: Request[Any, Any, Any],
@@ -1063,7 +1065,7 @@ class InspectionApiController(Controller):
         )
         return [row_out(r) for r in rows]
 
-    @post("/inspections")
+    @post("/inspections", responses=api_errors(403))
     async def create_inspection(
         self, request: Request[Any, Any, Any], data: JSONBody[InspectionIn]
     ) -> Response[InspectionOut]:
@@ -1076,13 +1078,13 @@ class InspectionApiController(Controller):
         row = await inspections.get_inspection(actor, inspection_id)
         return inspection_out(row, await inspections.list_findings(actor, inspection_id))
 
-    @get("/inspections/{inspection_id:int}")
+    @get("/inspections/{inspection_id:int}", responses=api_errors(404))
     async def get_inspection(
         self, request: Request[Any, Any, Any], inspection_id: IdParam
     ) -> InspectionOut:
         return await self._out(require_actor(request), inspection_id)
 
-    @put("/inspections/{inspection_id:int}/record")
+    @put("/inspections/{inspection_id:int}/record", responses=api_errors(403, 404, 409))
     async def record(
         self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[RecordIn]
     ) -> InspectionOut:
@@ -1092,7 +1094,11 @@ class InspectionApiController(Controller):
         await inspections.save_record(actor, inspection_id, data, utcnow())
         return await self._out(actor, inspection_id)
 
-    @post("/inspections/{inspection_id:int}/start", status_code=200)
+    @post(
+        "/inspections/{inspection_id:int}/start",
+        status_code=200,
+        responses=api_errors(403, 404, 409),
+    )
     async def start(
         self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
     ) -> InspectionOut:
@@ -1100,7 +1106,11 @@ class InspectionApiController(Controller):
         await inspections.start(actor, inspection_id, data.version, utcnow())
         return await self._out(actor, inspection_id)
 
-    @post("/inspections/{inspection_id:int}/submit", status_code=200)
+    @post(
+        "/inspections/{inspection_id:int}/submit",
+        status_code=200,
+        responses=api_errors(403, 404, 409),
+    )
     async def submit(
         self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
     ) -> InspectionOut:
@@ -1108,7 +1118,11 @@ class InspectionApiController(Controller):
         await inspections.submit(actor, inspection_id, data.version, utcnow())
         return await self._out(actor, inspection_id)
 
-    @post("/inspections/{inspection_id:int}/finalise", status_code=200)
+    @post(
+        "/inspections/{inspection_id:int}/finalise",
+        status_code=200,
+        responses=api_errors(403, 404, 409),
+    )
     async def finalise(
         self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
     ) -> InspectionOut:
@@ -1121,7 +1135,7 @@ class InspectionApiController(Controller):
         )
         return await self._out(actor, inspection_id)
 
-    @get("/inspections/{inspection_id:int}/findings")
+    @get("/inspections/{inspection_id:int}/findings", responses=api_errors(404))
     async def findings(
         self, request: Request[Any, Any, Any], inspection_id: IdParam
     ) -> list[FindingOut]:
@@ -1129,7 +1143,7 @@ class InspectionApiController(Controller):
         await inspections.get_inspection(actor, inspection_id)
         return [finding_out(f) for f in await inspections.list_findings(actor, inspection_id)]
 
-    @post("/inspections/{inspection_id:int}/findings")
+    @post("/inspections/{inspection_id:int}/findings", responses=api_errors(403, 404, 409))
     async def add_finding(
         self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[FindingIn]
     ) -> Response[FindingOut]:
@@ -1138,7 +1152,17 @@ class InspectionApiController(Controller):
         )
         return Response(finding_out(finding), status_code=201)
 
-    @post("/findings/{finding_id:int}/ticket")
+    @post(
+        "/findings/{finding_id:int}/ticket",
+        responses={
+            **api_errors(403, 404),
+            200: ResponseSpec(
+                FindingTicketOut,
+                description="The finding already had a ticket: that one.",
+                generate_examples=False,
+            ),
+        },
+    )
     async def finding_ticket(
         self, request: Request[Any, Any, Any], finding_id: IdParam
     ) -> Response[FindingTicketOut]:

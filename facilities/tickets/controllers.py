@@ -46,6 +46,7 @@ from facilities.tickets.schemas import (
     TransitionIn,
 )
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import media_file, redirect, render
 
@@ -600,7 +601,7 @@ class TicketApiController(Controller):
     guards = [staff_guard]
     tags = ["tickets"]
 
-    @get("/")
+    @get("/", responses=api_errors())
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -639,7 +640,7 @@ class TicketApiController(Controller):
             items=[ticket_out(v) for v in page.items], next_cursor=page.next_cursor
         )
 
-    @post("/")
+    @post("/", responses=api_errors(403))
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[TicketIn]
     ) -> Response[TicketOut]:
@@ -648,11 +649,11 @@ class TicketApiController(Controller):
         view = await tickets.get_ticket(actor, ticket.id, utcnow())
         return Response(ticket_out(view), status_code=201)
 
-    @get("/{ticket_id:int}")
+    @get("/{ticket_id:int}", responses=api_errors(404))
     async def show(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> TicketOut:
         return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, utcnow()))
 
-    @put("/{ticket_id:int}")
+    @put("/{ticket_id:int}", responses=api_errors(403, 404, 409))
     async def update(
         self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TicketIn]
     ) -> TicketOut:
@@ -661,7 +662,7 @@ class TicketApiController(Controller):
         await tickets.update_ticket(actor, ticket_id, data, utcnow())
         return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
 
-    @post("/{ticket_id:int}/transitions", status_code=200)
+    @post("/{ticket_id:int}/transitions", status_code=200, responses=api_errors(403, 404, 409))
     async def transition(
         self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TransitionIn]
     ) -> TicketOut:
@@ -671,7 +672,7 @@ class TicketApiController(Controller):
         await tickets.transition(actor, ticket_id, data, utcnow())
         return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
 
-    @get("/{ticket_id:int}/comments")
+    @get("/{ticket_id:int}/comments", responses=api_errors(404))
     async def comments(
         self, request: Request[Any, Any, Any], ticket_id: IdParam
     ) -> list[CommentOut]:
@@ -688,14 +689,14 @@ class TicketApiController(Controller):
             for c in await tickets.list_comments(actor, ticket_id)
         ]
 
-    @post("/{ticket_id:int}/comments")
+    @post("/{ticket_id:int}/comments", responses=api_errors(403, 404))
     async def add_comment(
         self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[CommentIn]
     ) -> Response[dict[str, int]]:
         comment_id = await tickets.add_comment(require_actor(request), ticket_id, data, utcnow())
         return Response({"id": comment_id}, status_code=201)
 
-    @get("/{ticket_id:int}/attachments")
+    @get("/{ticket_id:int}/attachments", responses=api_errors(404))
     async def attachments(
         self, request: Request[Any, Any, Any], ticket_id: IdParam
     ) -> list[AttachmentOut]:
@@ -703,7 +704,7 @@ class TicketApiController(Controller):
         await tickets.get_ticket(actor, ticket_id, utcnow())
         return [attachment_out(a) for a in await tickets.list_attachments(actor, ticket_id)]
 
-    @post("/{ticket_id:int}/attachments")
+    @post("/{ticket_id:int}/attachments", responses=api_errors(403, 404, 413))
     async def add_attachment(
         self, request: Request[Any, Any, Any], ticket_id: IdParam
     ) -> Response[AttachmentOut]:
