@@ -244,6 +244,7 @@ async def test_web_and_scheduler_survive_a_postgres_restart(
             restart = asyncio.create_task(
                 asyncio.to_thread(pg_ctlcluster, version, cluster, "restart")
             )
+            api_503s = 0  # staff calls answered 503 (retry) while the database was away
             first_503: float | None = None  # seconds from the restart to the first 503
             back_200: float | None = None  # ... to the first 200 after it
             pg_back: float | None = None  # ... to the restart command's return (PostgreSQL up)
@@ -265,6 +266,13 @@ async def test_web_and_scheduler_survive_a_postgres_restart(
                     raise AssertionError(gone) from None
                 outcome = f"{response.status_code} {response.text[:40]}"
                 assert response.status_code in (200, 503), outcome
+                # a staff call meanwhile: answered, or a 503 to retry; never a 500
+                call = await client.get("/api/v1/tickets", headers=staff)
+                assert call.status_code in (200, 503), f"{call.status_code} {call.text[:80]}"
+                if call.status_code == 503:
+                    api_503s += 1
+                    assert call.headers["retry-after"] == "5"
+                    assert call.json()["status_code"] == 503
                 if not timeline or timeline[-1][1] != outcome:
                     timeline.append((round(elapsed, 2), outcome))
                 if response.status_code == 503 and first_503 is None:
@@ -311,6 +319,7 @@ async def test_web_and_scheduler_survive_a_postgres_restart(
         f"/readyz 200 again at {back_200:.2f}, restart command returned at {pg_back:.2f}; "
         f"scheduler leading again {releading:.2f} s after the new postmaster started\n"
         f"/readyz timeline: {timeline}\n"
+        f"staff calls answered 503 meanwhile: {api_503s}; "
         f"tracebacks in web output: {traceback_count(web_log)}"
     )
     assert alive == (True, True), f"web alive, scheduler alive: {alive}"

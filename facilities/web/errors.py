@@ -39,7 +39,10 @@ TITLES = {
     413: i18n.N_("The upload is too large"),
     429: i18n.N_("Too many requests"),
     500: i18n.N_("Something went wrong on our side"),
+    503: i18n.N_("The service is briefly unavailable"),
 }
+#: Seconds a client is asked to wait when the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
 
 
 def _negotiate(request: Request[Any, Any, Any]) -> None:
@@ -190,11 +193,40 @@ def unstorable_text_handler(request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database cannot be reached (restarting, failing over, refusing connections): a 503
+    with Retry-After, which clients and proxies retry, not a 500; /readyz says the same."""
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    _negotiate(request)
+    detail = _("The database is restarting or unreachable. Please try again in a moment.")
+    response: Response[Any]
+    if wants_json(request):
+        response = _json(503, detail)
+    else:
+        response = _page(request, 503, detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+#: What a lost or refused database connection raises (asyncpg, or the socket beneath it).
+DATABASE_UNAVAILABLE = (
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    ConnectionRefusedError,
+    ConnectionResetError,
+)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     UnicodeDecodeError: undecodable_input_handler,
     asyncpg.exceptions.CharacterNotInRepertoireError: unstorable_text_handler,
     asyncpg.exceptions.UntranslatableCharacterError: unstorable_text_handler,
+    **{error: database_unavailable_handler for error in DATABASE_UNAVAILABLE},
     Exception: internal_error_handler,
 }
