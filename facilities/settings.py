@@ -134,6 +134,9 @@ class Settings:
     )
     smtp_timeout: int = _setting(20, _int_between(1, 600), "Seconds before an SMTP attempt fails")
     outbox_batch_size: int = _setting(50, _int_between(1, 10000), "Messages sent per job run")
+    public_cache_mb: int = _setting(
+        32, _int_between(0, 4096), "Rendered public pages and feeds kept per web process, in MB"
+    )
     outbox_max_attempts: int = _setting(
         8, _int_between(1, 100), "Delivery attempts before a message is marked failed"
     )

@@ -67,7 +67,6 @@ MAX_PAGE = 1000
 FEED_ENTRIES = 50  # entries per Atom feed
 REGISTER_INLINE = 150  # up to this many facilities the home page lists them all
 RATE_WINDOW = 3600  # seconds: subscription attempts are counted per hour
-CACHE_BYTES = 32 * 1024 * 1024  # rendered bodies kept per process
 EVENTS_KEPT = 20_000  # rendered calendar events kept per process
 TAG_DATE = "2026"  # the date part of every tag: URI (RFC 4151); never change it
 
@@ -298,7 +297,7 @@ class PublicCache:
     """Per app: the last version (with the SQLite change counter it was read at) and rendered
     bodies by ETag, least recently used first out."""
 
-    def __init__(self, budget: int = CACHE_BYTES) -> None:
+    def __init__(self, budget: int) -> None:
         self.budget = budget
         self._bodies: collections.OrderedDict[str, Rendered] = collections.OrderedDict()
         self._bytes = 0
@@ -383,7 +382,7 @@ def cache_of(request: Request[Any, Any, Any]) -> PublicCache:
     state = request.app.state
     cache = getattr(state, "public_cache", None)
     if cache is None:
-        cache = PublicCache()
+        cache = PublicCache(state.settings.public_cache_mb * 1024 * 1024)
         state.public_cache = cache
     return cache
 
