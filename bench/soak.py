@@ -935,6 +935,11 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=0.25, help="mean pause between requests, s")
     parser.add_argument("--sample", type=float, default=30.0, help="RSS sampling interval, s")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--public-cache-mb",
+        type=int,
+        help="FACILITIES_PUBLIC_CACHE_MB for the web processes (default: the app's default)",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -980,10 +985,13 @@ def main() -> int:
             processes.append((f"scheduler {n}", process, log))
             time.sleep(2.0)  # the first one started leads
         log = (LOG_DIR / "soak_serve.log").open("wb")
+        web_env = app_env(url, port, smtp.port)
+        if args.public_cache_mb is not None:
+            web_env["FACILITIES_PUBLIC_CACHE_MB"] = str(args.public_cache_mb)
         server = subprocess.Popen(
             [sys.executable, "-m", "facilities.cli", "serve", "--workers", "2"],
             cwd=ROOT,
-            env=app_env(url, port, smtp.port),
+            env=web_env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -1021,7 +1029,12 @@ def main() -> int:
         )
         print(
             f"load: {args.warmup:g} s warm-up, then {args.minutes:g} min "
-            f"(load average before: {' '.join(f'{v:.2f}' for v in load_before)})",
+            f"(load average before: {' '.join(f'{v:.2f}' for v in load_before)}); public cache: "
+            + (
+                "app default"
+                if args.public_cache_mb is None
+                else f"{args.public_cache_mb} MB per web process"
+            ),
             flush=True,
         )
         samples: list[tuple[float, dict[str, int | None]]] = []
