@@ -328,3 +328,19 @@ async def test_an_overridden_reopening_claims_no_verification(personas, now):
     assert await closures.announce_reopenings(now) == 1
     last = (await notices(closure.id))[-1]
     assert last.text_en == "Reopened."
+
+
+@pytest.mark.parametrize("scores", [(55, 85), (85, 55)], ids=["fail-then-pass", "pass-then-fail"])
+async def test_of_two_acceptances_at_the_same_instant_the_later_one_counts(
+    scores, personas, now, tmp_path
+):
+    """Found by the stateful test: with two acceptance inspections finalised at the same
+    instant, "the latest" was whichever row the database returned first."""
+    alice, bob = personas["alice"], personas["bob"]
+    asset = await make_asset()
+    closure = await make_closure(alice, asset, now)
+    at = now + DAY
+    for score in scores:
+        await inspect(bob, alice, asset, at, score=score, media_root=tmp_path)
+    state = await closures.gate(await fresh(closure))
+    assert state.criteria[1].met == (scores[-1] == 85)
