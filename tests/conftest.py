@@ -214,6 +214,11 @@ async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def personas(app: Any, now: dt.datetime) -> dict[str, Actor]:
     """alice (supervisor), bob (inspector), carol (crew), dave (viewer) and admin."""
+    return await create_personas(now)
+
+
+async def create_personas(now: dt.datetime) -> dict[str, Actor]:
+    """The personas' staff accounts, with PASSWORD; their actors by username."""
     actors = {}
     for username, role in PERSONAS.items():
         user = await accounts.create_user(

@@ -52,10 +52,8 @@ from hypothesis.stateful import (
 )
 
 from facilities import db
-from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
-from facilities.accounts.permissions import SYSTEM, Actor, can
-from facilities.accounts.schemas import UserCreate
+from facilities.accounts.permissions import Actor, can
 from facilities.assets.choices import ComponentGroup
 from facilities.audit.tables import AuditEvent
 from facilities.closures import services as closures
@@ -96,7 +94,7 @@ from facilities.tickets.choices import (
 )
 from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
 from facilities.tickets.tables import RepairTicket, TicketAttachment, TicketComment
-from tests.conftest import NOW, PASSWORD, PERSONAS, on_postgres
+from tests.conftest import NOW, PERSONAS, create_personas, on_postgres
 from tests.factories import make_asset, make_component, make_site
 from tests.test_closures_services import ZONE
 from tests.test_tickets_services import png_bytes
@@ -234,20 +232,7 @@ class ServiceMachine(RuleBasedStateMachine):
 
     async def seed(self) -> dict[str, Any]:
         """Rows every example starts with, as attributes of the machine."""
-        actors = {}
-        for username, role in PERSONAS.items():
-            user = await accounts.create_user(
-                SYSTEM,
-                UserCreate(
-                    username=username,
-                    display_name=username.title(),
-                    role=role,
-                    email=f"{username}@bureau.example",
-                    password=PASSWORD,
-                ),
-                NOW,
-            )
-            actors[username] = accounts.actor_of(user)
+        actors = await create_personas(NOW)
         return {"actors": actors}
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
