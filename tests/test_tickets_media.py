@@ -3,8 +3,11 @@ thumbnail, served only to staff, and never a file without its row nor a row with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +268,46 @@ async def test_a_storage_failure_is_a_400_and_writes_no_row(app, personas, setti
     assert await TicketAttachment.count() == 0
     assert await AuditEvent.count().where(AuditEvent.action == "ticket.attached") == 0
     assert files_under(area) == [blocker]
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system with no space left: a 256 kB tmpfs filled to the last byte (needs
+    root, as on the CI machine; skipped where mounting is not allowed)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        (mount_point / "media").mkdir()
+        with open(mount_point / "filler", "wb", buffering=0) as filler:
+            with contextlib.suppress(OSError):  # ENOSPC: the disk is full
+                while True:
+                    filler.write(b"\0" * 4096)
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+async def test_a_full_disk_is_a_clear_400_and_leaves_no_partial_file(
+    app, personas, settings, full_disk
+):
+    ticket = await make_ticket(personas["alice"])
+    full = dataclasses.replace(settings, media_dir=str(full_disk / "media"))
+    application = create_app(full, embed_scheduler=False)
+    async with client_for_app(application) as client:
+        client.cookies.set("lang", "en")
+        await log_in(client, "carol")
+        response = await upload(client, ticket.id, png_bytes(), "a.png")
+    assert response.status_code == 400
+    assert "the disk may be full" in response.text
+    assert files_under(full_disk / "media") == []  # no partial file, no temporary name left
+    assert await TicketAttachment.count() == 0
 
 
 REFUSE_SQLITE = """
