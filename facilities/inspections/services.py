@@ -684,7 +684,7 @@ async def _raise_groups(
 ) -> None:
     """Raise and move every schedule of the batch that matches one of ``moves``' groups.
 
-    Either way the unique occurrence key drops an occurrence raised before a crash, a schedule
+    On either engine the unique occurrence key drops an occurrence raised before a crash, a schedule
     moves only from the ``next_due_at`` its group was read with, and only the run that raised
     an occurrence reports the missed ones it folded into it.
     """
@@ -699,6 +699,9 @@ def _constants() -> str:
     values = (Trigger.SCHEDULED.value, State.PLANNED.value, Recommendation.NONE.value)
     assert all(c.isalnum() or c == "_" for value in values for c in value)
     return "'{}', " + ", ".join(f"'{v}'" for v in values) + ", '', NULL, 1"
+
+
+_CONSTANTS = _constants()
 
 
 _MATCH = " AND ".join(f"s.{c} = g.{c}" for c in _GROUP_COLUMNS)
@@ -733,7 +736,7 @@ async def _raise_sqlite(
     raised = await _execute_count(
         f"INSERT INTO inspection ({_INSERT_COLUMNS}) "  # noqa: S608
         "SELECT s.asset, s.id, CAST(s.id AS TEXT) || ':' || g.stamp, s.inspection_type, "
-        f"g.due_at, g.window_ends_at, s.team, s.checklist, ?, ?, {_constants()} "
+        f"g.due_at, g.window_ends_at, s.team, s.checklist, ?, ?, {_CONSTANTS} "
         f"FROM inspection_schedule AS s JOIN raise_group AS g ON {where} "
         "ON CONFLICT (occurrence_key) DO NOTHING",
         [now, now, *args],
@@ -787,7 +790,7 @@ async def _raise_postgres(
                 f"INSERT INTO inspection ({_INSERT_COLUMNS}) "
                 "SELECT m.asset, m.id, CAST(m.id AS TEXT) || ':' || m.stamp, m.inspection_type, "
                 "m.due_at, m.window_ends_at, m.team, m.checklist, ?::timestamptz, "
-                f"?::timestamptz, {_constants()} FROM moved AS m "
+                f"?::timestamptz, {_CONSTANTS} FROM moved AS m "
                 "ON CONFLICT (occurrence_key) DO NOTHING"
             )
             count = await _execute_count(statement, [*args, *batch[1], now, now])
