@@ -3,17 +3,19 @@
 Seeds N inspection schedules (default 100,000 then 1,000,000), every one of them due, with a mix
 of daily / weekly / monthly / yearly rules, patrols among them (the run's ``now`` is inside the
 flood season, so the seasonal override is exercised) over N/100 assets, into a throw-away
-database per engine. Then, side by side on the same data:
+database per engine. Then, side by side on the same data, ``--repeat`` times (the two alternate,
+and the data is put back to all-due between rounds, so machine noise falls on both alike):
 
 - floor: one ``INSERT INTO inspection (...) SELECT ... FROM inspection_schedule WHERE
   next_due_at <= now`` (it computes nothing and does not advance ``next_due_at``);
 - raise_due: the real service, raising every due occurrence exactly once and advancing each
   schedule to its next occurrence.
 
-Prints seconds, the ratio raise_due / floor and the growth from the first size to the last.
+Prints seconds per round, then per size the median of each, the median of the rounds' ratios
+raise_due / floor (with the lowest and highest) and the growth from the first size to the last.
 
     .venv/bin/python bench/raise_inspections.py                       # 100k and 1M, both engines
-    .venv/bin/python bench/raise_inspections.py --sizes 20000 --engines sqlite
+    .venv/bin/python bench/raise_inspections.py --sizes 20000 --engines sqlite --repeat 1
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import datetime as dt
 import os
 import random
 import sqlite3
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -181,7 +184,7 @@ async def seed_postgres(url: str, rows: list[tuple[Any, ...]], assets: int) -> N
     await connection.close()
 
 
-async def floor_sqlite(path: Path) -> float:
+async def floor_sqlite(path: Path) -> tuple[float, int]:
     connection = sqlite3.connect(path)
     sql = FLOOR_SQL.format(key="id || ':floor'", now="?", false="0")
     started = time.perf_counter()
@@ -189,105 +192,171 @@ async def floor_sqlite(path: Path) -> float:
     inserted = connection.execute(sql, (NOW, NOW, NOW)).rowcount
     connection.commit()
     elapsed = time.perf_counter() - started
-    connection.execute("DELETE FROM inspection")
-    connection.commit()
     connection.close()
-    return check_floor(inserted, elapsed)
+    return elapsed, inserted
 
 
-async def floor_postgres(url: str) -> float:
+async def floor_postgres(url: str) -> tuple[float, int]:
     connection = await asyncpg.connect(url)
     sql = FLOOR_SQL.format(key="id || ':floor'", now="$1", false="false")
     started = time.perf_counter()
     status = await connection.execute(sql, NOW)
     elapsed = time.perf_counter() - started
+    await connection.close()
+    return elapsed, int(status.split()[-1])
+
+
+# Between rounds: no inspections, every schedule back at the due date it was seeded with (kept
+# in bench_due), and the engine's housekeeping done, so every round starts from the same state.
+KEEP_DUE = (
+    "CREATE TABLE bench_due (id INTEGER PRIMARY KEY, next_due_at {type})",
+    "INSERT INTO bench_due SELECT id, next_due_at FROM inspection_schedule",
+)
+RESTORE_DUE = (
+    "UPDATE inspection_schedule SET next_due_at = bench_due.next_due_at FROM bench_due "
+    "WHERE bench_due.id = inspection_schedule.id AND inspection_schedule.next_due_at IS NOT "
+    "bench_due.next_due_at"
+)
+
+
+def reset_sqlite(path: Path, first: bool) -> None:
+    connection = sqlite3.connect(path)
+    if first:
+        for statement in KEEP_DUE:
+            connection.execute(statement.format(type="TEXT"))
+    connection.execute("DELETE FROM inspection")
+    connection.execute(RESTORE_DUE)
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+async def reset_postgres(url: str, first: bool) -> None:
+    connection = await asyncpg.connect(url)
+    if first:
+        for statement in KEEP_DUE:
+            await connection.execute(statement.format(type="timestamptz"))
     await connection.execute("TRUNCATE inspection CASCADE")
+    await connection.execute(RESTORE_DUE.replace("IS NOT", "IS DISTINCT FROM"))
+    await connection.execute("VACUUM ANALYZE inspection_schedule")
     await connection.execute("VACUUM ANALYZE inspection")
     await connection.close()
-    return check_floor(int(status.split()[-1]), elapsed)
 
 
-def check_floor(inserted: int, elapsed: float) -> float:
-    FLOOR_COUNTS.append(inserted)
+async def timed_raise(url: str, expected: int, check_rerun: bool) -> float:
+    """Seconds for raise_due to raise ``expected`` inspections. With ``check_rerun``, also runs
+    it again (it must raise nothing) and prints that rerun's time: the steady state, where a
+    run every ten minutes finds next to nothing due."""
+    db.configure(url)
+    async with db.connection_pool(1, 4):
+        started = time.perf_counter()
+        result = await inspections.raise_due(NOW, ZONE)
+        elapsed = time.perf_counter() - started
+        assert int(result) == expected, (int(result), expected)
+        if check_rerun:
+            started = time.perf_counter()
+            again = await inspections.raise_due(NOW, ZONE)
+            print(f"  rerun with nothing due: {time.perf_counter() - started:.2f} s", flush=True)
+            assert int(again) == 0, int(again)
     return elapsed
 
 
-FLOOR_COUNTS: list[int] = []
-
-
-async def timed_raise(expected: int) -> tuple[float, int]:
-    started = time.perf_counter()
-    result = await inspections.raise_due(NOW, ZONE)
-    elapsed = time.perf_counter() - started
-    assert int(result) == expected, (int(result), expected)
-    again = await inspections.raise_due(NOW, ZONE)  # exactly once: a rerun raises nothing
-    assert int(again) == 0, int(again)
-    return elapsed, int(result)
-
-
-async def run_size(engine: str, size: int) -> tuple[float, float]:
+async def seed(engine: str, size: int) -> tuple[str, float]:
+    """A fresh, migrated database holding ``size`` due schedules: its URL and the seconds taken."""
     assets = max(1, size // 100)
     rows = schedule_rows(size, assets)
     if engine == "sqlite":
-        folder = ROOT / "var" / "bench"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "raise_inspections.db"
+        path = sqlite_path()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
         await migrate(url)
         started = time.perf_counter()
         seed_sqlite(path, rows, assets)
-        seeded = time.perf_counter() - started
-        floor = await floor_sqlite(path)
     else:
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {PG_DB}")
-        await admin.close()
+        await drop_postgres(create=True)
         url = PG_ADMIN.rpartition("/")[0] + "/" + PG_DB
         await migrate(url)
         started = time.perf_counter()
         await seed_postgres(url, rows, assets)
-        seeded = time.perf_counter() - started
-        floor = await floor_postgres(url)
+    return url, time.perf_counter() - started
+
+
+def sqlite_path() -> Path:
+    folder = ROOT / "var" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "raise_inspections.db"
+
+
+async def drop_postgres(create: bool = False) -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+    if create:
+        await admin.execute(f"CREATE DATABASE {PG_DB}")
+    await admin.close()
+
+
+async def run_size(engine: str, size: int, repeat: int) -> list[tuple[float, float]]:
+    """``repeat`` rounds of (floor, raise_due) seconds on one seeded database."""
+    url, seeded = await seed(engine, size)
     print(f"{engine}: seeded {size:,} schedules in {seeded:.1f} s", flush=True)
-    db.configure(url)
-    async with db.connection_pool(1, 4):
-        raised, count = await timed_raise(FLOOR_COUNTS[-1])
+    rounds = []
+    for round_ in range(repeat):
+        if engine == "sqlite":
+            reset_sqlite(sqlite_path(), first=round_ == 0)
+            floor, inserted = await floor_sqlite(sqlite_path())
+            reset_sqlite(sqlite_path(), first=False)
+        else:
+            await reset_postgres(url, first=round_ == 0)
+            floor, inserted = await floor_postgres(url)
+            await reset_postgres(url, first=False)
+        raised = await timed_raise(url, inserted, check_rerun=round_ == 0)
+        rounds.append((floor, raised))
+        print(
+            f"{engine} {size:>9,} round {round_ + 1}: floor {floor:7.2f} s, raise_due "
+            f"{raised:7.2f} s ({inserted:,} raised), ratio {raised / floor:5.2f}x",
+            flush=True,
+        )
     if engine == "postgres":
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        await admin.close()
-    print(
-        f"{engine} {size:>9,}: floor {floor:7.2f} s, raise_due {raised:7.2f} s "
-        f"({count:,} raised), ratio {raised / floor:5.2f}x",
-        flush=True,
-    )
-    return floor, raised
+        await drop_postgres()
+    return rounds
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of floor then raise_due")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    table: list[tuple[str, int, float, float]] = []
+    table: list[tuple[str, int, list[tuple[float, float]]]] = []
     for engine in (e.strip() for e in args.engines.split(",")):
         for size in sizes:
-            floor, raised = await run_size(engine, size)
-            table.append((engine, size, floor, raised))
-    print(f"\n{'engine':9} {'schedules':>10} {'floor s':>8} {'raise_due s':>11} {'ratio':>7}")
-    for engine, size, floor, raised in table:
-        print(f"{engine:9} {size:>10,} {floor:8.2f} {raised:11.2f} {raised / floor:6.2f}x")
+            table.append((engine, size, await run_size(engine, size, args.repeat)))
+    print(
+        f"\n{'engine':9} {'schedules':>10} {'floor s':>8} {'raise_due s':>11} "
+        f"{'ratio (median)':>14} {'lowest':>7} {'highest':>7}"
+    )
+    for engine, size, rounds in table:
+        ratios = [raised / floor for floor, raised in rounds]
+        print(
+            f"{engine:9} {size:>10,} {median([f for f, _ in rounds]):8.2f} "
+            f"{median([r for _, r in rounds]):11.2f} {median(ratios):13.2f}x "
+            f"{min(ratios):6.2f}x {max(ratios):6.2f}x"
+        )
     for engine in dict.fromkeys(e for e, *_ in table):
-        runs = [(s, f, r) for e, s, f, r in table if e == engine]
+        runs = [(s, rounds) for e, s, rounds in table if e == engine]
         if len(runs) > 1:
-            (s0, f0, r0), (s1, f1, r1) = runs[0], runs[-1]
+            (s0, first), (s1, last) = runs[0], runs[-1]
+            floors = median([f for f, _ in last]) / median([f for f, _ in first])
+            raises = median([r for _, r in last]) / median([r for _, r in first])
             print(
-                f"{engine}: growth {s0:,} -> {s1:,} ({s1 / s0:.0f}x rows): floor {f1 / f0:.1f}x,"
-                f" raise_due {r1 / r0:.1f}x"
+                f"{engine}: growth {s0:,} -> {s1:,} ({s1 / s0:.0f}x rows, medians): floor "
+                f"{floors:.1f}x, raise_due {raises:.1f}x"
             )
 
 

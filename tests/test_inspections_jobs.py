@@ -79,6 +79,19 @@ async def test_lead_days_raise_ahead_of_the_due_date(personas, now):
     )
 
 
+async def test_each_schedule_keeps_its_own_lead_time_under_the_longest(personas, now):
+    """A run reads only schedules due within the longest lead time in use; inside that bound
+    each schedule is still due by its own lead time."""
+    asset = await make_asset()
+    short = await make_schedule(personas["alice"], asset, now, lead_days=2)
+    long = await make_schedule(personas["alice"], asset, now, lead_days=10)
+    # both due 2026-12-01 09:00; at ``now`` (11-28) that is inside 10 days, not inside 2
+    assert int(await inspections.raise_due(now, ZONE)) == 1
+    assert [len(await inspections_of(s.id)) for s in (short, long)] == [0, 1]
+    assert int(await inspections.raise_due(now + 2 * DAY, ZONE)) == 1
+    assert [len(await inspections_of(s.id)) for s in (short, long)] == [1, 1]
+
+
 async def test_crash_between_insert_and_next_due_update_still_raises_once(personas, now):
     asset = await make_asset()
     schedule = await make_schedule(personas["alice"], asset, now)

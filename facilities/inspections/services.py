@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.query.functions.aggregate import Max
+
 from facilities import db
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
@@ -343,9 +345,7 @@ def occurrence_key(schedule_id: int, occurrence: dt.datetime) -> str:
     return f"{schedule_id}:{occurrence.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-async def raise_due(
-    now: dt.datetime, zone: ZoneInfo, batch: int = 100_000, max_lead_days: int = 366
-) -> RaiseResult:
+async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 100_000) -> RaiseResult:
     """Raise one inspection per due occurrence, exactly once.
 
     A schedule is due when ``next_due_at - lead_days <= now``. Occurrences that all fell while the
@@ -370,7 +370,7 @@ async def raise_due(
     result = RaiseResult()
     seasons = await seasonal_policy()
     occurrences = _Occurrences(zone, seasons)
-    horizon = now + dt.timedelta(days=max_lead_days)
+    horizon = now + dt.timedelta(days=await _longest_lead())
     low = 0
     while True:
         high = await _batch_end(low, batch)
@@ -625,6 +625,18 @@ _INSERT_COLUMNS = (
     "asset, schedule, occurrence_key, inspection_type, due_at, window_ends_at, team, checklist, "
     "created_at, updated_at, answers, trigger, state, recommendation, summary, passed, version"
 )
+
+
+async def _longest_lead() -> int:
+    """The longest lead time of any running schedule, in days: none is due whose next due date
+    is later than that from now. Most runs find next to nothing due, and this bound lets them
+    group only the schedules near their due date, not the whole register."""
+    row = await (
+        InspectionSchedule.select(Max(InspectionSchedule.lead_days).as_alias("days"))
+        .where(InspectionSchedule.is_suspended.eq(False))
+        .first()
+    )
+    return int(row["days"] or 0) if row else 0
 
 
 async def _batch_end(low: int, size: int) -> int | None:
