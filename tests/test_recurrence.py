@@ -12,6 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from facilities.errors import ValidationFailed
 from facilities.inspections import services as inspections
@@ -273,3 +276,58 @@ def test_every_default_policy_rule_is_accepted() -> None:
         assert inspections._valid_rule(row[3]) == row[3]
     for rule in inspections.SHORTENED.values():
         assert inspections._valid_rule(rule) == rule
+
+
+# --- restarting the walk at a known occurrence -----------------------------------------------
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> str:
+    """Rules of the accepted subset that always occur again (no 30th of February)."""
+    freq = draw(st.sampled_from(("DAILY", "WEEKLY", "MONTHLY", "YEARLY")))
+    parts = [f"FREQ={freq}", f"INTERVAL={draw(st.integers(1, 4))}"]
+    if draw(st.booleans()):
+        days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=3, unique=True))
+        parts.append("BYDAY=" + ",".join(days))
+        if freq == "MONTHLY" and draw(st.booleans()):
+            parts.append(f"BYSETPOS={draw(st.sampled_from((1, 2, -1)))}")
+    elif freq in ("MONTHLY", "YEARLY") and draw(st.booleans()):
+        parts.append(f"BYMONTHDAY={draw(st.sampled_from((1, 10, 15, 28, -1)))}")
+    if freq == "YEARLY" and draw(st.booleans()):
+        parts.append(f"BYMONTH={draw(st.integers(1, 12))}")
+    if freq == "WEEKLY" and draw(st.booleans()):
+        parts.append(f"WKST={draw(st.sampled_from(WEEKDAYS))}")
+    return ";".join(parts)
+
+
+@given(
+    rule=rules(),
+    start=st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2030, 12, 31)).map(
+        lambda d: d.replace(second=0, microsecond=0)
+    ),
+    offsets=st.lists(st.integers(-400, 4000), min_size=1, max_size=12),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_walk_restarted_at_a_known_occurrence_finds_what_a_walk_from_the_start_finds(
+    rule: str, start: dt.datetime, offsets: list[int]
+) -> None:
+    """Questions forwards and backwards, so some start at a remembered occurrence and some
+    (behind every remembered one) from the rule's start; each answer is compared with
+    python-dateutil walking from the start."""
+    parsed = recurrence._Parsed(rrulestr(rule, dtstart=start), rebase=True)
+    for days in offsets:
+        cursor = start + dt.timedelta(days=days, hours=days % 24)
+        expected = rrulestr(rule, dtstart=start).after(cursor, inc=False)
+        assert parsed.after(cursor) == expected, (rule, start, cursor, parsed.known)
+    assert len(parsed.known) <= recurrence.KNOWN_KEPT
+
+
+def test_a_counted_rule_is_always_walked_from_its_start() -> None:
+    """COUNT=3 from a restart would give three more; the rule ends after its third."""
+    start = dt.datetime(2026, 1, 1, 9, 0)
+    after = dt.datetime(2025, 12, 31, tzinfo=dt.UTC)
+    dates = recurrence.upcoming("FREQ=DAILY;COUNT=3", start, after, SHANGHAI, 5)
+    assert local_days(dates) == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert recurrence.next_after("FREQ=DAILY;COUNT=3", start, dates[-1], SHANGHAI) is None

@@ -377,8 +377,8 @@ async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 100_000) -> R
         async with db.transaction():
             groups = await _due_groups(low, high, horizon)
             moves = [
-                _plan(group, schedules, now, occurrences)
-                for group, schedules in groups
+                _plan(group, now, occurrences)
+                for group in groups
                 if group.next_due_at - dt.timedelta(days=group.lead_days) <= now
             ]
             if moves:
@@ -599,7 +599,6 @@ class _Move:
     occurrence: dt.datetime
     following: dt.datetime | None
     missed: int
-    schedules: int  # how many schedules the group had when read
 
     def params(self) -> tuple[Any, ...]:
         g = self.group
@@ -657,23 +656,22 @@ def _in_batch(low: int, high: int | None, alias: str) -> tuple[str, list[Any]]:
     return f"{alias}.id > ? AND {alias}.id <= ?", [low, high]
 
 
-async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[tuple[_Due, int]]:
-    """The batch's distinct groups of unsuspended schedules due before ``horizon``, each with
-    its number of schedules."""
+async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[_Due]:
+    """The batch's distinct groups of unsuspended schedules due before ``horizon``. DISTINCT,
+    not GROUP BY with counts: SQLite keeps the few distinct groups in a temporary index where
+    GROUP BY sorts every row (a third of the time for 100,000 schedules)."""
     columns = ", ".join(_GROUP_COLUMNS)
     batch, args = _in_batch(low, high, "s")
     # only column names and placeholders are interpolated
     sql = (
-        f"SELECT {columns}, count(*) AS schedules FROM inspection_schedule AS s "  # noqa: S608
-        f"WHERE {batch} "
-        "AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ? "
-        f"GROUP BY {columns}"
+        f"SELECT DISTINCT {columns} FROM inspection_schedule AS s WHERE {batch} "  # noqa: S608
+        "AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ?"
     )
     rows = await _execute(sql, [*args, False, horizon])
-    return [(_Due(**{c: row[c] for c in _GROUP_COLUMNS}), row["schedules"]) for row in rows]
+    return [_Due(**{c: row[c] for c in _GROUP_COLUMNS}) for row in rows]
 
 
-def _plan(group: _Due, schedules: int, now: dt.datetime, occurrences: _Occurrences) -> _Move:
+def _plan(group: _Due, now: dt.datetime, occurrences: _Occurrences) -> _Move:
     """The occurrence to raise for a due group, folding those missed while the scheduler was
     down into the latest, and the next one (floating schedules wait for a completion)."""
     occurrence = group.next_due_at
@@ -688,7 +686,7 @@ def _plan(group: _Due, schedules: int, now: dt.datetime, occurrences: _Occurrenc
             missed += 1
             occurrence = following
             following = occurrences.following(rule, start_local, following, seasonal)
-    return _Move(group, occurrence, following, missed, schedules)
+    return _Move(group, occurrence, following, missed)
 
 
 async def _raise_groups(
@@ -753,11 +751,11 @@ async def _raise_sqlite(
         "ON CONFLICT (occurrence_key) DO NOTHING",
         [now, now, *args],
     )
-    coalesced = sum(move.missed * move.schedules for move in moves)
-    if coalesced and raised < sum(move.schedules for move in moves):
-        # Some occurrences existed already (a pre-holiday inspection under the same key, or a
-        # row written outside this function): count what was folded into the rows this
-        # statement inserted, and only those.
+    coalesced = 0
+    if any(move.missed for move in moves):
+        # Only after downtime: what was folded into the rows this statement inserted, and only
+        # those (an occurrence raised before a crash, or a pre-holiday inspection under the
+        # same key, was not inserted again).
         rows = await _execute(
             "SELECT coalesce(sum(g.missed), 0) AS missed FROM inspection AS i "  # noqa: S608
             "JOIN inspection_schedule AS s ON s.id = i.schedule "
