@@ -590,6 +590,28 @@ async def test_pages_revalidate_and_change_with_the_data(anon, story, monkeypatc
     assert changed.headers["etag"] != etag
 
 
+async def test_a_new_version_drops_the_bodies_cached_for_the_old_one(anon, app, story):
+    """Bodies are cached under an ETag that includes the version: after a change none of them
+    can be served again, so they go at once instead of filling the budget."""
+    pages = ("/", "/notices", f"/notices/{story.closure.id}")
+    for url in pages:
+        assert (await english(anon, url)).status_code == 200
+    cache = app.state.public_cache
+    before = set(cache._bodies)
+    assert len(before) == len(pages)
+    await closures.write_update(
+        story.alice,
+        story.closure.id,
+        NoticeIn(text_zh="主缆除锈完成。", text_en="Cable rust removal is done."),
+        READ_AT,
+    )
+    changed = await english(anon, f"/notices/{story.closure.id}")
+    assert "Cable rust removal is done." in changed.text
+    assert set(cache._bodies).isdisjoint(before)
+    assert len(cache._bodies) == 1
+    assert cache._bytes == len(next(iter(cache._bodies.values())).body)
+
+
 async def test_cached_pages_carry_each_readers_own_csrf_token(anon, app, story):
     from tests.conftest import client_for_app
 

@@ -295,12 +295,17 @@ class Rendered:
 
 class PublicCache:
     """Per app: the last version (with the SQLite change counter it was read at) and rendered
-    bodies by ETag, least recently used first out."""
+    bodies by ETag, least recently used first out.
+
+    Every body's ETag includes the version it was rendered at, so when the version changes no
+    body kept can be served again: they are dropped then, and the cache holds the pages of one
+    version (a few MB for the bureau), not the budget's worth of dead ones."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self._bodies: collections.OrderedDict[str, Rendered] = collections.OrderedDict()
         self._bytes = 0
+        self._token: str | None = None
         self._probe: sqlite3.Connection | None = None
         self._probe_identity: tuple[str, int, int] | None = None
         self._memo: tuple[int, public.Version] | None = None
@@ -343,6 +348,10 @@ class PublicCache:
         current = await public.version(now)
         if counter is not None:
             self._memo = (counter, current)
+        if current.token != self._token:
+            self._token = current.token
+            self._bodies.clear()
+            self._bytes = 0
         return current
 
     def event(self, key: str) -> bytes | None:
@@ -374,6 +383,7 @@ class PublicCache:
     def clear(self) -> None:
         self._bodies.clear()
         self._bytes = 0
+        self._token = None
         self._memo = None
         self._events.clear()
 
