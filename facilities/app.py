@@ -37,6 +37,7 @@ from facilities.inspections import choices as inspection_choices
 from facilities.inspections import services as inspection_services
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
+from facilities.lib import memory
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
@@ -162,7 +163,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
+        async with (
+            db.connection_pool(settings.db_pool_min, settings.db_pool_max),
+            memory.trimming(settings.memory_trim_seconds),
+        ):
             if run_scheduler:
                 from scheduler.runner import embedded_scheduler
 

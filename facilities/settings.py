@@ -111,6 +111,9 @@ class Settings:
     )
     db_pool_min: int = _setting(1, _int_between(1, 100), "PostgreSQL pool: connections kept open")
     db_pool_max: int = _setting(10, _int_between(1, 500), "PostgreSQL pool: most connections")
+    memory_trim_seconds: int = _setting(
+        60, _int_between(0, 86400), "Seconds between handing freed memory back to the OS; 0: never"
+    )
     host: str = _setting("127.0.0.1", _text, "Address the web server binds")
     port: int = _setting(8000, _int_between(1, 65535), "Port the web server binds")
     base_url: str = _setting(
@@ -135,7 +138,9 @@ class Settings:
     smtp_timeout: int = _setting(20, _int_between(1, 600), "Seconds before an SMTP attempt fails")
     outbox_batch_size: int = _setting(50, _int_between(1, 10000), "Messages sent per job run")
     public_cache_mb: int = _setting(
-        32, _int_between(0, 4096), "Rendered public pages and feeds kept per web process, in MB"
+        32,
+        _int_between(0, 4096),
+        "Most rendered public pages and feeds kept per web process (current data only), in MB",
     )
     outbox_max_attempts: int = _setting(
         8, _int_between(1, 100), "Delivery attempts before a message is marked failed"

@@ -12,6 +12,7 @@ import sys
 
 from facilities import db
 from facilities.app import template_globals
+from facilities.lib import memory
 from facilities.lib.clock import parse_instant
 from facilities.settings import Settings, SettingsError
 from facilities.web import templating
@@ -42,7 +43,10 @@ async def serve(settings: Settings) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop, sig)
-    async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
+    async with (
+        db.connection_pool(settings.db_pool_min, settings.db_pool_max),
+        memory.trimming(settings.memory_trim_seconds),
+    ):
         await lead_while_possible(settings, stop, standby=not settings.is_sqlite)
 
 
