@@ -605,7 +605,7 @@ class _Move:
         stamp = self.occurrence.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         window_ends = self.occurrence + dt.timedelta(days=g.tolerance_days)
         return (
-            *dataclasses.astuple(g),
+            *(getattr(g, column) for column in _GROUP_COLUMNS),  # astuple() deep-copies
             stamp,
             self.occurrence,
             window_ends,
