@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from facilities.audit.tables import AuditEvent
 from facilities.closures import services as closures
 from facilities.closures.choices import NoticeSource, NoticeState, Status
 from facilities.closures.schemas import CancelIn, ExtendIn, LiftIn, NoticeIn
-from facilities.closures.tables import NoticeUpdate
+from facilities.closures.tables import Cursor, NoticeUpdate
 from facilities.jobs.tables import JobRun
 from facilities.lib.clock import parse_instant
 from facilities.notifications.tables import Notification
@@ -137,6 +138,54 @@ async def test_ticket_progress_is_drafted_or_published_exactly_once(app, setting
     # Nothing at all for the cancelled closure.
     assert [n for n in await notices(called_off.id) if n.source == NoticeSource.TICKET] == []
     assert [d["id"] for d in await closures.list_drafts(alice)] == [e.id for e in entries[:4]]
+
+
+async def test_progress_committed_out_of_id_order_is_still_drafted(personas, now):
+    """PostgreSQL takes an audit id at insert and commits in any order: an event whose
+    transaction commits late appears below events already read. Simulated by moving real events'
+    ids: the second transition's above a gap, and the third's, written after a job run, into it."""
+    alice, carol = personas["alice"], personas["carol"]
+    asset = await make_asset()
+    closure = await make_closure(alice, asset, now)
+    ticket = await drive_ticket(alice, asset, TicketStatus.SCHEDULED, now)
+    await link(alice, closure, ticket, "桥面木板更换")
+    await _step(carol, ticket.id, Action.START, now + DAY)
+    await _step(carol, ticket.id, Action.HOLD, now + 2 * DAY, note="等待钢丝绳")
+    started = await _event_id(ticket.id, "ticket.start")
+    held = await _move_event(ticket.id, "ticket.hold", started + 10)
+    minute = dt.timedelta(minutes=1)
+    assert await closures.draft_from_ticket_progress(now + 2 * DAY + minute, AUTOPUBLISH) == 2
+
+    await _step(carol, ticket.id, Action.RESUME, now + 2 * DAY)  # the late commit
+    late = await _move_event(ticket.id, "ticket.resume", held - 5)
+    assert await closures.draft_from_ticket_progress(now + 2 * DAY + 2 * minute, AUTOPUBLISH) == 1
+    settled = now + 2 * DAY + closures.PROGRESS_SETTLE
+    assert await closures.draft_from_ticket_progress(settled, AUTOPUBLISH) == 0
+    entries = await NoticeUpdate.objects().where(
+        (NoticeUpdate.closure == closure.id) & (NoticeUpdate.source == NoticeSource.TICKET)
+    )
+    assert sorted(e.text_en for e in entries) == [
+        "Deck renewal: In progress.",
+        "Deck renewal: In progress.",
+        "Deck renewal: Paused.",
+    ]
+    cursor = await Cursor.objects().where(Cursor.name == "ticket_progress").first()
+    assert cursor is not None and cursor.position == held > late
+
+
+async def _event_id(ticket_id: int, action: str) -> int:
+    (row,) = await AuditEvent.select(AuditEvent.id).where(
+        (AuditEvent.entity_id == ticket_id) & (AuditEvent.action == action)
+    )
+    return int(row["id"])
+
+
+async def _move_event(ticket_id: int, action: str, to: int) -> int:
+    """Give the ticket's (only) ``action`` event the id ``to``."""
+    await AuditEvent.update({AuditEvent.id: to}).where(
+        AuditEvent.id == await _event_id(ticket_id, action)
+    )
+    return to
 
 
 async def test_progress_of_unlinked_tickets_is_not_drafted(personas, now):

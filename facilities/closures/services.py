@@ -1235,14 +1235,25 @@ async def announce_reopenings(now: dt.datetime) -> int:
     return announced
 
 
+#: Longer than any request and its transaction take. PostgreSQL hands out audit ids at insert and
+#: transactions commit in any order, so an event may become visible after events with higher
+#: ids: a cursor moved to the highest id read would skip it for ever. An event recorded longer
+#: ago than this is past that risk: every event with a lower id was inserted before it, so its
+#: transaction has ended (committed and read, or rolled back).
+PROGRESS_SETTLE = dt.timedelta(minutes=5)
+
+
 async def draft_from_ticket_progress(
     now: dt.datetime, autopublish: frozenset[str], limit: int = 500
 ) -> int:
     """Turn transitions of linked tickets into bilingual timeline entries.
 
-    Reads the audit stream after a stored cursor; each (event, closure) becomes at most one
-    entry (a unique key), so a rerun, a crash or a second scheduler adds nothing. Entries for
-    the actions in ``autopublish`` are published at once; the others wait as drafts.
+    Reads the audit stream after a stored cursor, ``limit`` events at a time; each (event,
+    closure) becomes at most one entry (a unique key), so a rerun, a crash or a second scheduler
+    adds nothing. The cursor moves only past events older than :data:`PROGRESS_SETTLE`, so
+    recent events are read again by the next runs (adding nothing) and one that commits late
+    is still read. Entries for the actions in ``autopublish`` are published at once; the others
+    wait as drafts.
     """
     cursor = await Cursor.objects().where(Cursor.name == "ticket_progress").first()
     if cursor is None:
@@ -1251,42 +1262,58 @@ async def draft_from_ticket_progress(
         )
         cursor = await Cursor.objects().where(Cursor.name == "ticket_progress").first()
     assert cursor is not None
-    events = (
-        await AuditEvent.select(
-            AuditEvent.id, AuditEvent.action, AuditEvent.entity_id, AuditEvent.changes
-        )
-        .where((AuditEvent.id > cursor.position) & (AuditEvent.entity_type == "ticket"))
-        .order_by(AuditEvent.id)
-        .limit(limit)
-    )
     drafted = 0
-    last = cursor.position
-    for event in events:
-        last = event["id"]
-        action = event["action"].removeprefix("ticket.")
-        if action not in PUBLIC_TICKET_ACTIONS:
-            continue
-        links = await ClosureTicket.select(
-            ClosureTicket.closure,
-            ClosureTicket.public_label_zh,
-            ClosureTicket.public_label_en,
-            ClosureTicket.closure.status.as_alias("closure_status"),
-        ).where(ClosureTicket.ticket == event["entity_id"])
-        changes = _json(event["changes"])
-        status = (changes.get("status") or [None, None])[1]
-        progress = TICKET_PROGRESS.get(status or "")
-        if progress is None:
-            continue
-        for link in links:
-            if link["closure_status"] not in IN_FORCE:
-                continue
+    read = settled = cursor.position
+    while True:
+        events = (
+            await AuditEvent.select(
+                AuditEvent.id,
+                AuditEvent.at,
+                AuditEvent.action,
+                AuditEvent.entity_id,
+                AuditEvent.changes,
+            )
+            .where((AuditEvent.id > read) & (AuditEvent.entity_type == "ticket"))
+            .order_by(AuditEvent.id)
+            .limit(limit)
+        )
+        for event in events:
+            drafted += await _draft_from_event(event, autopublish, now)
+            if event["at"] <= now - PROGRESS_SETTLE:
+                settled = event["id"]
+        if len(events) < limit:
+            break
+        read = events[-1]["id"]
+    if settled != cursor.position:
+        await Cursor.update({Cursor.position: settled}).where(
+            (Cursor.name == "ticket_progress") & (Cursor.position == cursor.position)
+        )
+    return drafted
+
+
+async def _draft_from_event(
+    event: dict[str, Any], autopublish: frozenset[str], now: dt.datetime
+) -> int:
+    """The entries one ticket event makes on the closures in force it is linked to."""
+    action = event["action"].removeprefix("ticket.")
+    if action not in PUBLIC_TICKET_ACTIONS:
+        return 0
+    status = (_json(event["changes"]).get("status") or [None, None])[1]
+    progress = TICKET_PROGRESS.get(status or "")
+    if progress is None:
+        return 0
+    links = await ClosureTicket.select(
+        ClosureTicket.closure,
+        ClosureTicket.public_label_zh,
+        ClosureTicket.public_label_en,
+        ClosureTicket.closure.status.as_alias("closure_status"),
+    ).where(ClosureTicket.ticket == event["entity_id"])
+    drafted = 0
+    for link in links:
+        if link["closure_status"] in IN_FORCE:
             drafted += await _draft_progress(
                 link, progress, event["id"], action in autopublish, now
             )
-    if last != cursor.position:
-        await Cursor.update({Cursor.position: last}).where(
-            (Cursor.name == "ticket_progress") & (Cursor.position == cursor.position)
-        )
     return drafted
 
 
