@@ -377,8 +377,8 @@ async def raise_due(now: dt.datetime, zone: ZoneInfo, batch: int = 100_000) -> R
         async with db.transaction():
             groups = await _due_groups(low, high, horizon)
             moves = [
-                _plan(group, now, occurrences)
-                for group in groups
+                _plan(group, schedules, now, occurrences)
+                for group, schedules in groups
                 if group.next_due_at - dt.timedelta(days=group.lead_days) <= now
             ]
             if moves:
@@ -599,6 +599,7 @@ class _Move:
     occurrence: dt.datetime
     following: dt.datetime | None
     missed: int
+    schedules: int  # how many schedules the group had when read
 
     def params(self) -> tuple[Any, ...]:
         g = self.group
@@ -615,6 +616,9 @@ class _Move:
 
 
 _GROUP_COLUMNS = tuple(f.name for f in dataclasses.fields(_Due))
+_GROUP_DECLARED = ", ".join(
+    f"{c} {InspectionSchedule._meta.get_column_by_name(c).column_type}" for c in _GROUP_COLUMNS
+)
 _MOVE_COLUMNS = (*_GROUP_COLUMNS, "stamp", "due_at", "window_ends_at", "following", "missed")
 _MOVE_TYPES: tuple[str, ...] = ("text",) * 4 + ("timestamptz",) * 2 + ("integer",) * 2
 _MOVE_TYPES += ("text",) + ("timestamptz",) * 3 + ("integer",)
@@ -656,22 +660,42 @@ def _in_batch(low: int, high: int | None, alias: str) -> tuple[str, list[Any]]:
     return f"{alias}.id > ? AND {alias}.id <= ?", [low, high]
 
 
-async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[_Due]:
-    """The batch's distinct groups of unsuspended schedules due before ``horizon``. DISTINCT,
-    not GROUP BY with counts: SQLite keeps the few distinct groups in a temporary index where
-    GROUP BY sorts every row (a third of the time for 100,000 schedules)."""
+async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[tuple[_Due, int]]:
+    """The batch's distinct groups of unsuspended schedules due before ``horizon``, each with
+    its number of schedules.
+
+    PostgreSQL hashes the GROUP BY. SQLite would sort every schedule of the batch for it, so
+    there each schedule is counted into a temporary table keyed by its group instead: one probe
+    of a few hundred keys per row (100,000 schedules: 0.08 s against 0.18 s)."""
     columns = ", ".join(_GROUP_COLUMNS)
     batch, args = _in_batch(low, high, "s")
-    # only column names and placeholders are interpolated
-    sql = (
-        f"SELECT DISTINCT {columns} FROM inspection_schedule AS s WHERE {batch} "  # noqa: S608
-        "AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ?"
-    )
-    rows = await _execute(sql, [*args, False, horizon])
-    return [_Due(**{c: row[c] for c in _GROUP_COLUMNS}) for row in rows]
+    due = f"WHERE {batch} AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ?"
+    args = [*args, False, horizon]
+    # only column names and placeholders are interpolated below
+    if db.is_sqlite():
+        # declared with the schedule's column types, so rows read back convert alike
+        await _execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS due_group ({_GROUP_DECLARED}, "
+            f"schedules INTEGER, UNIQUE ({columns}))",
+            [],
+        )
+        await _execute("DELETE FROM due_group", [])
+        await _execute(
+            f"INSERT INTO due_group SELECT {columns}, 1 FROM inspection_schedule AS s "  # noqa: S608
+            f"{due} ON CONFLICT ({columns}) DO UPDATE SET schedules = schedules + 1",
+            args,
+        )
+        rows = await _execute("SELECT * FROM due_group", [])
+    else:
+        rows = await _execute(
+            f"SELECT {columns}, count(*) AS schedules "  # noqa: S608
+            f"FROM inspection_schedule AS s {due} GROUP BY {columns}",
+            args,
+        )
+    return [(_Due(**{c: row[c] for c in _GROUP_COLUMNS}), row["schedules"]) for row in rows]
 
 
-def _plan(group: _Due, now: dt.datetime, occurrences: _Occurrences) -> _Move:
+def _plan(group: _Due, schedules: int, now: dt.datetime, occurrences: _Occurrences) -> _Move:
     """The occurrence to raise for a due group, folding those missed while the scheduler was
     down into the latest, and the next one (floating schedules wait for a completion)."""
     occurrence = group.next_due_at
@@ -686,7 +710,7 @@ def _plan(group: _Due, now: dt.datetime, occurrences: _Occurrences) -> _Move:
             missed += 1
             occurrence = following
             following = occurrences.following(rule, start_local, following, seasonal)
-    return _Move(group, occurrence, following, missed)
+    return _Move(group, occurrence, following, missed, schedules)
 
 
 async def _raise_groups(
@@ -751,11 +775,11 @@ async def _raise_sqlite(
         "ON CONFLICT (occurrence_key) DO NOTHING",
         [now, now, *args],
     )
-    coalesced = 0
-    if any(move.missed for move in moves):
-        # Only after downtime: what was folded into the rows this statement inserted, and only
-        # those (an occurrence raised before a crash, or a pre-holiday inspection under the
-        # same key, was not inserted again).
+    coalesced = sum(move.missed * move.schedules for move in moves)
+    if coalesced and raised < sum(move.schedules for move in moves):
+        # Some occurrences existed already (raised before a crash, or a pre-holiday inspection
+        # under the same key): count what was folded into the rows this statement inserted,
+        # and only those.
         rows = await _execute(
             "SELECT coalesce(sum(g.missed), 0) AS missed FROM inspection AS i "  # noqa: S608
             "JOIN inspection_schedule AS s ON s.id = i.schedule "
