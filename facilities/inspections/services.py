@@ -666,7 +666,7 @@ async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[
 
     PostgreSQL hashes the GROUP BY. SQLite would sort every schedule of the batch for it, so
     there each schedule is counted into a temporary table keyed by its group instead: one probe
-    of a few hundred keys per row (100,000 schedules: 0.08 s against 0.18 s)."""
+    of a few hundred keys per row (100,000 schedules: 0.12 s against 0.18 s)."""
     columns = ", ".join(_GROUP_COLUMNS)
     batch, args = _in_batch(low, high, "s")
     due = f"WHERE {batch} AND is_suspended = ? AND next_due_at IS NOT NULL AND next_due_at <= ?"
