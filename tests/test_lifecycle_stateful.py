@@ -238,6 +238,18 @@ class ServiceMachine(RuleBasedStateMachine):
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
+    @staticmethod
+    async def last_event(entity_type: str, entity_id: int) -> dict[str, Any]:
+        """The newest audit event of one record (the one the service call just wrote)."""
+        event = (
+            await AuditEvent.select()
+            .where((AuditEvent.entity_type == entity_type) & (AuditEvent.entity_id == entity_id))
+            .order_by(AuditEvent.id, ascending=False)
+            .first()
+        )
+        assert event is not None
+        return event
+
     async def reading(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run the invariants' reads on one connection (SQLite opens one per query otherwise)."""
         async with db.engine().transaction():
@@ -530,7 +542,7 @@ class TicketLifecycle(ServiceMachine):
         m.updated_at = self.now
         m.events.append((f"ticket.{action.value}", actor.id))
         assert (result.status, result.version) == (m.status, m.version), label
-        event = self.run(self._last_event(ticket))
+        event = self.run(self.last_event("ticket", ticket))
         assert event["action"] == f"ticket.{action.value}", label
         assert changes_of(event)["status"] == [before, m.status], label
 
@@ -646,16 +658,6 @@ class TicketLifecycle(ServiceMachine):
         self.outcomes["escalate_sla_breaches", "some" if due else "none"] += 1
         for m in due:
             m.sla_escalated_for = m.sla_due_at
-
-    async def _last_event(self, ticket: int) -> dict[str, Any]:
-        event = (
-            await AuditEvent.select()
-            .where((AuditEvent.entity_type == "ticket") & (AuditEvent.entity_id == ticket))
-            .order_by(AuditEvent.id, ascending=False)
-            .first()
-        )
-        assert event is not None
-        return event
 
     # invariants ------------------------------------------------------------------------------
 
@@ -1189,7 +1191,7 @@ class ClosureLifecycle(ServiceMachine):
         c.lifted_through = gate
         c.sequence += 1
         self.changed(c, "closure.lifted" if is_open else "closure.lifted_override", actor)
-        event = self.run(self.last_event(c.id))
+        event = self.run(self.last_event("closure", c.id))
         unmet = [code for code in CRITERIA if not gate[code]]
         assert changes_of(event).get("unmet", [None, []])[1] == unmet, label
 
@@ -1336,16 +1338,6 @@ class ClosureLifecycle(ServiceMachine):
         for c in due:
             c.announced_at = c.updated_at = self.now
             c.notices[NoticeState.PUBLISHED] += 1
-
-    async def last_event(self, closure: int) -> dict[str, Any]:
-        event = (
-            await AuditEvent.select()
-            .where((AuditEvent.entity_type == "closure") & (AuditEvent.entity_id == closure))
-            .order_by(AuditEvent.id, ascending=False)
-            .first()
-        )
-        assert event is not None
-        return event
 
     # invariants -----------------------------------------------------------------------------
 
