@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.file_system import BaseLocalFileSystem
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -38,6 +39,7 @@ from facilities.inspections import services as inspection_services
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.lib import memory
+from facilities.lib.clock import Clock, utcnow
 from facilities.notifications.choices import Status as NotificationStatus
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
@@ -47,6 +49,7 @@ from facilities.tickets import choices as ticket_choices
 from facilities.tickets.controllers import TicketApiController, TicketController
 from facilities.web import templating
 from facilities.web.auth import AuthMiddleware
+from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.errors import EXCEPTION_HANDLERS
 from facilities.web.headers import add_security_headers
@@ -151,9 +154,13 @@ def template_globals(settings: Settings) -> dict[str, object]:
 
 
 def create_app(
-    settings: Settings | None = None, *, embed_scheduler: bool | None = None
+    settings: Settings | None = None,
+    *,
+    embed_scheduler: bool | None = None,
+    clock: Clock = utcnow,
 ) -> Litestar:
-    """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off)."""
+    """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off); ``clock``
+    is what every handler's ``now`` reads (tests pass a :class:`SettableClock`)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_json)
     db.configure(settings.database_url)
@@ -194,6 +201,7 @@ def create_app(
                 file_system=StaticFileSystem(),
             ),
         ],
+        dependencies={"now": Provide(provide_now, sync_to_thread=False)},
         before_send=[add_security_headers, count_unmatched],
         middleware=[
             observability_middleware_factory,
@@ -219,4 +227,5 @@ def create_app(
         debug=False,
     )
     app.state.settings = settings
+    app.state.clock = clock
     return app

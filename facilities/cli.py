@@ -198,10 +198,14 @@ def export_assets(path: Path | None) -> None:
     from facilities.assets import csvio
     from facilities.assets import services as assets
     from facilities.assets.schemas import AssetFilters
+    from facilities.lib.clock import utcnow
 
     async def collect() -> list[str]:
         return [
-            line async for line in csvio.export_lines(assets.iter_assets(SYSTEM, AssetFilters()))
+            line
+            async for line in csvio.export_lines(
+                assets.iter_assets(SYSTEM, AssetFilters(), utcnow())
+            )
         ]
 
     text = "".join(_run(collect))

@@ -27,6 +27,7 @@ from facilities.accounts.choices import Role
 from facilities.accounts.permissions import SYSTEM, Actor
 from facilities.accounts.schemas import UserCreate
 from facilities.app import create_app
+from facilities.lib.clock import SettableClock
 from facilities.settings import Settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -138,6 +139,13 @@ def now() -> dt.datetime:
     return NOW
 
 
+@pytest.fixture
+def clock(now: dt.datetime) -> SettableClock:
+    """The app's clock: it starts at the test's ``now`` and runs, so pages agree with what the
+    test gave its services; a test moves it with ``clock.set(...)``, never by sleeping."""
+    return SettableClock(now)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -189,10 +197,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
+async def app(settings: Settings, clock: SettableClock) -> AsyncIterator[Any]:
     """The app with its database pool open. Litestar's own lifespan runs its hooks in an anyio
     task group that cannot span a fixture's setup and teardown, so the pool is opened here."""
-    application = create_app(settings, embed_scheduler=False)
+    application = create_app(settings, embed_scheduler=False, clock=clock)
     async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
         yield application
 

@@ -10,7 +10,6 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -146,9 +145,9 @@ async def test_next_cannot_inject_a_header(anon, personas):
     assert "\n" not in response.headers["location"]
 
 
-async def test_cookies_are_secure_when_configured(settings, app, personas):
+async def test_cookies_are_secure_when_configured(settings, app, personas, clock):
     secure_app = create_app(
-        dataclasses.replace(settings, cookie_secure=True), embed_scheduler=False
+        dataclasses.replace(settings, cookie_secure=True), embed_scheduler=False, clock=clock
     )
     transport = httpx.ASGITransport(app=secure_app, client=("127.0.0.1", 50002))
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
@@ -325,8 +324,8 @@ async def test_a_role_change_applies_to_a_live_session_at_once(login, personas, 
     assert (await alice_client.get("/assets")).status_code == 200
 
 
-async def test_session_is_shared_between_two_app_instances(app, anon, personas, settings):
-    other_app = create_app(settings, embed_scheduler=False)
+async def test_session_is_shared_between_two_app_instances(app, anon, personas, settings, clock):
+    other_app = create_app(settings, embed_scheduler=False, clock=clock)
     await attempt_login(anon, "alice")
     token = anon.cookies[SESSION_COOKIE]
 
@@ -365,13 +364,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> Iterator[Clock]:
-    """Handlers read ``utcnow()``; pin it so the fixed rate-limit window cannot roll over
-    in the middle of a test."""
-    clock = Clock(now)
-    monkeypatch.setattr("facilities.accounts.controllers.utcnow", clock)
-    monkeypatch.setattr("facilities.web.auth.utcnow", clock)
-    yield clock
+def clock(now: dt.datetime) -> Clock:
+    """The app's clock (it overrides conftest's), pinned so the fixed rate-limit window cannot
+    roll over in the middle of a test."""
+    return Clock(now)
 
 
 async def fail_logins(client: httpx.AsyncClient, username: str, times: int) -> None:
@@ -404,7 +400,7 @@ async def test_login_is_throttled_per_user_name_and_address(app, anon, personas,
 
 async def test_login_throttle_is_shared_between_app_instances(app, anon, personas, settings, clock):
     await fail_logins(anon, "alice", settings.login_max_attempts)
-    other_app = create_app(settings, embed_scheduler=False)
+    other_app = create_app(settings, embed_scheduler=False, clock=clock)
 
     async with client_for_app(other_app) as elsewhere:
         response = await attempt_login(elsewhere, "alice")

@@ -47,6 +47,7 @@ from facilities.accounts.permissions import SYSTEM
 from facilities.accounts.schemas import TokenCreate
 from facilities.accounts.tables import StaffUser
 from facilities.app import create_app
+from facilities.lib.clock import SettableClock
 from facilities.settings import Settings
 from tests.conftest import NOW, TEST_SECRET, on_postgres
 
@@ -188,7 +189,7 @@ def fuzz_env(
         scheduler_embedded=False,
         media_dir=str(folder / "media"),
     ).checked()
-    app = create_app(app_settings, embed_scheduler=False)
+    app = create_app(app_settings, embed_scheduler=False, clock=SettableClock(NOW))
     try:
         yield app, tokens
     finally:

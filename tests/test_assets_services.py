@@ -253,7 +253,7 @@ async def test_only_editors_may_write_the_register(personas, now, who):
     assert await row_counts() == before
     assert (await Site.objects().where(Site.id == site.id).first()).version == 1
     # Everyone on the staff may read.
-    assert (await assets.get_asset(actor, asset.id)).asset.code == asset.code
+    assert (await assets.get_asset(actor, asset.id, now)).asset.code == asset.code
 
 
 async def test_admin_may_edit(personas, now):
@@ -356,7 +356,7 @@ async def test_ids_out_of_range_are_not_found(personas, now, bad_id):
 
     for attempt in [
         assets.get_site(alice, bad_id),
-        assets.get_asset(alice, bad_id),
+        assets.get_asset(alice, bad_id, now),
         assets.get_component(alice, bad_id),
         assets.list_components(alice, bad_id),
         assets.update_site(alice, bad_id, SiteIn(name_zh="某", version=1), now),
@@ -370,15 +370,15 @@ async def test_ids_out_of_range_are_not_found(personas, now, bad_id):
 
 
 @pytest.mark.parametrize("bad_id", OUT_OF_RANGE_IDS)
-async def test_filtering_by_an_impossible_site_finds_nothing(personas, bad_id):
+async def test_filtering_by_an_impossible_site_finds_nothing(personas, now, bad_id):
     await make_asset()
-    page = await assets.list_assets(personas["dave"], AssetFilters(site=bad_id))
+    page = await assets.list_assets(personas["dave"], AssetFilters(site=bad_id), now)
     assert (page.total, list(page.items)) == (0, [])
 
 
-async def test_unknown_ids_in_range_are_not_found(personas):
+async def test_unknown_ids_in_range_are_not_found(personas, now):
     with pytest.raises(NotFound):
-        await assets.get_asset(personas["alice"], 123_456)
+        await assets.get_asset(personas["alice"], 123_456, now)
 
 
 async def test_list_assets_filters_and_pages(personas, now):
@@ -391,10 +391,10 @@ async def test_list_assets_filters_and_pages(personas, now):
     )
     dave = personas["dave"]
 
-    first = await assets.list_assets(dave, AssetFilters(site=park.id, per_page=2))
-    third = await assets.list_assets(dave, AssetFilters(site=park.id, per_page=2, page=3))
-    by_type = await assets.list_assets(dave, AssetFilters(type=AssetType.PLAYGROUND))
-    by_status = await assets.list_assets(dave, AssetFilters(status=Lifecycle.DECOMMISSIONED))
+    first = await assets.list_assets(dave, AssetFilters(site=park.id, per_page=2), now)
+    third = await assets.list_assets(dave, AssetFilters(site=park.id, per_page=2, page=3), now)
+    by_type = await assets.list_assets(dave, AssetFilters(type=AssetType.PLAYGROUND), now)
+    by_status = await assets.list_assets(dave, AssetFilters(status=Lifecycle.DECOMMISSIONED), now)
 
     assert [r.asset.code for r in first.items] == ["GX-PH-001", "GX-PH-002"]
     assert (first.total, first.pages, first.has_next, first.has_previous) == (5, 3, True, False)
@@ -405,14 +405,14 @@ async def test_list_assets_filters_and_pages(personas, now):
     assert first.items[0].site_name_zh == "平湖公园"
 
 
-async def test_search_matches_code_and_both_names_case_insensitively(personas):
+async def test_search_matches_code_and_both_names_case_insensitively(personas, now):
     site = await make_site()
     await make_asset(site, code="GX-QL-PH-001", name_zh="平湖悬索桥", name_en="Pinghu Bridge")
     await make_asset(site, code="GX-TY-002", name_zh="儿童乐园", name_en="Playground")
     dave = personas["dave"]
 
     async def codes(q: str) -> list[str]:
-        page = await assets.list_assets(dave, AssetFilters(q=q))
+        page = await assets.list_assets(dave, AssetFilters(q=q), now)
         return [r.asset.code for r in page.items]
 
     assert await codes("ql-ph") == ["GX-QL-PH-001"]
@@ -422,7 +422,7 @@ async def test_search_matches_code_and_both_names_case_insensitively(personas):
     assert await codes("nothing like this") == []
 
 
-async def test_search_wildcards_are_matched_literally(personas):
+async def test_search_wildcards_are_matched_literally(personas, now):
     site = await make_site()
     await make_asset(site, code="GX-A-001", name_zh="坡度50%的步道", name_en="Ramp 50% grade")
     await make_asset(site, code="GX-A-002", name_zh="坡度500的步道", name_en="Ramp 500 grade")
@@ -432,7 +432,7 @@ async def test_search_wildcards_are_matched_literally(personas):
     dave = personas["dave"]
 
     async def codes(q: str) -> list[str]:
-        page = await assets.list_assets(dave, AssetFilters(q=q))
+        page = await assets.list_assets(dave, AssetFilters(q=q), now)
         return [r.asset.code for r in page.items]
 
     assert await codes("50%") == ["GX-A-001"]
@@ -442,7 +442,7 @@ async def test_search_wildcards_are_matched_literally(personas):
     assert await codes("\\") == ["GX-A-005"]
 
 
-async def test_iter_assets_yields_every_match_across_batches(personas):
+async def test_iter_assets_yields_every_match_across_batches(personas, now):
     site = await make_site()
     for n in range(7):
         await make_asset(site, code=f"GX-IT-{n:03d}")
@@ -451,7 +451,7 @@ async def test_iter_assets_yields_every_match_across_batches(personas):
     codes = [
         row.asset.code
         async for row in assets.iter_assets(
-            personas["dave"], AssetFilters(type=AssetType.FOOTBRIDGE), batch=3
+            personas["dave"], AssetFilters(type=AssetType.FOOTBRIDGE), now, batch=3
         )
     ]
 

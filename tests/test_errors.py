@@ -76,8 +76,10 @@ async def test_unknown_page_speaks_english_when_asked(app, cookies, headers):
     assert "页面不存在" not in response.text
 
 
-async def test_chinese_accept_language_is_honoured_over_an_english_default(settings, app):
-    english_app = create_app(dataclasses.replace(settings, language="en"), embed_scheduler=False)
+async def test_chinese_accept_language_is_honoured_over_an_english_default(settings, app, clock):
+    english_app = create_app(
+        dataclasses.replace(settings, language="en"), embed_scheduler=False, clock=clock
+    )
     async with client_for_app(english_app) as client:
         default = await client.get("/no/such/page")
         chinese = await client.get("/no/such/page", headers={"accept-language": "zh-CN,zh"})
@@ -262,9 +264,11 @@ async def test_bad_query_parameters_are_400_not_500(login, path):
 
 
 @pytest.fixture
-async def small_app(settings: Any, app: Any) -> Any:
+async def small_app(settings: Any, app: Any, clock: Any) -> Any:
     """The app with the smallest body limit the settings allow."""
-    return create_app(dataclasses.replace(settings, max_request_bytes=1024), embed_scheduler=False)
+    return create_app(
+        dataclasses.replace(settings, max_request_bytes=1024), embed_scheduler=False, clock=clock
+    )
 
 
 async def test_a_body_over_the_limit_is_413(small_app, personas):

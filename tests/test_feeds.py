@@ -21,9 +21,9 @@ from tests.test_public_pages import READ_AT, Story, build_story, pin_clock
 
 
 @pytest.fixture
-async def story(app, monkeypatch: pytest.MonkeyPatch) -> Story:
+async def story(app, clock) -> Story:
     built = await build_story()
-    pin_clock(monkeypatch, READ_AT)
+    pin_clock(clock, READ_AT)
     return built
 
 
@@ -324,7 +324,7 @@ async def test_cap_only_for_urgent_closures(anon, story):
 
 
 @pytest.mark.parametrize("template", FEEDS)
-async def test_feed_answers_304_then_200_after_a_change(anon, story, template, monkeypatch):
+async def test_feed_answers_304_then_200_after_a_change(anon, story, template, clock):
     url = _url(template, story)
     first = await anon.get(url)
     assert first.status_code == 200
@@ -349,7 +349,7 @@ async def test_feed_answers_304_then_200_after_a_change(anon, story, template, m
         ExtendIn(version=current.version, planned_reopen_on=dt.date(2027, 5, 20), reason_zh="雨季"),
         changed_at,
     )
-    pin_clock(monkeypatch, changed_at)
+    pin_clock(clock, changed_at)
     after = await anon.get(url, headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.headers["etag"] != etag

@@ -50,6 +50,7 @@ from facilities.inspections import services as inspections
 from facilities.inspections.choices import Answer, InspectionType, Trigger
 from facilities.inspections.schemas import ConditionIn, FindingIn, InspectionIn, RecordIn
 from facilities.inspections.tables import ChecklistTemplate, InspectionPhoto, Team
+from facilities.lib.clock import SettableClock
 from facilities.reports import services as reports
 from facilities.reports.choices import Category
 from facilities.reports.schemas import AnswerIn, KeyCreate, ReportIn
@@ -464,19 +465,9 @@ def png_bytes(size: tuple[int, int] = (40, 30), fmt: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
-def pin_clocks(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> None:
-    """Every entry point that reads the wall clock reads ``moment``."""
-    for module in (
-        "facilities.public.notices",
-        "facilities.web.auth",
-        "facilities.assets.controllers",
-        "facilities.inspections.controllers",
-        "facilities.reports.controllers",
-        "facilities.tickets.controllers",
-        "facilities.closures.controllers",
-        "facilities.accounts.controllers",
-    ):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+def pin_clocks(clock: SettableClock, moment: dt.datetime) -> None:
+    """The app's clock (every entry point's ``now``) reads ``moment``."""
+    clock.set(moment, frozen=True)
 
 
 @dataclasses.dataclass
@@ -998,10 +989,10 @@ def _check_csv(url: str, body: str) -> list[str]:
 
 
 @pytest.fixture
-async def hostile_story(app, settings, monkeypatch: pytest.MonkeyPatch) -> HostileStory:
+async def hostile_story(app, settings, clock) -> HostileStory:
     await inspections.ensure_policy()
     story = await build_hostile_story(settings.media_path)
-    pin_clocks(monkeypatch, READ_AT)
+    pin_clocks(clock, READ_AT)
     return story
 
 
@@ -1278,8 +1269,8 @@ async def upload_targets(app, personas, now, settings) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def uploader(request, app, login, upload_targets, monkeypatch) -> Uploader:
-    pin_clocks(monkeypatch, READ_AT)
+async def uploader(request, app, login, upload_targets, clock) -> Uploader:
+    pin_clocks(clock, READ_AT)
     alice = await login("alice")  # a supervisor may upload to tickets and inspections
     alice.cookies.set("lang", "en")
     clients = {"carol": alice, "bob": alice, "alice": alice}
@@ -1629,9 +1620,9 @@ def _message_of(response: httpx.Response) -> str:
 
 
 async def test_sql_metacharacters_in_every_filter_never_break_anything(
-    app, login, personas, now, monkeypatch
+    app, login, personas, now, clock
 ):
-    pin_clocks(monkeypatch, READ_AT)
+    pin_clocks(clock, READ_AT)
     await inspections.ensure_policy()
     site = await make_site("平湖公园")
     asset = await make_asset(site, code="GX-SQL-001", lat=26.8961, lng=112.5830)
@@ -1660,8 +1651,8 @@ async def test_sql_metacharacters_in_every_filter_never_break_anything(
     assert await table_counts() == before
 
 
-async def test_like_searches_take_wildcards_literally(app, login, personas, now, monkeypatch):
-    pin_clocks(monkeypatch, READ_AT)
+async def test_like_searches_take_wildcards_literally(app, login, personas, now, clock):
+    pin_clocks(clock, READ_AT)
     site = await make_site("平湖公园")
     plain = await make_asset(site, code="GX-LIKE-001", name_zh="普通桥", name_en="Plain bridge")
     percent = await make_asset(

@@ -18,9 +18,9 @@ from tests.test_public_pages import READ_AT, SECRETS, Story, build_story, pin_cl
 
 
 @pytest.fixture
-async def story(app, monkeypatch: pytest.MonkeyPatch) -> Story:
+async def story(app, clock) -> Story:
     built = await build_story()
-    pin_clock(monkeypatch, READ_AT)
+    pin_clock(clock, READ_AT)
     return built
 
 

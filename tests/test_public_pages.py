@@ -28,6 +28,7 @@ from facilities.assets.choices import AssetType, Material, StructureType
 from facilities.closures import services as closures
 from facilities.closures.choices import Precision, Reason, SafetyMeasure, Scope
 from facilities.closures.schemas import ClosureIn, ExtendIn, LinkTicketIn, NoticeIn
+from facilities.lib.clock import SettableClock
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import Action
 from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
@@ -314,10 +315,9 @@ async def build_story(shift: dt.timedelta = dt.timedelta(0)) -> Story:
     )
 
 
-def pin_clock(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> list[dt.datetime]:
-    """Handlers read the wall clock; pin it to the story's moment (a list, to move it on)."""
-    clock = [moment]
-    monkeypatch.setattr("facilities.public.notices.utcnow", lambda: clock[0])
+def pin_clock(clock: SettableClock, moment: dt.datetime) -> SettableClock:
+    """Pin the app's clock to the story's moment (``clock.set`` moves it on)."""
+    clock.set(moment, frozen=True)
     return clock
 
 
@@ -331,9 +331,9 @@ def translated(message: str) -> bool:
 
 
 @pytest.fixture
-async def story(app: Any, monkeypatch: pytest.MonkeyPatch) -> Story:
+async def story(app: Any, clock: SettableClock) -> Story:
     built = await build_story()
-    pin_clock(monkeypatch, READ_AT)
+    pin_clock(clock, READ_AT)
     return built
 
 
@@ -485,13 +485,13 @@ async def test_home_lists_closed_planned_and_reopened_and_the_register(anon, sto
     assert 'name="website"' in text
 
 
-async def test_home_in_chinese_and_reopened_list_ends_after_30_days(anon, story, monkeypatch):
+async def test_home_in_chinese_and_reopened_list_ends_after_30_days(anon, story, clock):
     page = await anon.get("/")
     assert 'lang="zh-CN"' in page.text
     assert "平湖公园景观悬索桥" in page.text
     assert f'href="/notices/{story.reopened.id}"' in page.text
     # 31 days after the fountain reopened, it leaves the list (no write needed)
-    pin_clock(monkeypatch, READ_AT + dt.timedelta(days=24))
+    pin_clock(clock, READ_AT + dt.timedelta(days=24))
     later = await anon.get("/")
     assert later.status_code == 200
     assert f'href="/notices/{story.reopened.id}"' not in later.text
@@ -499,7 +499,7 @@ async def test_home_in_chinese_and_reopened_list_ends_after_30_days(anon, story,
     assert f'href="/notices/{story.planned.id}"' in later.text
 
 
-async def test_home_lists_only_the_first_closures_and_links_the_rest(anon, app, monkeypatch):
+async def test_home_lists_only_the_first_closures_and_links_the_rest(anon, app, monkeypatch, clock):
     alice = await _staff("alice", Role.SUPERVISOR, "Alice", "alice@bureau.example")
     site = await make_site("大公园", name_en="Big Park")
     from facilities.public import notices
@@ -513,7 +513,7 @@ async def test_home_lists_only_the_first_closures_and_links_the_rest(anon, app, 
             ClosureIn(asset_id=asset.id, reason_zh="维修", effective_from=CLOSED_AT),
             CLOSED_AT,
         )
-    pin_clock(monkeypatch, READ_AT)
+    pin_clock(clock, READ_AT)
     home = await english(anon, "/")
     assert home.text.count('class="closure-card"') == 3
     assert "See all 5 closures" in home.text

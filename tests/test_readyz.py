@@ -53,10 +53,10 @@ async def test_not_ready_while_a_migration_is_pending(anon, one_migration_forgot
     assert (await anon.get("/healthz")).status_code == 200  # alive, just not ready
 
 
-async def test_not_ready_when_the_database_is_unreachable(settings):
+async def test_not_ready_when_the_database_is_unreachable(settings, clock):
     """A PostgreSQL URL to a closed port on loopback fails fast on either test engine."""
     closed = f"postgres://postgres@127.0.0.1:{free_port()}/facilities"
-    application = create_app(dataclasses.replace(settings, database_url=closed))
+    application = create_app(dataclasses.replace(settings, database_url=closed), clock=clock)
     try:
         async with client_for_app(application) as client:
             response = await client.get("/readyz")

@@ -238,9 +238,9 @@ async def test_the_honeypot_refuses_a_filled_in_hidden_field(anon):
     assert await ServiceRequest.count() == 0
 
 
-async def test_a_body_over_the_limit_is_refused_with_413(app, settings):
+async def test_a_body_over_the_limit_is_refused_with_413(app, settings, clock):
     small = create_app(
-        dataclasses.replace(settings, max_request_bytes=50_000), embed_scheduler=False
+        dataclasses.replace(settings, max_request_bytes=50_000), embed_scheduler=False, clock=clock
     )
     boardwalk = await make_boardwalk()
     async with client_for_app(small) as client:
@@ -458,9 +458,11 @@ async def test_the_accountability_page(anon, media_root):
 # --- rate limit shared by two processes ----------------------------------------------------
 
 
-async def test_the_per_address_limit_holds_across_two_app_instances(app, settings, monkeypatch):
+async def test_the_per_address_limit_holds_across_two_app_instances(
+    app, settings, monkeypatch, clock
+):
     monkeypatch.setattr(reports, "WEB_REPORTS_PER_IP", 3)
-    other = create_app(settings, embed_scheduler=False)
+    other = create_app(settings, embed_scheduler=False, clock=clock)
     boardwalk = await make_boardwalk()
     async with client_for_app(app) as first, client_for_app(other) as second:
         for _ in range(2):

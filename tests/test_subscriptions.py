@@ -27,9 +27,9 @@ from tests.test_public_pages import READ_AT, Story, build_story, pin_clock
 
 
 @pytest.fixture
-async def story(app, monkeypatch: pytest.MonkeyPatch) -> Story:
+async def story(app, clock) -> Story:
     built = await build_story()
-    pin_clock(monkeypatch, READ_AT)
+    pin_clock(clock, READ_AT)
     return built
 
 
@@ -233,10 +233,10 @@ async def _subscribe(client: httpx.AsyncClient, address: str) -> httpx.Response:
     )
 
 
-async def test_rate_limit_per_address_holds_across_two_app_instances(limited, story, monkeypatch):
+async def test_rate_limit_per_address_holds_across_two_app_instances(limited, story, clock):
     first, second = (
-        create_app(limited, embed_scheduler=False),
-        create_app(limited, embed_scheduler=False),
+        create_app(limited, embed_scheduler=False, clock=clock),
+        create_app(limited, embed_scheduler=False, clock=clock),
     )
     async with _client(first, "203.0.113.7") as one, _client(second, "203.0.113.7") as two:
         codes = [
@@ -254,10 +254,10 @@ async def test_rate_limit_per_address_holds_across_two_app_instances(limited, st
     assert await Subscription.count() == 4
 
 
-async def test_rate_limit_per_email_holds_across_addresses(limited, story):
+async def test_rate_limit_per_email_holds_across_addresses(limited, story, clock):
     first, second = (
-        create_app(limited, embed_scheduler=False),
-        create_app(limited, embed_scheduler=False),
+        create_app(limited, embed_scheduler=False, clock=clock),
+        create_app(limited, embed_scheduler=False, clock=clock),
     )
     codes = []
     for n, application in enumerate([first, second, first, second]):
@@ -270,13 +270,12 @@ async def test_rate_limit_per_email_holds_across_addresses(limited, story):
     assert "Please try again in" in response.text
 
 
-async def test_rate_limit_window_resets_after_an_hour(limited, story, monkeypatch):
-    clock = [READ_AT]
-    monkeypatch.setattr("facilities.public.notices.utcnow", lambda: clock[0])
-    application = create_app(limited, embed_scheduler=False)
+async def test_rate_limit_window_resets_after_an_hour(limited, story, clock):
+    clock.set(READ_AT, frozen=True)
+    application = create_app(limited, embed_scheduler=False, clock=clock)
     async with _client(application, "203.0.113.50") as client:
         for n in range(3):
             assert (await _subscribe(client, f"r{n}@citizen.example")).status_code == 303
         assert (await _subscribe(client, "r3@citizen.example")).status_code == 429
-        clock[0] = READ_AT + dt.timedelta(hours=1)
+        clock.set(READ_AT + dt.timedelta(hours=1), frozen=True)
         assert (await _subscribe(client, "r3@citizen.example")).status_code == 303

@@ -240,7 +240,9 @@ async def test_a_stored_key_leading_outside_the_media_folder_is_never_served(
 # --- failures never leave a file without its row (or the reverse) -----------------------------
 
 
-async def test_a_storage_failure_is_a_400_and_writes_no_row(app, personas, settings, tmp_path):
+async def test_a_storage_failure_is_a_400_and_writes_no_row(
+    app, personas, settings, tmp_path, clock
+):
     area = tmp_path / "storage"
     area.mkdir()
     blocker = area / "blocker"
@@ -251,7 +253,7 @@ async def test_a_storage_failure_is_a_400_and_writes_no_row(app, personas, setti
         await attach(personas["carol"], ticket.id, broken.media_path)
     assert "could not be stored" in refused.value.errors["file"]
 
-    application = create_app(broken, embed_scheduler=False)
+    application = create_app(broken, embed_scheduler=False, clock=clock)
     async with client_for_app(application) as client:
         client.cookies.set("lang", "en")
         await log_in(client, "carol")
@@ -295,11 +297,11 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_a_full_disk_is_a_clear_400_and_leaves_no_partial_file(
-    app, personas, settings, full_disk
+    app, personas, settings, full_disk, clock
 ):
     ticket = await make_ticket(personas["alice"])
     full = dataclasses.replace(settings, media_dir=str(full_disk / "media"))
-    application = create_app(full, embed_scheduler=False)
+    application = create_app(full, embed_scheduler=False, clock=clock)
     async with client_for_app(application) as client:
         client.cookies.set("lang", "en")
         await log_in(client, "carol")

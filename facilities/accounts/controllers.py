@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -20,7 +21,6 @@ from facilities.accounts.schemas import (
 )
 from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib.clock import utcnow
 from facilities.web.auth import SESSION_COOKIE, permission_guard, require_actor, staff_guard
 from facilities.web.forms import parse_form
 from facilities.web.responses import client_ip, redirect, render, safe_next
@@ -61,7 +61,7 @@ class AuthController(Controller):
         return render(request, "accounts/login.html", form={"next": next}, errors={})
 
     @post("/login")
-    async def login(self, request: Request[Any, Any, Any]) -> Any:
+    async def login(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         settings = request.app.state.settings
         data, errors, values = await parse_form(request, LoginForm)
         values.pop("password", None)
@@ -69,7 +69,6 @@ class AuthController(Controller):
             return render(
                 request, "accounts/login.html", status_code=400, form=values, errors=errors
             )
-        now = utcnow()
         try:
             user = await accounts.authenticate(
                 data.username,
@@ -124,14 +123,14 @@ class AuthController(Controller):
         return render(request, "accounts/password.html", errors={})
 
     @post("/account/password", guards=[staff_guard])
-    async def change_password(self, request: Request[Any, Any, Any]) -> Any:
+    async def change_password(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require_actor(request)
         data, errors, _values = await parse_form(request, PasswordChange)
         if data is not None:
             token = request.cookies.get(SESSION_COOKIE)
             try:
                 await accounts.change_password(
-                    actor, data, accounts.digest(token) if token else None, utcnow()
+                    actor, data, accounts.digest(token) if token else None, now
                 )
             except ValidationFailed as exc:
                 errors = exc.errors
@@ -181,13 +180,13 @@ class UserAdminController(Controller):
         )
 
     @post("/users", guards=MANAGE_USERS)
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, UserCreate)
         values.pop("password", None)
         if data is not None:
             try:
-                user = await accounts.create_user(actor, data, utcnow())
+                user = await accounts.create_user(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -213,13 +212,15 @@ class UserAdminController(Controller):
         )
 
     @post("/users/{user_id:int}", guards=MANAGE_USERS)
-    async def update(self, request: Request[Any, Any, Any], user_id: IdParam) -> Any:
+    async def update(
+        self, request: Request[Any, Any, Any], user_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, UserUpdate)
         conflict = False
         if data is not None:
             try:
-                await accounts.update_user(actor, user_id, data, utcnow())
+                await accounts.update_user(actor, user_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
@@ -258,13 +259,13 @@ class UserAdminController(Controller):
         )
 
     @post("/tokens", guards=MANAGE_TOKENS)
-    async def create_token(self, request: Request[Any, Any, Any]) -> Template:
+    async def create_token(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, TokenCreate)
         new_token = None
         if data is not None:
             try:
-                new_token = await accounts.create_api_token(actor, data, utcnow())
+                new_token = await accounts.create_api_token(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
         response = render(
@@ -281,6 +282,8 @@ class UserAdminController(Controller):
         return response
 
     @post("/tokens/{token_id:int}/revoke", guards=MANAGE_TOKENS)
-    async def revoke_token(self, request: Request[Any, Any, Any], token_id: IdParam) -> Redirect:
-        await accounts.revoke_api_token(require_actor(request), token_id, utcnow())
+    async def revoke_token(
+        self, request: Request[Any, Any, Any], token_id: IdParam, now: dt.datetime
+    ) -> Redirect:
+        await accounts.revoke_api_token(require_actor(request), token_id, now)
         return redirect("/admin/tokens", _("Token revoked."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -29,11 +30,11 @@ from facilities.closures import services as closures
 from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.inspections import services as inspections
-from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import OPEN_STATUSES
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.clock import now_of
 from facilities.web.errors import api_errors
 from facilities.web.forms import parse_form
 from facilities.web.responses import redirect, render
@@ -56,7 +57,7 @@ def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:
 
 async def _create_asset(request: Request[Any, Any, Any], actor: Actor, data: AssetIn) -> Any:
     """A new asset gets the policy's default inspection schedules for its type and grade."""
-    now = utcnow()
+    now = now_of(request)
     async with db.transaction():  # both or neither
         asset = await assets.create_asset(actor, data, now)
         await inspections.apply_default_schedules(
@@ -95,14 +96,14 @@ class AssetController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
+    async def index(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         filters, errors = parse_fields(AssetFilters, dict(request.query_params))
         if filters is None:
             raise ValidationFailed(
                 errors, _("Some filters are not valid: %(fields)s") % {"fields": ", ".join(errors)}
             )
-        page = await assets.list_assets(actor, filters)
+        page = await assets.list_assets(actor, filters, now)
         return render(
             request,
             "assets/index.html",
@@ -114,13 +115,13 @@ class AssetController(Controller):
         )
 
     @get("/export.csv")
-    async def export(self, request: Request[Any, Any, Any]) -> Stream:
+    async def export(self, request: Request[Any, Any, Any], now: dt.datetime) -> Stream:
         actor = require_actor(request)
         filters, errors = parse_fields(AssetFilters, dict(request.query_params))
         if filters is None:
             raise ValidationFailed(errors)
-        rows = assets.iter_assets(actor, filters)
-        stamp = utcnow().strftime("%Y%m%d")
+        rows = assets.iter_assets(actor, filters, now)
+        stamp = now.strftime("%Y%m%d")
         return Stream(
             csvio.export_lines(rows),
             media_type="text/csv; charset=utf-8",
@@ -156,12 +157,13 @@ class AssetController(Controller):
         return await _form_page(request, "assets/new.html", 400, form=values, errors=errors)
 
     @get("/{asset_id:int}")
-    async def show(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> Template:
         """The asset and everything that hangs off it. The page composes the domains above the
         register (tickets, inspections, closures); their services stay independent of it."""
         actor = require_actor(request)
-        now = utcnow()
-        row = await assets.get_asset(actor, asset_id)
+        row = await assets.get_asset(actor, asset_id, now)
         ticket_rows = await tickets.tickets_for_asset(actor, asset_id, now)
         schedules = await inspections.list_schedules(actor, asset_id)
         overdue = await inspections.overdue_schedules([s.id for s in schedules], now)
@@ -190,28 +192,32 @@ class AssetController(Controller):
         )
 
     @get("/{asset_id:int}/edit")
-    async def edit(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
-        row = await assets.get_asset(_editor(request), asset_id)
+    async def edit(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> Template:
+        row = await assets.get_asset(_editor(request), asset_id, now)
         return await _form_page(
             request, "assets/edit.html", asset=row.asset, form=_asset_form_values(row)
         )
 
     @post("/{asset_id:int}")
-    async def update(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Any:
+    async def update(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = _editor(request)
-        row = await assets.get_asset(actor, asset_id)
+        row = await assets.get_asset(actor, asset_id, now)
         data, errors, values = await parse_form(request, AssetIn)
         conflict = False
         differences: dict[str, Any] = {}
         if data is not None:
             try:
-                await assets.update_asset(actor, asset_id, data, utcnow())
+                await assets.update_asset(actor, asset_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
                 # Keep what the person typed; show what is saved now beside it.
                 conflict = True
-                row = await assets.get_asset(actor, asset_id)
+                row = await assets.get_asset(actor, asset_id, now)
                 differences = _differences(row, data)
             else:
                 return redirect(f"/assets/{asset_id}", _("Changes saved."))
@@ -229,19 +235,23 @@ class AssetController(Controller):
         )
 
     @get("/{asset_id:int}/components/new")
-    async def new_component(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
+    async def new_component(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> Template:
         actor = _editor(request)
-        row = await assets.get_asset(actor, asset_id)
+        row = await assets.get_asset(actor, asset_id, now)
         return await _component_page(request, actor, row.asset, None, {}, {})
 
     @post("/{asset_id:int}/components")
-    async def create_component(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Any:
+    async def create_component(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = _editor(request)
-        row = await assets.get_asset(actor, asset_id)
+        row = await assets.get_asset(actor, asset_id, now)
         data, errors, values = await parse_form(request, ComponentIn)
         if data is not None:
             try:
-                await assets.create_component(actor, asset_id, data, utcnow())
+                await assets.create_component(actor, asset_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -250,11 +260,11 @@ class AssetController(Controller):
 
     @get("/components/{component_id:int}/edit")
     async def edit_component(
-        self, request: Request[Any, Any, Any], component_id: IdParam
+        self, request: Request[Any, Any, Any], component_id: IdParam, now: dt.datetime
     ) -> Template:
         actor = _editor(request)
         component = await assets.get_component(actor, component_id)
-        row = await assets.get_asset(actor, component.asset)
+        row = await assets.get_asset(actor, component.asset, now)
         form = {
             k: ("" if v is None else v) for k, v in assets.component_snapshot(component).items()
         }
@@ -262,21 +272,23 @@ class AssetController(Controller):
         return await _component_page(request, actor, row.asset, component, form, {})
 
     @post("/components/{component_id:int}")
-    async def update_component(self, request: Request[Any, Any, Any], component_id: IdParam) -> Any:
+    async def update_component(
+        self, request: Request[Any, Any, Any], component_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = _editor(request)
         component = await assets.get_component(actor, component_id)
         data, errors, values = await parse_form(request, ComponentIn)
         conflict = False
         if data is not None:
             try:
-                await assets.update_component(actor, component_id, data, utcnow())
+                await assets.update_component(actor, component_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
                 conflict = True
             else:
                 return redirect(f"/assets/{component.asset}#components", _("Changes saved."))
-        row = await assets.get_asset(actor, component.asset)
+        row = await assets.get_asset(actor, component.asset, now)
         status = 409 if conflict else 400
         return await _component_page(
             request, actor, row.asset, component, values, errors, status, conflict=conflict
@@ -354,12 +366,12 @@ class SiteController(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = _editor(request)
         data, errors, values = await parse_form(request, SiteIn)
         if data is not None:
             try:
-                await assets.create_site(actor, data, utcnow())
+                await assets.create_site(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -384,14 +396,16 @@ class SiteController(Controller):
         )
 
     @post("/{site_id:int}")
-    async def update(self, request: Request[Any, Any, Any], site_id: IdParam) -> Any:
+    async def update(
+        self, request: Request[Any, Any, Any], site_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = _editor(request)
         site = await assets.get_site(actor, site_id)
         data, errors, values = await parse_form(request, SiteIn)
         conflict = False
         if data is not None:
             try:
-                await assets.update_site(actor, site_id, data, utcnow())
+                await assets.update_site(actor, site_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
@@ -424,18 +438,22 @@ class SiteApiController(Controller):
 
     @post("/", responses=api_errors(403))
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[SiteIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[SiteIn], now: dt.datetime
     ) -> Response[SiteOut]:
-        site = await assets.create_site(require_actor(request), data, utcnow())
+        site = await assets.create_site(require_actor(request), data, now)
         return Response(assets.site_out(site), status_code=201)
 
     @put("/{site_id:int}", responses=api_errors(403, 404, 409))
     async def update(
-        self, request: Request[Any, Any, Any], site_id: IdParam, data: JSONBody[SiteIn]
+        self,
+        request: Request[Any, Any, Any],
+        site_id: IdParam,
+        data: JSONBody[SiteIn],
+        now: dt.datetime,
     ) -> SiteOut:
         """Replace a site's fields; send the ``version`` you read (409 when it is stale)."""
         actor = require_actor(request)
-        await assets.update_site(actor, site_id, data, utcnow())
+        await assets.update_site(actor, site_id, data, now)
         return await assets.site_detail(actor, site_id)
 
 
@@ -454,11 +472,13 @@ class AssetApiController(Controller):
         status: Annotated[Lifecycle | None, QueryParameter()] = None,
         page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 25,
+        *,
+        now: dt.datetime,
     ) -> AssetPage:
         filters = AssetFilters(
             q=q, site=site, type=type, status=status, page=page, per_page=per_page
         )
-        result = await assets.list_assets(require_actor(request), filters)
+        result = await assets.list_assets(require_actor(request), filters, now)
         return AssetPage(
             items=[assets.asset_out(r) for r in result.items],
             page=result.number,
@@ -467,25 +487,33 @@ class AssetApiController(Controller):
         )
 
     @get("/assets/{asset_id:int}", responses=api_errors(404))
-    async def show(self, request: Request[Any, Any, Any], asset_id: IdParam) -> AssetOut:
-        return assets.asset_out(await assets.get_asset(require_actor(request), asset_id))
+    async def show(
+        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+    ) -> AssetOut:
+        return assets.asset_out(await assets.get_asset(require_actor(request), asset_id, now))
 
     @post("/assets", responses=api_errors(403, 409))
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[AssetIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[AssetIn], now: dt.datetime
     ) -> Response[AssetOut]:
         actor = require_actor(request)
         asset = await _create_asset(request, actor, data)
-        return Response(assets.asset_out(await assets.get_asset(actor, asset.id)), status_code=201)
+        return Response(
+            assets.asset_out(await assets.get_asset(actor, asset.id, now)), status_code=201
+        )
 
     @put("/assets/{asset_id:int}", responses=api_errors(403, 404, 409))
     async def update(
-        self, request: Request[Any, Any, Any], asset_id: IdParam, data: JSONBody[AssetIn]
+        self,
+        request: Request[Any, Any, Any],
+        asset_id: IdParam,
+        data: JSONBody[AssetIn],
+        now: dt.datetime,
     ) -> AssetOut:
         """Replace an asset's fields; send the ``version`` you read (409 when it is stale)."""
         actor = require_actor(request)
-        await assets.update_asset(actor, asset_id, data, utcnow())
-        return assets.asset_out(await assets.get_asset(actor, asset_id))
+        await assets.update_asset(actor, asset_id, data, now)
+        return assets.asset_out(await assets.get_asset(actor, asset_id, now))
 
     @get("/assets/{asset_id:int}/components", responses=api_errors(404))
     async def components(
@@ -495,10 +523,14 @@ class AssetApiController(Controller):
 
     @post("/assets/{asset_id:int}/components", responses=api_errors(403, 404))
     async def create_component(
-        self, request: Request[Any, Any, Any], asset_id: IdParam, data: JSONBody[ComponentIn]
+        self,
+        request: Request[Any, Any, Any],
+        asset_id: IdParam,
+        data: JSONBody[ComponentIn],
+        now: dt.datetime,
     ) -> Response[ComponentOut]:
         actor = require_actor(request)
-        row = await assets.create_component(actor, asset_id, data, utcnow())
+        row = await assets.create_component(actor, asset_id, data, now)
         return Response(await assets.component_detail(actor, row.id), status_code=201)
 
     @get("/components/{component_id:int}", responses=api_errors(404))
@@ -509,8 +541,12 @@ class AssetApiController(Controller):
 
     @put("/components/{component_id:int}", responses=api_errors(403, 404, 409))
     async def update_component(
-        self, request: Request[Any, Any, Any], component_id: IdParam, data: JSONBody[ComponentIn]
+        self,
+        request: Request[Any, Any, Any],
+        component_id: IdParam,
+        data: JSONBody[ComponentIn],
+        now: dt.datetime,
     ) -> ComponentOut:
         actor = require_actor(request)
-        await assets.update_component(actor, component_id, data, utcnow())
+        await assets.update_component(actor, component_id, data, now)
         return await assets.component_detail(actor, component_id)

@@ -31,7 +31,6 @@ from facilities.assets.tables import Asset, Component, Site
 from facilities.audit import services as audit
 from facilities.errors import Conflict, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib.clock import utcnow
 from facilities.lib.pagination import Page
 from facilities.lib.text import like_pattern
 
@@ -253,12 +252,14 @@ def use_status_source(source: StatusSource) -> None:
     _status_source = source
 
 
-async def operational_statuses(asset_ids: Iterable[int]) -> dict[int, OperationalStatus]:
-    """Each asset's operational status, derived from its closures in force right now."""
+async def operational_statuses(
+    asset_ids: Iterable[int], now: dt.datetime
+) -> dict[int, OperationalStatus]:
+    """Each asset's operational status, derived from its closures in force at ``now``."""
     ids = list(asset_ids)
     if _status_source is None:
         return dict.fromkeys(ids, OperationalStatus.IN_SERVICE)
-    return await _status_source(ids, utcnow())
+    return await _status_source(ids, now)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,17 +295,19 @@ def _asset_query(filters: AssetFilters) -> Any:
     return Asset.objects(Asset.site).where(*_asset_conditions(filters))
 
 
-async def list_assets(actor: Actor, filters: AssetFilters) -> Page[AssetRow]:
+async def list_assets(actor: Actor, filters: AssetFilters, now: dt.datetime) -> Page[AssetRow]:
     require(actor, Perm.ASSETS_VIEW)
     total = await Asset.count().where(*_asset_conditions(filters))
     offset = (filters.page - 1) * filters.per_page
     assets = await _asset_query(filters).order_by(Asset.code).offset(offset).limit(filters.per_page)
     return Page(
-        items=await _rows(assets), number=filters.page, per_page=filters.per_page, total=total
+        items=await _rows(assets, now), number=filters.page, per_page=filters.per_page, total=total
     )
 
 
-async def iter_assets(actor: Actor, filters: AssetFilters, batch: int = 500) -> Any:
+async def iter_assets(
+    actor: Actor, filters: AssetFilters, now: dt.datetime, batch: int = 500
+) -> Any:
     """Every asset matching ``filters`` (all pages), for exports."""
     require(actor, Perm.ASSETS_VIEW)
     last_code = ""
@@ -317,13 +320,13 @@ async def iter_assets(actor: Actor, filters: AssetFilters, batch: int = 500) -> 
         )
         if not assets:
             return
-        for row in await _rows(assets):
+        for row in await _rows(assets, now):
             yield row
         last_code = assets[-1].code
 
 
-async def _rows(assets: list[Asset]) -> list[AssetRow]:
-    statuses = await operational_statuses(a.id for a in assets)
+async def _rows(assets: list[Asset], now: dt.datetime) -> list[AssetRow]:
+    statuses = await operational_statuses((a.id for a in assets), now)
     return [
         AssetRow(
             asset=a,
@@ -335,14 +338,20 @@ async def _rows(assets: list[Asset]) -> list[AssetRow]:
     ]
 
 
-async def get_asset(actor: Actor, asset_id: int) -> AssetRow:
+async def load_asset(actor: Actor, asset_id: int) -> Asset:
+    """The asset with its site, for a reader (404 when there is none); no derived status."""
     require(actor, Perm.ASSETS_VIEW)
     asset = None
     if _valid_id(asset_id):
         asset = await Asset.objects(Asset.site).where(Asset.id == asset_id).first()
     if asset is None:
         raise NotFound(_("No such asset."))
-    return (await _rows([asset]))[0]
+    return asset
+
+
+async def get_asset(actor: Actor, asset_id: int, now: dt.datetime) -> AssetRow:
+    """The asset as the register shows it, with its operational status at ``now``."""
+    return (await _rows([await load_asset(actor, asset_id)], now))[0]
 
 
 async def find_asset_by_code(code: str) -> Asset | None:
@@ -411,12 +420,12 @@ async def create_asset(actor: Actor, data: AssetIn, now: dt.datetime) -> Asset:
 async def update_asset(actor: Actor, asset_id: int, data: AssetIn, now: dt.datetime) -> Asset:
     require(actor, Perm.ASSETS_EDIT)
     async with _code_taken(), db.transaction():
-        current = (await get_asset(actor, asset_id)).asset
+        current = await load_asset(actor, asset_id)
         await _check_asset(data, now, current.id)
         before = asset_snapshot(current)
         values = {getattr(Asset, k): v for k, v in _asset_values(data).items()}
         await _versioned_update(Asset, current.id, data.version, values, now, _("asset"))
-        asset = (await get_asset(actor, current.id)).asset
+        asset = await load_asset(actor, current.id)
         await audit.record(
             actor, "asset.updated", "asset", asset.id, now, before, asset_snapshot(asset)
         )
@@ -437,7 +446,7 @@ def component_snapshot(component: Component) -> dict[str, Any]:
 
 async def list_components(actor: Actor, asset_id: int) -> list[ComponentOut]:
     """The asset's components in tree order (each parent followed by its children)."""
-    await get_asset(actor, asset_id)
+    await load_asset(actor, asset_id)
     rows = await Component.objects().where(Component.asset == asset_id)
     children: dict[int | None, list[Component]] = {}
     for row in rows:
@@ -519,7 +528,7 @@ async def create_component(
 ) -> Component:
     require(actor, Perm.ASSETS_EDIT)
     async with db.transaction():
-        asset = (await get_asset(actor, asset_id)).asset
+        asset = await load_asset(actor, asset_id)
         await _check_parent(asset.id, data.parent_id, None)
         row = Component(asset=asset.id, **_component_values(data), created_at=now, updated_at=now)
         await row.save()
@@ -569,7 +578,7 @@ class PublicSite:
     assets: list[PublicAsset]
 
 
-async def public_register() -> list[PublicSite]:
+async def public_register(now: dt.datetime) -> list[PublicSite]:
     """Sites with their in-use facilities and each one's operational status."""
     sites = await Site.select(Site.id, Site.name_zh, Site.name_en).order_by(Site.name_zh)
     rows = await (
@@ -577,7 +586,7 @@ async def public_register() -> list[PublicSite]:
         .where(Asset.lifecycle == "in_use")
         .order_by(Asset.name_zh)
     )
-    statuses = await operational_statuses(r["id"] for r in rows)
+    statuses = await operational_statuses((r["id"] for r in rows), now)
     by_site: dict[int, list[PublicAsset]] = {}
     for r in rows:
         by_site.setdefault(r["site"], []).append(

@@ -48,7 +48,6 @@ from facilities.closures.tables import NoticeUpdate
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import N_
 from facilities.i18n import gettext as _
-from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.errors import api_errors
@@ -298,11 +297,11 @@ class ClosureController(Controller):
     # --- create and edit -----------------------------------------------------------------
 
     @get("/new")
-    async def new(self, request: Request[Any, Any, Any]) -> Template:
+    async def new(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
         form: dict[str, Any] = {
             "asset_id": request.query_params.get("asset", ""),
-            "effective_from": _local(utcnow(), _zone(request)),
+            "effective_from": _local(now, _zone(request)),
             "safety_measures": [SafetyMeasure.FENCING.value, SafetyMeasure.WARNING_SIGNS.value],
         }
         return await self._form_page(request, actor, "closures/new.html", form, {})
@@ -328,12 +327,12 @@ class ClosureController(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
         data, errors, values = await _read_closure_form(request)
         if data is not None:
             try:
-                closure = await closures.create_closure(actor, data, utcnow())
+                closure = await closures.create_closure(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -363,14 +362,16 @@ class ClosureController(Controller):
         )
 
     @post("/{closure_id:int}")
-    async def update(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def update(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
         view = await closures.closure_view(actor, closure_id)
         data, errors, values = await _read_closure_form(request)
         conflict = False
         if data is not None:
             try:
-                await closures.update_closure(actor, closure_id, data, utcnow())
+                await closures.update_closure(actor, closure_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
@@ -433,7 +434,9 @@ class ClosureController(Controller):
         )
 
     @post("/{closure_id:int}/sign-off")
-    async def sign_off(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def sign_off(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, _values = await parse_form(request, SignOffIn)
         if data is None:
@@ -441,18 +444,20 @@ class ClosureController(Controller):
                 request, closure_id, 400, errors=errors, action_error=_field_error_of(errors)
             )
         try:
-            await closures.sign_off(actor, closure_id, data.version, utcnow())
+            await closures.sign_off(actor, closure_id, data.version, now)
         except (Conflict, InvalidTransition) as exc:
             return await self._show(request, closure_id, 409, action_error=exc.detail)
         return redirect(f"/closures/{closure_id}", _("Signed off."))
 
     @post("/{closure_id:int}/tickets")
-    async def link_ticket(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def link_ticket(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, LinkTicketIn)
         if data is not None:
             try:
-                await closures.link_ticket(actor, closure_id, data, utcnow())
+                await closures.link_ticket(actor, closure_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except InvalidTransition as exc:
@@ -463,22 +468,28 @@ class ClosureController(Controller):
 
     @post("/{closure_id:int}/tickets/{ticket_id:int}/unlink")
     async def unlink_ticket(
-        self, request: Request[Any, Any, Any], closure_id: IdParam, ticket_id: IdParam
+        self,
+        request: Request[Any, Any, Any],
+        closure_id: IdParam,
+        ticket_id: IdParam,
+        now: dt.datetime,
     ) -> Any:
         actor = require_actor(request)
         try:
-            await closures.unlink_ticket(actor, closure_id, ticket_id, utcnow())
+            await closures.unlink_ticket(actor, closure_id, ticket_id, now)
         except InvalidTransition as exc:
             return await self._show(request, closure_id, 409, action_error=exc.detail)
         return redirect(f"/closures/{closure_id}#tickets", _("Ticket unlinked."))
 
     @post("/{closure_id:int}/updates")
-    async def write_update(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def write_update(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, NoticeIn)
         if data is not None:
             try:
-                update = await closures.write_update(actor, closure_id, data, utcnow())
+                update = await closures.write_update(actor, closure_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except InvalidTransition as exc:
@@ -547,14 +558,16 @@ class ClosureController(Controller):
         return await self._step_page(request, closure_id, "closures/extend.html", form)
 
     @post("/{closure_id:int}/extend")
-    async def extend(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def extend(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
 
         async def perform(values: dict[str, str]) -> None:
             data, errors = parse_fields(ExtendIn, values)
             if data is None:
                 raise ValidationFailed(errors)
-            await closures.extend(actor, closure_id, data, utcnow())
+            await closures.extend(actor, closure_id, data, now)
 
         return await self._step(
             request, closure_id, "closures/extend.html", perform, _("The closure was extended.")
@@ -569,28 +582,34 @@ class ClosureController(Controller):
         )
 
     @post("/{closure_id:int}/cancel")
-    async def cancel(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def cancel(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
 
         async def perform(values: dict[str, str]) -> None:
             data, errors = parse_fields(CancelIn, values)
             if data is None:
                 raise ValidationFailed(errors)
-            await closures.cancel(actor, closure_id, data, utcnow())
+            await closures.cancel(actor, closure_id, data, now)
 
         return await self._step(
             request, closure_id, "closures/cancel.html", perform, _("The closure was cancelled.")
         )
 
     @get("/{closure_id:int}/lift")
-    async def lift_form(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Template:
+    async def lift_form(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Template:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
         closure = await closures.get_closure(actor, closure_id)
-        form = {"version": closure.version, "reopens_at": _local(utcnow(), _zone(request))}
+        form = {"version": closure.version, "reopens_at": _local(now, _zone(request))}
         return await self._step_page(request, closure_id, "closures/lift.html", form)
 
     @post("/{closure_id:int}/lift")
-    async def lift(self, request: Request[Any, Any, Any], closure_id: IdParam) -> Any:
+    async def lift(
+        self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
         zone = _zone(request)
 
@@ -602,7 +621,7 @@ class ClosureController(Controller):
                 lift_in = data.to_in(zone)
             except ValueError:
                 raise ValidationFailed({"reopens_at": _("Enter a date and time.")}) from None
-            await closures.lift(actor, closure_id, lift_in, utcnow())
+            await closures.lift(actor, closure_id, lift_in, now)
 
         return await self._step(
             request, closure_id, "closures/lift.html", perform, _("The closure was lifted.")
@@ -635,7 +654,9 @@ class ClosureController(Controller):
         )
 
     @post("/drafts/{update_id:int}/publish")
-    async def publish_draft(self, request: Request[Any, Any, Any], update_id: IdParam) -> Any:
+    async def publish_draft(
+        self, request: Request[Any, Any, Any], update_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.NOTICES_PUBLISH)
         values = await form_values(request)
         edited: NoticeIn | None = None
@@ -646,7 +667,7 @@ class ClosureController(Controller):
                     request, 400, errors={update_id: errors}, edited={update_id: values}
                 )
         try:
-            await closures.publish_update(actor, update_id, utcnow(), edited)
+            await closures.publish_update(actor, update_id, now, edited)
         except ValidationFailed as exc:
             return await self._drafts(
                 request, 400, errors={update_id: exc.errors}, edited={update_id: values}
@@ -656,11 +677,13 @@ class ClosureController(Controller):
         return redirect(safe_next(values.get("next"), "/closures/drafts"), _("Update published."))
 
     @post("/drafts/{update_id:int}/discard")
-    async def discard_draft(self, request: Request[Any, Any, Any], update_id: IdParam) -> Any:
+    async def discard_draft(
+        self, request: Request[Any, Any, Any], update_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.NOTICES_PUBLISH)
         values = await form_values(request)
         try:
-            await closures.discard_update(actor, update_id, utcnow())
+            await closures.discard_update(actor, update_id, now)
         except InvalidTransition as exc:
             return await self._drafts(request, 409, message=exc.detail)
         return redirect(safe_next(values.get("next"), "/closures/drafts"), _("Draft discarded."))
@@ -668,9 +691,11 @@ class ClosureController(Controller):
     # --- proposals from inspections ------------------------------------------------------
 
     @post("/proposals/{proposal_id:int}/approve")
-    async def approve(self, request: Request[Any, Any, Any], proposal_id: IdParam) -> Any:
+    async def approve(
+        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
-        closure = await closures.approve_proposal(actor, proposal_id, utcnow())
+        closure = await closures.approve_proposal(actor, proposal_id, now)
         return redirect(
             f"/closures/{closure.id}",
             _("Closure #%(id)s is in force. Check its notice and link the repair tickets.")
@@ -678,9 +703,11 @@ class ClosureController(Controller):
         )
 
     @post("/proposals/{proposal_id:int}/dismiss")
-    async def dismiss(self, request: Request[Any, Any, Any], proposal_id: IdParam) -> Any:
+    async def dismiss(
+        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
-        await closures.dismiss_proposal(actor, proposal_id, utcnow())
+        await closures.dismiss_proposal(actor, proposal_id, now)
         return redirect("/closures", _("Proposal dismissed."))
 
 
@@ -721,11 +748,11 @@ class ClosureApiController(Controller):
 
     @post("/", responses=api_errors(403))
     async def create(
-        self, request: Request[Any, Any, Any], data: Annotated[ClosureIn, Body()]
+        self, request: Request[Any, Any, Any], data: Annotated[ClosureIn, Body()], now: dt.datetime
     ) -> Response[ClosureOut]:
         """Plan a closure; one whose ``effective_from`` has come is in force at once."""
         actor = require_actor(request)
-        closure = await closures.create_closure(actor, data, utcnow())
+        closure = await closures.create_closure(actor, data, now)
         return Response(await self._out(actor, closure.id), status_code=201)
 
     @get("/{closure_id:int}", responses=api_errors(404))
@@ -739,11 +766,12 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[ClosureIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         """Replace the editable facts; send the ``version`` you read (409 when stale). The
         promised reopening of a closure in force moves only by ``extend``."""
         actor = require_actor(request)
-        await closures.update_closure(actor, closure_id, data, utcnow())
+        await closures.update_closure(actor, closure_id, data, now)
         return await self._out(actor, closure_id)
 
     @post("/{closure_id:int}/extend", status_code=200, responses=api_errors(403, 404, 409))
@@ -752,10 +780,11 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[ExtendIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         """Promise a later reopening, with the reason (the earlier promise stays visible)."""
         actor = require_actor(request)
-        await closures.extend(actor, closure_id, data, utcnow())
+        await closures.extend(actor, closure_id, data, now)
         return await self._out(actor, closure_id)
 
     @post("/{closure_id:int}/cancel", status_code=200, responses=api_errors(403, 404, 409))
@@ -764,9 +793,10 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[CancelIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         actor = require_actor(request)
-        await closures.cancel(actor, closure_id, data, utcnow())
+        await closures.cancel(actor, closure_id, data, now)
         return await self._out(actor, closure_id)
 
     @post("/{closure_id:int}/sign-off", status_code=200, responses=api_errors(403, 404, 409))
@@ -775,21 +805,26 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[SignOffIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         """A supervisor's sign-off; 409 until the tickets, the acceptance inspection and the
         grade criteria are met."""
         actor = require_actor(request)
-        await closures.sign_off(actor, closure_id, data.version, utcnow())
+        await closures.sign_off(actor, closure_id, data.version, now)
         return await self._out(actor, closure_id)
 
     @post("/{closure_id:int}/lift", status_code=200, responses=api_errors(403, 404, 409))
     async def lift(
-        self, request: Request[Any, Any, Any], closure_id: IdParam, data: Annotated[LiftIn, Body()]
+        self,
+        request: Request[Any, Any, Any],
+        closure_id: IdParam,
+        data: Annotated[LiftIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         """Lift through the open gate (409 otherwise), or as an administrator with a written
         ``override_reason`` (403 for anyone else)."""
         actor = require_actor(request)
-        await closures.lift(actor, closure_id, data, utcnow())
+        await closures.lift(actor, closure_id, data, now)
         return await self._out(actor, closure_id)
 
     @post("/{closure_id:int}/tickets", status_code=200, responses=api_errors(403, 404, 409))
@@ -798,17 +833,22 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[LinkTicketIn, Body()],
+        now: dt.datetime,
     ) -> ClosureOut:
         """Link a ticket of the closed asset (again: change its public label)."""
         actor = require_actor(request)
-        await closures.link_ticket(actor, closure_id, data, utcnow())
+        await closures.link_ticket(actor, closure_id, data, now)
         return await self._out(actor, closure_id)
 
     @delete("/{closure_id:int}/tickets/{ticket_id:int}", responses=api_errors(403, 404, 409))
     async def unlink_ticket(
-        self, request: Request[Any, Any, Any], closure_id: IdParam, ticket_id: IdParam
+        self,
+        request: Request[Any, Any, Any],
+        closure_id: IdParam,
+        ticket_id: IdParam,
+        now: dt.datetime,
     ) -> None:
-        await closures.unlink_ticket(require_actor(request), closure_id, ticket_id, utcnow())
+        await closures.unlink_ticket(require_actor(request), closure_id, ticket_id, now)
 
     @get("/{closure_id:int}/updates", responses=api_errors(404))
     async def updates(
@@ -827,10 +867,11 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         closure_id: IdParam,
         data: Annotated[NoticeIn, Body()],
+        now: dt.datetime,
     ) -> Response[NoticeOut]:
         """Write an update by hand: published at once, or a draft with ``publish: false``."""
         actor = require_actor(request)
-        update = await closures.write_update(actor, closure_id, data, utcnow())
+        update = await closures.write_update(actor, closure_id, data, now)
         return Response(notice_out(update), status_code=201)
 
     @get("/drafts", responses=api_errors())
@@ -844,16 +885,19 @@ class ClosureApiController(Controller):
         request: Request[Any, Any, Any],
         update_id: IdParam,
         data: Annotated[DraftPublishIn, Body()],
+        now: dt.datetime,
     ) -> NoticeOut:
         """Publish a draft: ``{}`` as it is, or with ``text_zh``/``text_en`` edited first."""
         actor = require_actor(request)
-        await closures.publish_update(actor, update_id, utcnow(), data.edited())
+        await closures.publish_update(actor, update_id, now, data.edited())
         return notice_out(await closures.get_update(actor, update_id))
 
     @post("/updates/{update_id:int}/discard", status_code=200, responses=api_errors(403, 404, 409))
-    async def discard(self, request: Request[Any, Any, Any], update_id: IdParam) -> NoticeOut:
+    async def discard(
+        self, request: Request[Any, Any, Any], update_id: IdParam, now: dt.datetime
+    ) -> NoticeOut:
         actor = require_actor(request)
-        await closures.discard_update(actor, update_id, utcnow())
+        await closures.discard_update(actor, update_id, now)
         return notice_out(await closures.get_update(actor, update_id))
 
     @get("/proposals", responses=api_errors())
@@ -863,15 +907,17 @@ class ClosureApiController(Controller):
 
     @post("/proposals/{proposal_id:int}/approve", responses=api_errors(403, 404, 409))
     async def approve(
-        self, request: Request[Any, Any, Any], proposal_id: IdParam
+        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
     ) -> Response[ClosureOut]:
         """Create the proposed closure (in force now) and mark the proposal approved."""
         actor = require_actor(request)
-        closure = await closures.approve_proposal(actor, proposal_id, utcnow())
+        closure = await closures.approve_proposal(actor, proposal_id, now)
         return Response(await self._out(actor, closure.id), status_code=201)
 
     @post(
         "/proposals/{proposal_id:int}/dismiss", status_code=204, responses=api_errors(403, 404, 409)
     )
-    async def dismiss(self, request: Request[Any, Any, Any], proposal_id: IdParam) -> None:
-        await closures.dismiss_proposal(require_actor(request), proposal_id, utcnow())
+    async def dismiss(
+        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
+    ) -> None:
+        await closures.dismiss_proposal(require_actor(request), proposal_id, now)

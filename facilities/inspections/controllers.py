@@ -60,9 +60,9 @@ from facilities.inspections.schemas import (
 )
 from facilities.inspections.tables import Finding, Inspection, InspectionSchedule
 from facilities.lib import recurrence
-from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.clock import now_of
 from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import media_file, redirect, render
@@ -447,9 +447,8 @@ class InspectionController(Controller):
     # --- lists ---------------------------------------------------------------------------
 
     @get("/", guards=[staff_guard])
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
+    async def index(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        now = utcnow()
         asset_id = _int_query(request, "asset")
         mine = request.query_params.get("mine") == "true"
         overdue_only = request.query_params.get("overdue") == "true"
@@ -473,10 +472,9 @@ class InspectionController(Controller):
         )
 
     @get("/calendar", guards=[staff_guard])
-    async def calendar_view(self, request: Request[Any, Any, Any]) -> Template:
+    async def calendar_view(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         zone = _zone(request)
-        now = utcnow()
         today = now.astimezone(zone).date()
         month_text = request.query_params.get("month", "").strip()
         try:
@@ -516,7 +514,9 @@ class InspectionController(Controller):
         )
 
     @get("/calendar.ics", opt={"public": True})
-    async def calendar_feed(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def calendar_feed(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
         """A team's upcoming inspections as iCalendar; the token in the URL is the credential,
         so calendar apps can subscribe without a login."""
         settings = request.app.state.settings
@@ -530,7 +530,6 @@ class InspectionController(Controller):
         team = await inspections.find_team(team_id)
         if team is None:
             raise NotFound(_("No such team."))
-        now = utcnow()
         from facilities.accounts.permissions import SYSTEM
 
         entries = await inspections.calendar_entries(
@@ -553,11 +552,10 @@ class InspectionController(Controller):
     # --- schedules -----------------------------------------------------------------------
 
     @get("/schedules", guards=[staff_guard])
-    async def schedules(self, request: Request[Any, Any, Any]) -> Template:
+    async def schedules(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        now = utcnow()
         asset_id = _int_query(request, "asset")
-        asset = (await assets.get_asset(actor, asset_id)).asset if asset_id else None
+        asset = await assets.load_asset(actor, asset_id) if asset_id else None
         rows = await inspections.list_schedules(actor, asset_id)
         outs = await _schedule_outs(rows, now)
         codes = {r["id"]: r["code"] for r in await assets.all_asset_choices(actor)}
@@ -575,15 +573,13 @@ class InspectionController(Controller):
         )
 
     @post("/schedules/defaults", guards=[staff_guard])
-    async def apply_defaults(self, request: Request[Any, Any, Any]) -> Any:
+    async def apply_defaults(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
         values = await form_values(request)
         raw = values.get("asset_id", "").strip()
         if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
             raise ValidationFailed({"asset_id": _("Choose an existing asset.")})
-        created = await inspections.apply_default_schedules(
-            actor, int(raw), _zone(request), utcnow()
-        )
+        created = await inspections.apply_default_schedules(actor, int(raw), _zone(request), now)
         message = (
             _("%(n)s default schedule(s) added.") % {"n": created}
             if created
@@ -617,9 +613,9 @@ class InspectionController(Controller):
         )
 
     @get("/schedules/new", guards=[staff_guard])
-    async def new_schedule(self, request: Request[Any, Any, Any]) -> Template:
+    async def new_schedule(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         require(require_actor(request), Perm.SCHEDULES_EDIT)
-        today = utcnow().astimezone(_zone(request)).date()
+        today = now.astimezone(_zone(request)).date()
         form = {
             "asset_id": request.query_params.get("asset", ""),
             "inspection_type": InspectionType.ROUTINE_MONTHLY.value,
@@ -637,7 +633,7 @@ class InspectionController(Controller):
     ) -> Any:
         actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
         zone = _zone(request)
-        now = utcnow()
+        now = now_of(request)
         data, errors, values = await parse_form(request, ScheduleIn)
         wants_preview = values.get("action") == "preview"
         if data is not None and wants_preview:
@@ -708,9 +704,9 @@ class InspectionController(Controller):
         )
 
     @get("/new", guards=[staff_guard])
-    async def new(self, request: Request[Any, Any, Any]) -> Template:
+    async def new(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         require(require_actor(request), Perm.INSPECTIONS_PLAN)
-        today = utcnow().astimezone(_zone(request)).date()
+        today = now.astimezone(_zone(request)).date()
         form = {
             "asset_id": request.query_params.get("asset", ""),
             "inspection_type": InspectionType.SPECIAL.value,
@@ -720,12 +716,12 @@ class InspectionController(Controller):
         return await self._new_form(request, form, {})
 
     @post("/", guards=[staff_guard])
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.INSPECTIONS_PLAN)
         data, errors, values = await parse_form(request, InspectionIn)
         if data is not None:
             try:
-                row = await inspections.create_inspection(actor, data, _zone(request), utcnow())
+                row = await inspections.create_inspection(actor, data, _zone(request), now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -748,9 +744,9 @@ class InspectionController(Controller):
         action_error: str = "",
     ) -> Template:
         actor = require_actor(request)
-        now = utcnow()
+        now = now_of(request)
         inspection = await inspections.get_inspection(actor, inspection_id)
-        asset = (await assets.get_asset(actor, inspection.asset)).asset
+        asset = await assets.load_asset(actor, inspection.asset)
         components = await assets.list_components(actor, inspection.asset)
         conditions = await inspections.conditions_of(inspection.id)
         findings = await inspections.list_findings(actor, inspection.id)
@@ -799,7 +795,9 @@ class InspectionController(Controller):
         return await self._show(request, inspection_id)
 
     @post("/{inspection_id:int}/record", guards=[staff_guard])
-    async def record(self, request: Request[Any, Any, Any], inspection_id: IdParam) -> Any:
+    async def record(
+        self, request: Request[Any, Any, Any], inspection_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.INSPECTIONS_RECORD)
         inspection = await inspections.get_inspection(actor, inspection_id)
         items = await inspections.checklist_items(inspection)
@@ -809,7 +807,7 @@ class InspectionController(Controller):
         if data is None:
             return await self._show(request, inspection_id, 400, form=values, errors=errors)
         try:
-            await inspections.save_record(actor, inspection_id, data, utcnow())
+            await inspections.save_record(actor, inspection_id, data, now)
         except ValidationFailed as exc:
             shown = record_errors_for_form(
                 exc.errors, [msgspec.to_builtins(c) for c in data.conditions]
@@ -823,7 +821,7 @@ class InspectionController(Controller):
         if then == "submit":
             try:
                 fresh = await inspections.get_inspection(actor, inspection_id)
-                await inspections.submit(actor, inspection_id, fresh.version, utcnow())
+                await inspections.submit(actor, inspection_id, fresh.version, now)
             except (Conflict, InvalidTransition) as exc:
                 return await self._show(request, inspection_id, 409, action_error=exc.detail)
             return redirect(f"/inspections/{inspection_id}", _("Inspection submitted for review."))
@@ -841,7 +839,7 @@ class InspectionController(Controller):
                 action_error=_("Some of the values sent are not valid."),
             )
         settings = request.app.state.settings
-        now = utcnow()
+        now = now_of(request)
         try:
             if action == "start":
                 await inspections.start(actor, inspection_id, step.version, now)
@@ -878,7 +876,9 @@ class InspectionController(Controller):
         return await self._step(request, inspection_id, "finalise")
 
     @post("/{inspection_id:int}/findings", guards=[staff_guard])
-    async def add_finding(self, request: Request[Any, Any, Any], inspection_id: IdParam) -> Any:
+    async def add_finding(
+        self, request: Request[Any, Any, Any], inspection_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.INSPECTIONS_RECORD)
         settings = request.app.state.settings
         form = await request.form()
@@ -891,7 +891,7 @@ class InspectionController(Controller):
                 request, inspection_id, 400, finding_form=values, finding_errors=errors
             )
         try:
-            finding = await inspections.add_finding(actor, inspection_id, data, utcnow())
+            finding = await inspections.add_finding(actor, inspection_id, data, now)
         except ValidationFailed as exc:
             return await self._show(
                 request, inspection_id, 400, finding_form=values, finding_errors=exc.errors
@@ -908,7 +908,7 @@ class InspectionController(Controller):
                     values.get("caption", ""),
                     settings.media_path,
                     settings.max_upload_bytes,
-                    utcnow(),
+                    now,
                 )
             except ValidationFailed as exc:
                 return await self._show(
@@ -921,7 +921,9 @@ class InspectionController(Controller):
         return redirect(f"/inspections/{inspection_id}#findings", _("Finding added."))
 
     @post("/{inspection_id:int}/photos", guards=[staff_guard])
-    async def add_photo(self, request: Request[Any, Any, Any], inspection_id: IdParam) -> Any:
+    async def add_photo(
+        self, request: Request[Any, Any, Any], inspection_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.INSPECTIONS_RECORD)
         settings = request.app.state.settings
         form = await request.form()
@@ -947,7 +949,7 @@ class InspectionController(Controller):
                 str(form.get("caption", "") or ""),
                 settings.media_path,
                 settings.max_upload_bytes,
-                utcnow(),
+                now,
             )
         except ValidationFailed as exc:
             return await self._show(request, inspection_id, 400, finding_errors=exc.errors)
@@ -966,13 +968,13 @@ class InspectionController(Controller):
         return media_file(request, row, thumbnail=True)
 
     @post("/findings/{finding_id:int}/ticket", guards=[staff_guard])
-    async def finding_ticket(self, request: Request[Any, Any, Any], finding_id: IdParam) -> Any:
+    async def finding_ticket(
+        self, request: Request[Any, Any, Any], finding_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.TICKETS_CREATE)
         finding = await inspections.get_finding(actor, finding_id)
         settings = request.app.state.settings
-        ticket_id = await inspections.finding_to_ticket(
-            actor, finding.id, settings.media_path, utcnow()
-        )
+        ticket_id = await inspections.finding_to_ticket(actor, finding.id, settings.media_path, now)
         return redirect(
             f"/inspections/{finding.inspection}#finding-{finding.id}",
             _("Ticket #%(id)s opened for the finding.") % {"id": ticket_id},
@@ -983,7 +985,7 @@ class InspectionController(Controller):
     @get("/assets/{asset_id:int}/history", guards=[staff_guard])
     async def history(self, request: Request[Any, Any, Any], asset_id: IdParam) -> Template:
         actor = require(require_actor(request), Perm.INSPECTIONS_VIEW)
-        asset = (await assets.get_asset(actor, asset_id)).asset
+        asset = await assets.load_asset(actor, asset_id)
         rows = await inspections.grade_history(asset_id)
         return render(
             request,
@@ -1010,44 +1012,48 @@ class InspectionApiController(Controller):
         self,
         request: Request[Any, Any, Any],
         asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=MAX_ID)] = None,
+        *,
+        now: dt.datetime,
     ) -> list[ScheduleOut]:
         """Inspection schedules, soonest due first; ``asset`` narrows to one asset."""
         rows = await inspections.list_schedules(require_actor(request), asset)
-        return await _schedule_outs(rows, utcnow())
+        return await _schedule_outs(rows, now)
 
     @post("/schedules", responses=api_errors(403))
     async def create_schedule(
-        self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn], now: dt.datetime
     ) -> Response[ScheduleOut]:
         """Create a schedule. 400 with ``extra`` naming ``rrule`` when the rule is not an
         accepted RFC 5545 RRULE (at most daily)."""
         actor = require_actor(request)
-        now = utcnow()
         row = await inspections.create_schedule(actor, data, _zone(request), now)
         return Response(schedule_out(row, now), status_code=201)
 
     @post("/schedules/preview", status_code=200, responses=api_errors(403))
     async def preview_schedule(
-        self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[ScheduleIn], now: dt.datetime
     ) -> PreviewOut:
         """The next five due dates the schedule would have; nothing is saved."""
         require_actor(request)
-        return PreviewOut(due_dates=inspections.preview(data, _zone(request), utcnow()))
+        return PreviewOut(due_dates=inspections.preview(data, _zone(request), now))
 
     @get("/schedules/{schedule_id:int}", responses=api_errors(404))
     async def get_schedule(
-        self, request: Request[Any, Any, Any], schedule_id: IdParam
+        self, request: Request[Any, Any, Any], schedule_id: IdParam, now: dt.datetime
     ) -> ScheduleOut:
         row = await inspections.get_schedule(require_actor(request), schedule_id)
-        return (await _schedule_outs([row], utcnow()))[0]
+        return (await _schedule_outs([row], now))[0]
 
     @put("/schedules/{schedule_id:int}", responses=api_errors(403, 404, 409))
     async def update_schedule(
-        self, request: Request[Any, Any, Any], schedule_id: IdParam, data: JSONBody[ScheduleIn]
+        self,
+        request: Request[Any, Any, Any],
+        schedule_id: IdParam,
+        data: JSONBody[ScheduleIn],
+        now: dt.datetime,
     ) -> ScheduleOut:
         """Replace the schedule; send the ``version`` you read (409 when someone saved first)."""
         actor = require_actor(request)
-        now = utcnow()
         row = await inspections.update_schedule(actor, schedule_id, data, _zone(request), now)
         return (await _schedule_outs([row], now))[0]
 
@@ -1058,20 +1064,22 @@ class InspectionApiController(Controller):
         asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=MAX_ID)] = None,
         open_only: Annotated[bool, QueryParameter(name="open")] = True,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=500)] = 200,
+        *,
+        now: dt.datetime,
     ) -> list[InspectionRowOut]:
         """Open inspections, soonest due first (``open=false``: all, newest first)."""
         rows = await inspections.list_inspections(
-            require_actor(request), utcnow(), asset_id=asset, open_only=open_only, limit=limit
+            require_actor(request), now, asset_id=asset, open_only=open_only, limit=limit
         )
         return [row_out(r) for r in rows]
 
     @post("/inspections", responses=api_errors(403))
     async def create_inspection(
-        self, request: Request[Any, Any, Any], data: JSONBody[InspectionIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[InspectionIn], now: dt.datetime
     ) -> Response[InspectionOut]:
         """Plan an inspection by hand (after an event, a public report, a repair ...)."""
         actor = require_actor(request)
-        row = await inspections.create_inspection(actor, data, _zone(request), utcnow())
+        row = await inspections.create_inspection(actor, data, _zone(request), now)
         return Response(inspection_out(row, []), status_code=201)
 
     async def _out(self, actor: Actor, inspection_id: int) -> InspectionOut:
@@ -1086,12 +1094,16 @@ class InspectionApiController(Controller):
 
     @put("/inspections/{inspection_id:int}/record", responses=api_errors(403, 404, 409))
     async def record(
-        self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[RecordIn]
+        self,
+        request: Request[Any, Any, Any],
+        inspection_id: IdParam,
+        data: JSONBody[RecordIn],
+        now: dt.datetime,
     ) -> InspectionOut:
         """Save answers, component conditions, weather and summary (planned or in progress);
         send the ``version`` you read."""
         actor = require_actor(request)
-        await inspections.save_record(actor, inspection_id, data, utcnow())
+        await inspections.save_record(actor, inspection_id, data, now)
         return await self._out(actor, inspection_id)
 
     @post(
@@ -1100,10 +1112,14 @@ class InspectionApiController(Controller):
         responses=api_errors(403, 404, 409),
     )
     async def start(
-        self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
+        self,
+        request: Request[Any, Any, Any],
+        inspection_id: IdParam,
+        data: JSONBody[StepIn],
+        now: dt.datetime,
     ) -> InspectionOut:
         actor = require_actor(request)
-        await inspections.start(actor, inspection_id, data.version, utcnow())
+        await inspections.start(actor, inspection_id, data.version, now)
         return await self._out(actor, inspection_id)
 
     @post(
@@ -1112,10 +1128,14 @@ class InspectionApiController(Controller):
         responses=api_errors(403, 404, 409),
     )
     async def submit(
-        self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
+        self,
+        request: Request[Any, Any, Any],
+        inspection_id: IdParam,
+        data: JSONBody[StepIn],
+        now: dt.datetime,
     ) -> InspectionOut:
         actor = require_actor(request)
-        await inspections.submit(actor, inspection_id, data.version, utcnow())
+        await inspections.submit(actor, inspection_id, data.version, now)
         return await self._out(actor, inspection_id)
 
     @post(
@@ -1124,14 +1144,18 @@ class InspectionApiController(Controller):
         responses=api_errors(403, 404, 409),
     )
     async def finalise(
-        self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[StepIn]
+        self,
+        request: Request[Any, Any, Any],
+        inspection_id: IdParam,
+        data: JSONBody[StepIn],
+        now: dt.datetime,
     ) -> InspectionOut:
         """Grade the inspection, update the asset's grade and next due date, open tickets for
         urgent findings and failed items, run the rules. Supervisors only."""
         actor = require_actor(request)
         settings = request.app.state.settings
         await inspections.finalise(
-            actor, inspection_id, data.version, settings.zone, settings.media_path, utcnow()
+            actor, inspection_id, data.version, settings.zone, settings.media_path, now
         )
         return await self._out(actor, inspection_id)
 
@@ -1145,11 +1169,13 @@ class InspectionApiController(Controller):
 
     @post("/inspections/{inspection_id:int}/findings", responses=api_errors(403, 404, 409))
     async def add_finding(
-        self, request: Request[Any, Any, Any], inspection_id: IdParam, data: JSONBody[FindingIn]
+        self,
+        request: Request[Any, Any, Any],
+        inspection_id: IdParam,
+        data: JSONBody[FindingIn],
+        now: dt.datetime,
     ) -> Response[FindingOut]:
-        finding = await inspections.add_finding(
-            require_actor(request), inspection_id, data, utcnow()
-        )
+        finding = await inspections.add_finding(require_actor(request), inspection_id, data, now)
         return Response(finding_out(finding), status_code=201)
 
     @post(
@@ -1164,7 +1190,7 @@ class InspectionApiController(Controller):
         },
     )
     async def finding_ticket(
-        self, request: Request[Any, Any, Any], finding_id: IdParam
+        self, request: Request[Any, Any, Any], finding_id: IdParam, now: dt.datetime
     ) -> Response[FindingTicketOut]:
         """Open a repair ticket from a finding, its photos attached. 201 with the new ticket;
         200 with the existing one when the finding already has a ticket."""
@@ -1172,9 +1198,7 @@ class InspectionApiController(Controller):
         finding = await inspections.get_finding(actor, finding_id)
         existing = finding.ticket
         settings = request.app.state.settings
-        ticket_id = await inspections.finding_to_ticket(
-            actor, finding.id, settings.media_path, utcnow()
-        )
+        ticket_id = await inspections.finding_to_ticket(actor, finding.id, settings.media_path, now)
         return Response(
             FindingTicketOut(finding_id=finding.id, ticket_id=ticket_id),
             status_code=200 if existing else 201,

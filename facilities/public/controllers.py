@@ -24,7 +24,7 @@ class PublicController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any]) -> ASGIResponse:
+    async def home(self, request: Request[Any, Any, Any], now: dt.datetime) -> ASGIResponse:
         """Closures in force, planned and recently reopened, and the register of facilities by
         site with their status; rendered once per change (see ``notices.conditional``)."""
 

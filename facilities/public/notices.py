@@ -55,9 +55,9 @@ from facilities.closures.schemas import SubscribeIn
 from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.i18n import use_locale
-from facilities.lib.clock import utcnow
 from facilities.web import templating
 from facilities.web.auth import current_actor
+from facilities.web.clock import now_of
 from facilities.web.forms import form_values
 from facilities.web.responses import FLASH_COOKIE, client_ip, read_flash, render
 
@@ -461,7 +461,7 @@ async def conditional(
 
     Returns the ASGI response itself: this is the hot path of every public page and feed."""
     cache = cache_of(request)
-    now = utcnow()
+    now = now_of(request)
     current = await cache.version(now)
     parts = [SALT, variant, current.token]
     if localized or html:
@@ -1033,7 +1033,7 @@ class NoticeController(Controller):
         return await _subscribe_page(request, 200)
 
     @post("/subscriptions")
-    async def subscribe(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def subscribe(self, request: Request[Any, Any, Any], now: dt.datetime) -> Response[Any]:
         values = await form_values(request)
         if values.get("website", "").strip():
             # A bot filled the field people never see: answer as if it worked, store nothing.
@@ -1052,7 +1052,6 @@ class NoticeController(Controller):
                 target=target,
                 error=_("Enter a valid e-mail address, such as name@example.com."),
             )
-        now = utcnow()
         limit = request.app.state.settings.subscribe_rate_limit
         by_address = await rate_hit(f"subscribe:ip:{client_ip(request)}", RATE_WINDOW, now)
         by_email = await rate_hit(f"subscribe:email:{_email_key(email)}", RATE_WINDOW, now)
@@ -1078,8 +1077,10 @@ class NoticeController(Controller):
         return render(request, "public/subscribe_requested.html")
 
     @get("/subscriptions/confirm/{token:str}")
-    async def confirm(self, request: Request[Any, Any, Any], token: str) -> Template:
-        if await closures.confirm_subscription(token, utcnow()):
+    async def confirm(
+        self, request: Request[Any, Any, Any], token: str, now: dt.datetime
+    ) -> Template:
+        if await closures.confirm_subscription(token, now):
             return render(request, "public/subscription_confirmed.html", token=token)
         return render(request, "public/subscription_invalid.html", status_code=404)
 
@@ -1091,9 +1092,11 @@ class NoticeController(Controller):
         return render(request, "public/unsubscribe.html", token=token, state=state)
 
     @post("/unsubscribe/{token:str}")
-    async def unsubscribe(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def unsubscribe(
+        self, request: Request[Any, Any, Any], token: str, now: dt.datetime
+    ) -> Template:
         """RFC 8058 one-click: mail clients POST ``List-Unsubscribe=One-Click`` with no cookie."""
-        if await closures.unsubscribe(token, utcnow()):
+        if await closures.unsubscribe(token, now):
             return render(request, "public/unsubscribed.html")
         return render(request, "public/subscription_invalid.html", status_code=404)
 
@@ -1115,7 +1118,7 @@ async def _subscribe_page(
     site = await public.site(site_id) if site_id else None
     targets = _targets(asset, site)
     if asset is None and site is None:
-        for entry in await public.register(utcnow()):
+        for entry in await public.register(now_of(request)):
             targets.insert(
                 -1,
                 (

@@ -5,6 +5,7 @@ Controllers parse, call a service and respond; they never query tables.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -21,7 +22,6 @@ from facilities.assets import services as assets
 from facilities.closures import public as closures_public
 from facilities.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.reports import choices, open311
 from facilities.reports import services as reports
@@ -38,6 +38,7 @@ from facilities.reports.schemas import (
 )
 from facilities.tickets.choices import Priority, WorkClass
 from facilities.web.auth import permission_guard, require_actor, staff_guard
+from facilities.web.clock import now_of
 from facilities.web.forms import parse_form
 from facilities.web.responses import client_ip, media_file, redirect, render
 
@@ -122,7 +123,7 @@ class ReportController(Controller):
         status_code: int = 200,
     ) -> Template:
         settings = request.app.state.settings
-        now = utcnow()
+        now = now_of(request)
         query = request.query_params
         page = None
         if asset_id is not None:
@@ -144,7 +145,7 @@ class ReportController(Controller):
             site_id=site_id,
             results=await reports.search_facilities(q=q) if q.strip() else [],
             site_facilities=await reports.search_facilities(site_id=site_id) if site_id else [],
-            sites=await assets.public_register(),
+            sites=await assets.public_register(now_of(request)),
             **_choices(),
         )
 
@@ -191,9 +192,8 @@ class ReportController(Controller):
         )
 
     @post("/report")
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         settings = request.app.state.settings
-        now = utcnow()
         try:
             await reports.take_rate(
                 f"report:ip:{client_ip(request)}", reports.WEB_REPORTS_PER_IP, now
@@ -242,9 +242,9 @@ class ReportController(Controller):
         return await self._form_page(request, asset_id, values, errors, 400)
 
     @get("/reports/{token:str}")
-    async def show(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def show(self, request: Request[Any, Any, Any], token: str, now: dt.datetime) -> Template:
         """The reporter's tracking page (the link is the secret)."""
-        view = await reports.tracking(token, utcnow())
+        view = await reports.tracking(token, now)
         response = render(
             request, "reports/show.html", view=view, token=token, errors={}, **_choices()
         )
@@ -252,9 +252,10 @@ class ReportController(Controller):
         return response
 
     @post("/reports/{token:str}/still-broken", request_max_body_size=SMALL_BODY_BYTES)
-    async def still_broken(self, request: Request[Any, Any, Any], token: str) -> Any:
+    async def still_broken(
+        self, request: Request[Any, Any, Any], token: str, now: dt.datetime
+    ) -> Any:
         settings = request.app.state.settings
-        now = utcnow()
         try:
             await reports.take_rate(
                 f"report:ip:{client_ip(request)}", reports.WEB_REPORTS_PER_IP, now
@@ -289,12 +290,12 @@ class ReportController(Controller):
         )
 
     @get("/accountability")
-    async def accountability(self, request: Request[Any, Any, Any]) -> Template:
+    async def accountability(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         settings = request.app.state.settings
         return render(
             request,
             "reports/accountability.html",
-            stats=await reports.accountability(utcnow(), settings.zone),
+            stats=await reports.accountability(now, settings.zone),
             **_choices(),
         )
 
@@ -314,12 +315,12 @@ class TriageController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
+    async def index(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         return render(
             request,
             "reports/triage.html",
-            queue=await reports.triage_queue(actor, utcnow()),
+            queue=await reports.triage_queue(actor, now),
             can_manage_keys=can(actor, Perm.OPEN311_KEYS),
             **_choices(),
         )
@@ -334,7 +335,7 @@ class TriageController(Controller):
         form: dict[str, Any] | None = None,
     ) -> Template:
         actor = require_actor(request)
-        detail = await reports.get_report(actor, report_id, utcnow())
+        detail = await reports.get_report(actor, report_id, now_of(request))
         return render(
             request,
             "reports/triage_show.html",
@@ -368,7 +369,7 @@ class TriageController(Controller):
                 _("Some of the values sent are not valid."),
                 values,
             )
-        now = utcnow()
+        now = now_of(request)
         files = {"media_root": settings.media_path, "max_upload_bytes": settings.max_upload_bytes}
         try:
             if action == "convert":
@@ -453,17 +454,19 @@ class TriageController(Controller):
         return response
 
     @post("/api-keys", guards=MANAGE_KEYS)
-    async def create_key(self, request: Request[Any, Any, Any]) -> Template:
+    async def create_key(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         data, errors, values = await parse_form(request, KeyCreate)
         if data is None:
             return await self._keys(request, None, values, errors, 400)
-        key = await reports.create_key(actor, data, utcnow())
+        key = await reports.create_key(actor, data, now)
         return await self._keys(request, key, {}, {}, 201)
 
     @post("/api-keys/{key_id:int}/revoke", guards=MANAGE_KEYS)
-    async def revoke_key(self, request: Request[Any, Any, Any], key_id: IdParam) -> Redirect:
-        await reports.revoke_key(require_actor(request), key_id, utcnow())
+    async def revoke_key(
+        self, request: Request[Any, Any, Any], key_id: IdParam, now: dt.datetime
+    ) -> Redirect:
+        await reports.revoke_key(require_actor(request), key_id, now)
         return redirect("/triage/api-keys", _("Key revoked."))
 
 
@@ -540,7 +543,7 @@ class Open311Controller(Controller):
         context = self._context(request)
         in_force: dict[int, Any] = {}
         if found:
-            for closure in await closures_public.in_force(utcnow()):
+            for closure in await closures_public.in_force(now_of(request)):
                 in_force.setdefault(closure.asset.id, closure)
         return [
             open311.request_item(
@@ -598,7 +601,7 @@ class Open311Controller(Controller):
             ids = [_int(text) for text in ids_text]
             if any(i is None for i in ids):
                 raise Open311Error(400, _("service_request_id must be numbers."))
-            found = await reports.public_reports(utcnow(), ids=[i for i in ids if i])
+            found = await reports.public_reports(now_of(request), ids=[i for i in ids if i])
             return self._respond(
                 request, fmt, "service_requests", "request", await self._items(request, found)
             )
@@ -613,7 +616,7 @@ class Open311Controller(Controller):
             raise Open311Error(400, _("status must be open or closed."))
         try:
             found = await reports.public_reports(
-                utcnow(),
+                now_of(request),
                 start=self._instant(request, "start_date"),
                 end=self._instant(request, "end_date"),
                 categories=codes,
@@ -629,7 +632,9 @@ class Open311Controller(Controller):
         zone = request.app.state.settings.zone
         try:
             updates = await reports.request_updates(
-                self._instant(request, "start_date"), self._instant(request, "end_date"), utcnow()
+                self._instant(request, "start_date"),
+                self._instant(request, "end_date"),
+                now_of(request),
             )
         except ValidationFailed as exc:
             raise Open311Error(400, _described(exc.errors)) from None
@@ -655,12 +660,14 @@ class Open311Controller(Controller):
             return self._error(fmt, exc)
 
     @get("/requests/{name:str}")
-    async def request_show(self, request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    async def request_show(
+        self, request: Request[Any, Any, Any], name: str, now: dt.datetime
+    ) -> Response[bytes]:
         fmt = "xml"
         try:
             text, fmt = self._name(name)
             report_id = _int(text)
-            found = await reports.public_report(report_id, utcnow()) if report_id else None
+            found = await reports.public_report(report_id, now) if report_id else None
             if found is None:
                 raise Open311Error(404, _("No service request has this id."))
             return self._respond(
@@ -700,7 +707,7 @@ class Open311Controller(Controller):
 
     async def _create(self, request: Request[Any, Any, Any], fmt: str) -> Response[bytes]:
         settings = request.app.state.settings
-        now = utcnow()
+        now = now_of(request)
         ip = client_ip(request)
         try:
             form = await request.form()

@@ -21,7 +21,6 @@ from facilities.assets import services as assets
 from facilities.assets.csvio import defuse
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.lib.clock import utcnow
 from facilities.lib.forms import parse_fields
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
@@ -46,6 +45,7 @@ from facilities.tickets.schemas import (
     TransitionIn,
 )
 from facilities.web.auth import require_actor, staff_guard
+from facilities.web.clock import now_of
 from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form
 from facilities.web.responses import media_file, redirect, render
@@ -186,7 +186,7 @@ class TicketController(Controller):
         mine: bool = False,
     ) -> Template:
         actor = require_actor(request)
-        now = utcnow()
+        now = now_of(request)
         page = await tickets.list_tickets(actor, filters, now)
         return render(
             request,
@@ -202,21 +202,20 @@ class TicketController(Controller):
         )
 
     @get("/export.csv")
-    async def export(self, request: Request[Any, Any, Any]) -> Stream:
+    async def export(self, request: Request[Any, Any, Any], now: dt.datetime) -> Stream:
         actor = require(require_actor(request), Perm.TICKETS_VIEW)
         filters = msgspec.structs.replace(_filters(request), after="")
-        tickets.check_filters(filters, utcnow())  # a 400 now, not a broken download later
-        stamp = utcnow().strftime("%Y%m%d")
+        tickets.check_filters(filters, now)  # a 400 now, not a broken download later
+        stamp = now.strftime("%Y%m%d")
         return Stream(
-            _csv_lines(tickets.iter_tickets(actor, filters, utcnow())),
+            _csv_lines(tickets.iter_tickets(actor, filters, now)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
         )
 
     @get("/board")
-    async def board(self, request: Request[Any, Any, Any]) -> Template:
+    async def board(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        now = utcnow()
         base = _filters(request, sort="priority", per_page=50)
         columns = []
         for status in BOARD_COLUMNS:
@@ -233,10 +232,10 @@ class TicketController(Controller):
         )
 
     @get("/calendar")
-    async def calendar_view(self, request: Request[Any, Any, Any]) -> Template:
+    async def calendar_view(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         zone = request.app.state.settings.zone
-        today = utcnow().astimezone(zone).date()
+        today = now.astimezone(zone).date()
         month_text = request.query_params.get("month", "")
         week_text = request.query_params.get("week", "")
         try:
@@ -295,11 +294,9 @@ class TicketController(Controller):
         )
 
     @get("/dashboard")
-    async def dashboard(self, request: Request[Any, Any, Any]) -> Template:
+    async def dashboard(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        return render(
-            request, "tickets/dashboard.html", stats=await tickets.dashboard(actor, utcnow())
-        )
+        return render(request, "tickets/dashboard.html", stats=await tickets.dashboard(actor, now))
 
     @get("/sla")
     async def sla(self, request: Request[Any, Any, Any]) -> Template:
@@ -313,7 +310,7 @@ class TicketController(Controller):
         )
 
     @post("/sla")
-    async def update_sla(self, request: Request[Any, Any, Any]) -> Any:
+    async def update_sla(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.SLA_EDIT)
         values = await form_values(request)
         errors: dict[str, str] = {}
@@ -335,7 +332,6 @@ class TicketController(Controller):
                 can_edit=True,
             )
         current = await tickets.sla_hours()
-        now = utcnow()
         for priority, hours in parsed.items():
             if current[priority] != hours:
                 await tickets.set_sla_hours(actor, priority, hours, now)
@@ -350,12 +346,12 @@ class TicketController(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.TICKETS_CREATE)
         data, errors, values = await parse_form(request, TicketIn)
         if data is not None:
             try:
-                ticket = await tickets.open_ticket(actor, data, utcnow())
+                ticket = await tickets.open_ticket(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -379,7 +375,7 @@ class TicketController(Controller):
         self, request: Request[Any, Any, Any], ticket_id: int, status_code: int = 200, **extra: Any
     ) -> Template:
         actor = require_actor(request)
-        now = utcnow()
+        now = now_of(request)
         view = await tickets.get_ticket(actor, ticket_id, now)
         extra.setdefault("errors", {})
         extra.setdefault("action_error", "")
@@ -401,9 +397,11 @@ class TicketController(Controller):
         )
 
     @get("/{ticket_id:int}/edit")
-    async def edit(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Template:
+    async def edit(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Template:
         actor = require(require_actor(request), Perm.TICKETS_EDIT)
-        view = await tickets.get_ticket(actor, ticket_id, utcnow())
+        view = await tickets.get_ticket(actor, ticket_id, now)
         form = {k: ("" if v is None else v) for k, v in tickets.snapshot(view.ticket).items()}
         form["version"] = view.ticket.version
         return render(
@@ -417,19 +415,21 @@ class TicketController(Controller):
         )
 
     @post("/{ticket_id:int}")
-    async def update(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+    async def update(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require(require_actor(request), Perm.TICKETS_EDIT)
-        view = await tickets.get_ticket(actor, ticket_id, utcnow())
+        view = await tickets.get_ticket(actor, ticket_id, now)
         data, errors, values = await parse_form(request, TicketIn)
         conflict = False
         if data is not None:
             try:
-                await tickets.update_ticket(actor, ticket_id, data, utcnow())
+                await tickets.update_ticket(actor, ticket_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
                 conflict = True
-                fresh = await tickets.get_ticket(actor, ticket_id, utcnow())
+                fresh = await tickets.get_ticket(actor, ticket_id, now)
                 values["version"] = str(fresh.ticket.version)
             else:
                 return redirect(f"/tickets/{ticket_id}", _("Changes saved."))
@@ -445,7 +445,9 @@ class TicketController(Controller):
         )
 
     @post("/{ticket_id:int}/transitions")
-    async def transition(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+    async def transition(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, _values = await parse_form(request, TransitionIn)
         if data is None:
@@ -457,7 +459,7 @@ class TicketController(Controller):
                 action_error=_("Some of the values sent are not valid."),
             )
         try:
-            await tickets.transition(actor, ticket_id, data, utcnow())
+            await tickets.transition(actor, ticket_id, data, now)
         except ValidationFailed as exc:
             return await self._show(
                 request,
@@ -473,16 +475,20 @@ class TicketController(Controller):
         )
 
     @post("/{ticket_id:int}/comments")
-    async def comment(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+    async def comment(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         data, errors, _values = await parse_form(request, CommentIn)
         if data is None:
             return await self._show(request, ticket_id, 400, errors=errors)
-        await tickets.add_comment(actor, ticket_id, data, utcnow())
+        await tickets.add_comment(actor, ticket_id, data, now)
         return redirect(f"/tickets/{ticket_id}#timeline", _("Comment added."))
 
     @post("/{ticket_id:int}/attachments")
-    async def attach(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> Any:
+    async def attach(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Any:
         actor = require_actor(request)
         settings = request.app.state.settings
         form = await request.form()
@@ -504,7 +510,7 @@ class TicketController(Controller):
                 meta.caption,
                 settings.media_path,
                 settings.max_upload_bytes,
-                utcnow(),
+                now,
             )
         except ValidationFailed as exc:
             return await self._show(request, ticket_id, 400, errors=exc.errors)
@@ -620,6 +626,8 @@ class TicketApiController(Controller):
         ] = "-created",
         after: Annotated[str, QueryParameter(name="after", max_length=200)] = "",
         per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=200)] = 50,
+        *,
+        now: dt.datetime,
     ) -> TicketListOut:
         """Tickets, newest first by default; follow ``next_cursor`` with ``after=``."""
         filters = TicketFilters(
@@ -635,49 +643,59 @@ class TicketApiController(Controller):
             after=after,
             per_page=per_page,
         )
-        page = await tickets.list_tickets(require_actor(request), filters, utcnow())
+        page = await tickets.list_tickets(require_actor(request), filters, now)
         return TicketListOut(
             items=[ticket_out(v) for v in page.items], next_cursor=page.next_cursor
         )
 
     @post("/", responses=api_errors(403))
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[TicketIn]
+        self, request: Request[Any, Any, Any], data: JSONBody[TicketIn], now: dt.datetime
     ) -> Response[TicketOut]:
         actor = require_actor(request)
-        ticket = await tickets.open_ticket(actor, data, utcnow())
-        view = await tickets.get_ticket(actor, ticket.id, utcnow())
+        ticket = await tickets.open_ticket(actor, data, now)
+        view = await tickets.get_ticket(actor, ticket.id, now)
         return Response(ticket_out(view), status_code=201)
 
     @get("/{ticket_id:int}", responses=api_errors(404))
-    async def show(self, request: Request[Any, Any, Any], ticket_id: IdParam) -> TicketOut:
-        return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, utcnow()))
+    async def show(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> TicketOut:
+        return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, now))
 
     @put("/{ticket_id:int}", responses=api_errors(403, 404, 409))
     async def update(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TicketIn]
+        self,
+        request: Request[Any, Any, Any],
+        ticket_id: IdParam,
+        data: JSONBody[TicketIn],
+        now: dt.datetime,
     ) -> TicketOut:
         """Replace the editable fields; send the ``version`` you read (409 when stale)."""
         actor = require_actor(request)
-        await tickets.update_ticket(actor, ticket_id, data, utcnow())
-        return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
+        await tickets.update_ticket(actor, ticket_id, data, now)
+        return ticket_out(await tickets.get_ticket(actor, ticket_id, now))
 
     @post("/{ticket_id:int}/transitions", status_code=200, responses=api_errors(403, 404, 409))
     async def transition(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[TransitionIn]
+        self,
+        request: Request[Any, Any, Any],
+        ticket_id: IdParam,
+        data: JSONBody[TransitionIn],
+        now: dt.datetime,
     ) -> TicketOut:
         """Apply a lifecycle action. 409: not allowed from the current status, or stale
         version; 403: the role may not; 400: required data missing."""
         actor = require_actor(request)
-        await tickets.transition(actor, ticket_id, data, utcnow())
-        return ticket_out(await tickets.get_ticket(actor, ticket_id, utcnow()))
+        await tickets.transition(actor, ticket_id, data, now)
+        return ticket_out(await tickets.get_ticket(actor, ticket_id, now))
 
     @get("/{ticket_id:int}/comments", responses=api_errors(404))
     async def comments(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
     ) -> list[CommentOut]:
         actor = require_actor(request)
-        await tickets.get_ticket(actor, ticket_id, utcnow())
+        await tickets.get_ticket(actor, ticket_id, now)
         return [
             CommentOut(
                 id=c["id"],
@@ -691,22 +709,26 @@ class TicketApiController(Controller):
 
     @post("/{ticket_id:int}/comments", responses=api_errors(403, 404))
     async def add_comment(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, data: JSONBody[CommentIn]
+        self,
+        request: Request[Any, Any, Any],
+        ticket_id: IdParam,
+        data: JSONBody[CommentIn],
+        now: dt.datetime,
     ) -> Response[dict[str, int]]:
-        comment_id = await tickets.add_comment(require_actor(request), ticket_id, data, utcnow())
+        comment_id = await tickets.add_comment(require_actor(request), ticket_id, data, now)
         return Response({"id": comment_id}, status_code=201)
 
     @get("/{ticket_id:int}/attachments", responses=api_errors(404))
     async def attachments(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
     ) -> list[AttachmentOut]:
         actor = require_actor(request)
-        await tickets.get_ticket(actor, ticket_id, utcnow())
+        await tickets.get_ticket(actor, ticket_id, now)
         return [attachment_out(a) for a in await tickets.list_attachments(actor, ticket_id)]
 
     @post("/{ticket_id:int}/attachments", responses=api_errors(403, 404, 413))
     async def add_attachment(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
     ) -> Response[AttachmentOut]:
         """Multipart form: ``file`` (JPEG, PNG, WebP or PDF), ``tag`` (before, during, after,
         document), ``caption``."""
@@ -729,6 +751,6 @@ class TicketApiController(Controller):
             meta.caption,
             settings.media_path,
             settings.max_upload_bytes,
-            utcnow(),
+            now,
         )
         return Response(attachment_out(row), status_code=201)

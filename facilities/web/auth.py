@@ -20,7 +20,7 @@ from litestar.middleware.authentication import (
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, require
-from facilities.lib.clock import utcnow
+from facilities.web.clock import now_of
 
 SESSION_COOKIE = "facilities_session"
 
@@ -28,7 +28,7 @@ SESSION_COOKIE = "facilities_session"
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         settings = connection.app.state.settings
-        now = utcnow()
+        now = now_of(connection)
         header = connection.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
             actor = await accounts.actor_for_api_token(header[7:].strip(), now)
