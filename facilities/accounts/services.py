@@ -101,6 +101,17 @@ async def find_user_by_username(username: str) -> StaffUser | None:
     return await StaffUser.objects().where(StaffUser.username == username.strip()).first()
 
 
+async def staff_options() -> list[tuple[int, str]]:
+    """(id, display name) of every active member of staff, by name: the pickers for assignees,
+    inspectors and leads, and the names shown beside ids."""
+    rows = (
+        await StaffUser.select(StaffUser.id, StaffUser.display_name)
+        .where(StaffUser.is_active == True)  # noqa: E712
+        .order_by(StaffUser.display_name)
+    )
+    return [(r["id"], r["display_name"]) for r in rows]
+
+
 async def list_users(actor: Actor) -> list[StaffUser]:
     require(actor, Perm.USERS_MANAGE)
     return await StaffUser.objects().order_by(StaffUser.username)

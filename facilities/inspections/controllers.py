@@ -20,9 +20,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import File, Response, Template
 
+from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
-from facilities.accounts.tables import StaffUser
 from facilities.assets import services as assets
 from facilities.errors import (
     Conflict,
@@ -185,15 +185,6 @@ async def _schedule_outs(
 
 async def _asset_options(actor: Actor) -> list[tuple[int, str]]:
     return [(r["id"], f"{r['code']} {r['name_zh']}") for r in await assets.all_asset_choices(actor)]
-
-
-async def _staff_options() -> list[tuple[int, str]]:
-    rows = (
-        await StaffUser.select(StaffUser.id, StaffUser.display_name)
-        .where(StaffUser.is_active == True)  # noqa: E712
-        .order_by(StaffUser.display_name)
-    )
-    return [(r["id"], r["display_name"]) for r in rows]
 
 
 async def _team_options() -> list[tuple[int, str]]:
@@ -698,7 +689,7 @@ class InspectionController(Controller):
             form=form,
             errors=errors,
             asset_options=await _asset_options(actor),
-            staff_options=await _staff_options(),
+            staff_options=await accounts.staff_options(),
             team_options=await _team_options(),
             checklist_options=await _checklist_options(),
         )
@@ -756,7 +747,7 @@ class InspectionController(Controller):
             if inspection.schedule
             else None
         )
-        names = dict(await _staff_options())
+        names = dict(await accounts.staff_options())
         editable = inspection.state in (State.PLANNED, State.IN_PROGRESS)
         return render(
             request,

@@ -14,9 +14,9 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import File, Response, Stream, Template
 
+from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
-from facilities.accounts.tables import StaffUser
 from facilities.assets import services as assets
 from facilities.assets.csvio import defuse
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
@@ -47,7 +47,7 @@ from facilities.tickets.schemas import (
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.clock import now_of
 from facilities.web.errors import api_errors
-from facilities.web.forms import form_values, parse_form
+from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.responses import media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
@@ -121,17 +121,6 @@ def _filters(request: Request[Any, Any, Any], **overrides: Any) -> TicketFilters
     return filters
 
 
-async def _staff_options() -> list[tuple[int, str]]:
-    rows = (
-        await StaffUser.select(StaffUser.id, StaffUser.display_name)
-        .where(
-            StaffUser.is_active == True  # noqa: E712
-        )
-        .order_by(StaffUser.display_name)
-    )
-    return [(r["id"], r["display_name"]) for r in rows]
-
-
 async def _asset_options(actor: Actor) -> list[tuple[int, str]]:
     rows = await assets.all_asset_choices(actor)
     return [(r["id"], f"{r['code']} {r['name_zh']}") for r in rows]
@@ -147,7 +136,7 @@ async def _form_context(actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
             components = []
     return {
         "asset_options": await _asset_options(actor),
-        "staff_options": await _staff_options(),
+        "staff_options": await accounts.staff_options(),
         "components": components,
     }
 
@@ -196,7 +185,7 @@ class TicketController(Controller):
             mine=mine,
             now=now,
             sites=await assets.list_sites(actor),
-            staff_options=await _staff_options(),
+            staff_options=await accounts.staff_options(),
             query=_query_without(request, "after"),
             can_create=can(actor, Perm.TICKETS_CREATE),
         )
@@ -420,28 +409,23 @@ class TicketController(Controller):
     ) -> Any:
         actor = require(require_actor(request), Perm.TICKETS_EDIT)
         view = await tickets.get_ticket(actor, ticket_id, now)
-        data, errors, values = await parse_form(request, TicketIn)
-        conflict = False
-        if data is not None:
-            try:
-                await tickets.update_ticket(actor, ticket_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                conflict = True
-                fresh = await tickets.get_ticket(actor, ticket_id, now)
-                values["version"] = str(fresh.ticket.version)
-            else:
-                return redirect(f"/tickets/{ticket_id}", _("Changes saved."))
+        form = await submit(
+            request, TicketIn, lambda data: tickets.update_ticket(actor, ticket_id, data, now)
+        )
+        if form.ok:
+            return redirect(f"/tickets/{ticket_id}", _("Changes saved."))
+        if form.conflict:
+            fresh = await tickets.get_ticket(actor, ticket_id, now)
+            form.values["version"] = str(fresh.ticket.version)
         return render(
             request,
             "tickets/edit.html",
-            status_code=409 if conflict else 400,
+            status_code=form.status_code,
             t=view.ticket,
-            form=values,
-            errors=errors,
-            conflict=conflict,
-            **await _form_context(actor, values),
+            form=form.values,
+            errors=form.errors,
+            conflict=form.conflict,
+            **await _form_context(actor, form.values),
         )
 
     @post("/{ticket_id:int}/transitions")

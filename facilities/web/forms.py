@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request
 
+from facilities.errors import Conflict, ValidationFailed
 from facilities.lib.forms import parse_fields
 
 S = TypeVar("S", bound=msgspec.Struct)
+R = TypeVar("R")
 
 
 async def form_values(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -36,3 +40,42 @@ async def parse_form(
 def struct_values(struct: msgspec.Struct) -> dict[str, Any]:
     """A Struct as form values (None shown as an empty field)."""
     return {k: ("" if v is None else v) for k, v in msgspec.structs.asdict(struct).items()}
+
+
+@dataclasses.dataclass
+class Submission(Generic[S, R]):
+    """One form POST: what was typed (to refill the form), the message per field, whether a
+    stale version was refused, and what the service returned when it accepted."""
+
+    values: dict[str, str]
+    errors: dict[str, str]
+    data: S | None = None
+    result: R | None = None
+    ok: bool = False
+    conflict: bool = False
+
+    @property
+    def status_code(self) -> int:
+        """The status to re-render the form with: 409 for a stale version, else 400."""
+        return 409 if self.conflict else 400
+
+
+async def submit(
+    request: Request[Any, Any, Any], struct: type[S], save: Callable[[S], Awaitable[R]]
+) -> Submission[S, R]:
+    """The form-POST cycle: parse the form into ``struct``, call the service ``save`` with it,
+    and keep the typed values when parsing or the service refuses (400 with the messages, 409
+    when someone saved first). The handler redirects when ``ok`` and re-renders otherwise."""
+    data, errors, values = await parse_form(request, struct)
+    submission: Submission[S, R] = Submission(values=values, errors=errors, data=data)
+    if data is None:
+        return submission
+    try:
+        submission.result = await save(data)
+    except ValidationFailed as exc:
+        submission.errors = exc.errors
+    except Conflict:
+        submission.conflict = True
+    else:
+        submission.ok = True
+    return submission
