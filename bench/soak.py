@@ -174,20 +174,19 @@ async def seed(url: str, args: argparse.Namespace, base_url: str) -> dict[str, A
     from facilities.accounts import services as accounts
     from facilities.accounts.permissions import SYSTEM
     from facilities.accounts.schemas import TokenCreate
-    from facilities.app import template_globals
     from facilities.closures import services as closures
     from facilities.closures.choices import Precision, Reason, SafetyMeasure, Scope
     from facilities.closures.schemas import ClosureIn, NoticeIn, SubscribeIn
     from facilities.closures.tables import Subscription
     from facilities.lib.clock import utcnow
+    from facilities.rendering import configure_rendering
     from facilities.reports import services as reports
     from facilities.reports.schemas import KeyCreate
     from facilities.settings import Settings
-    from facilities.web import templating
 
     await scale.create_database(url)
     settings = Settings(database_url=url, base_url=base_url, mail_from=MAIL_FROM).checked()
-    templating.configure(settings.zone, template_globals(settings))
+    configure_rendering(settings)
     timings: dict[str, float] = {}
     began = time.perf_counter()
     now = utcnow()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -19,10 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from facilities import db
-from facilities.accounts.choices import Perm, Role
 from facilities.accounts.controllers import AuthController, UserAdminController
-from facilities.accounts.permissions import can
-from facilities.assets import choices as asset_choices
 from facilities.assets import services as asset_services
 from facilities.assets.controllers import (
     AssetApiController,
@@ -30,24 +28,19 @@ from facilities.assets.controllers import (
     SiteApiController,
     SiteController,
 )
-from facilities.audit.choices import action_label
-from facilities.closures import choices as closure_choices
 from facilities.closures import services as closure_services
 from facilities.closures.controllers import ClosureApiController, ClosureController
-from facilities.inspections import choices as inspection_choices
-from facilities.inspections import services as inspection_services
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
-from facilities.notifications.choices import Status as NotificationStatus
+from facilities.ops import OpsController
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
+from facilities.rendering import configure_rendering
 from facilities.reports.controllers import Open311Controller, ReportController, TriageController
 from facilities.settings import Settings
-from facilities.tickets import choices as ticket_choices
 from facilities.tickets.controllers import TicketApiController, TicketController
-from facilities.web import templating
 from facilities.web.auth import AuthMiddleware
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
@@ -59,7 +52,6 @@ from facilities.web.observability import (
     count_unmatched,
     observability_middleware_factory,
 )
-from facilities.web.ops import OpsController
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -97,60 +89,14 @@ CONTROLLERS = [
 ]
 
 
-def template_globals(settings: Settings) -> dict[str, object]:
-    """What every template (page or e-mail, in the web or the scheduler process) may use."""
-    return {
-        "base_url": settings.base_url,
-        "audit_label": action_label,
-        "TicketStatus": ticket_choices.Status,
-        "TicketAction": ticket_choices.Action,
-        "TicketSource": ticket_choices.Source,
-        "Priority": ticket_choices.Priority,
-        "WorkClass": ticket_choices.WorkClass,
-        "ClosingReason": ticket_choices.ClosingReason,
-        "PhotoTag": ticket_choices.PhotoTag,
-        "TICKET_STATUS_COLOURS": ticket_choices.STATUS_COLOURS,
-        "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
-        "board_columns": ticket_choices.BOARD_COLUMNS,
-        "describe_shortening": inspection_services.describe_shortening,
-        "InspectionType": inspection_choices.InspectionType,
-        "InspectionState": inspection_choices.State,
-        "InspectionTrigger": inspection_choices.Trigger,
-        "Anchor": inspection_choices.Anchor,
-        "ScheduleStatus": inspection_choices.ScheduleStatus,
-        "Recommendation": inspection_choices.Recommendation,
-        "Severity": inspection_choices.Severity,
-        "Urgency": inspection_choices.Urgency,
-        "DefectType": inspection_choices.DefectType,
-        "FindingStatus": inspection_choices.FindingStatus,
-        "Weather": inspection_choices.Weather,
-        "Answer": inspection_choices.Answer,
-        "seasonal_note": inspection_services.seasonal_note,
-        "ClosureScope": closure_choices.Scope,
-        "ClosureStatus": closure_choices.Status,
-        "ClosureReason": closure_choices.Reason,
-        "SafetyMeasure": closure_choices.SafetyMeasure,
-        "Precision": closure_choices.Precision,
-        "NoticeState": closure_choices.NoticeState,
-        "NoticeSource": closure_choices.NoticeSource,
-        "PublicProgress": closure_choices.PublicProgress,
-        "can": can,
-        "Perm": Perm,
-        "Role": Role,
-        "AssetType": asset_choices.AssetType,
-        "SiteKind": asset_choices.SiteKind,
-        "StructureType": asset_choices.StructureType,
-        "Material": asset_choices.Material,
-        "MaintenanceClass": asset_choices.MaintenanceClass,
-        "MaintenanceGrade": asset_choices.MaintenanceGrade,
-        "ConditionGrade": asset_choices.ConditionGrade,
-        "Lifecycle": asset_choices.Lifecycle,
-        "OperationalStatus": asset_choices.OperationalStatus,
-        "ComponentKind": asset_choices.ComponentKind,
-        "ComponentGroup": asset_choices.ComponentGroup,
-        "GRADE_COLOURS": asset_choices.GRADE_COLOURS,
-        "NotificationStatus": NotificationStatus,
-    }
+def configure_process(settings: Settings) -> Environment:
+    """The process-wide set-up an app relies on: logging, the database engine, the asset
+    register's status source, templates and the outbox's renderer. Cheap and safe to repeat
+    (tests that reuse one built app call it for each test's settings)."""
+    configure_logging(settings.log_level, settings.log_json)
+    db.configure(settings.database_url)
+    asset_services.use_status_source(closure_services.operational_statuses)
+    return configure_rendering(settings)
 
 
 def create_app(
@@ -162,10 +108,7 @@ def create_app(
     """Build the app. ``embed_scheduler`` overrides the setting (tests keep it off); ``clock``
     is what every handler's ``now`` reads (tests pass a :class:`SettableClock`)."""
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level, settings.log_json)
-    db.configure(settings.database_url)
-    asset_services.use_status_source(closure_services.operational_statuses)
-    env = templating.configure(settings.zone, template_globals(settings))
+    env = configure_process(settings)
     run_scheduler = settings.scheduler_embedded if embed_scheduler is None else embed_scheduler
 
     @contextlib.asynccontextmanager

@@ -11,11 +11,10 @@ import signal
 import sys
 
 from facilities import db
-from facilities.app import template_globals
 from facilities.lib import memory
 from facilities.lib.clock import parse_instant
+from facilities.rendering import configure_rendering
 from facilities.settings import Settings, SettingsError
-from facilities.web import templating
 from scheduler.registry import BY_ID, JOBS
 from scheduler.runner import SchedulerAlreadyRunning, lead_while_possible, run_job
 
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.configure(settings.database_url)
-    templating.configure(settings.zone, template_globals(settings))
+    configure_rendering(settings)
     if args.command == "list":
         for spec in JOBS:
             print(f"{spec.id:28} {spec.schedule:14} {spec.description}")

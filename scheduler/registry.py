@@ -17,8 +17,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from facilities.notifications.choices import Status
-from facilities.notifications.tables import Notification
+from facilities.notifications import services as outbox
 from facilities.settings import Settings
 from scheduler.jobs import accounts, closures, inspections, notifications, tickets
 
@@ -45,21 +44,6 @@ class JobSpec:
     release: Callable[[dt.datetime], Awaitable[int]] | None = None
 
 
-async def release_outbox_claims(claimed_at: dt.datetime) -> int:
-    """Put the messages a cancelled delivery run claimed (``claimed_at`` is the run's logical
-    ``now``, see ``notifications.claim_due``) back in the outbox instead of leaving them to the
-    ten-minute stale-claim timeout. A message sent but not yet marked sent goes out again:
-    delivery is at-least-once, with a fixed Message-ID."""
-    rows = (
-        await Notification.update(
-            {Notification.status: Status.PENDING, Notification.claim_token: ""}
-        )
-        .where((Notification.status == Status.SENDING) & (Notification.claimed_at == claimed_at))
-        .returning(Notification.id)
-    )
-    return len(rows)
-
-
 JOBS: list[JobSpec] = [
     JobSpec(
         id="deliver_notifications",
@@ -67,7 +51,7 @@ JOBS: list[JobSpec] = [
         trigger=lambda zone: IntervalTrigger(seconds=30, timezone=zone),
         schedule="every 30 s",
         description="Send due e-mails from the outbox, retrying failures with backoff",
-        release=release_outbox_claims,
+        release=outbox.release_claims_at,
     ),
     JobSpec(
         id="raise_inspections",

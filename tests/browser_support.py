@@ -117,13 +117,12 @@ def _call_main(target: str, raw_args: str) -> None:  # pragma: no cover - run in
 
     from facilities import db
     from facilities.settings import Settings
-    from facilities.web import templating
 
     settings = Settings.from_env()
     db.configure(settings.database_url)
-    from facilities.app import template_globals
+    from facilities.rendering import configure_rendering
 
-    templating.configure(settings.zone, template_globals(settings))  # e-mails render
+    configure_rendering(settings)  # e-mails render
     module, _, name = target.partition(":")
     function = getattr(importlib.import_module(module), name)
     result = asyncio.run(function(*json.loads(raw_args)))

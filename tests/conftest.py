@@ -26,7 +26,7 @@ from facilities.accounts import services as accounts
 from facilities.accounts.choices import Role
 from facilities.accounts.permissions import SYSTEM, Actor
 from facilities.accounts.schemas import UserCreate
-from facilities.app import create_app
+from facilities.app import configure_process, create_app
 from facilities.lib.clock import SettableClock
 from facilities.settings import Settings
 
@@ -196,11 +196,35 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     ).checked()
 
 
+@pytest.fixture(scope="session")
+def built_apps() -> dict[str, Any]:
+    """Apps built in this session, by the settings they were built with. Building one registers
+    every route handler (0.1-0.3 s, measured), which was most of a test's set-up; a test reuses
+    the app built for settings like its own and gets a fresh state (see ``app``)."""
+    return {}
+
+
 @pytest.fixture
-async def app(settings: Settings, clock: SettableClock) -> AsyncIterator[Any]:
+async def app(
+    settings: Settings, clock: SettableClock, built_apps: dict[str, Any]
+) -> AsyncIterator[Any]:
     """The app with its database pool open. Litestar's own lifespan runs its hooks in an anyio
-    task group that cannot span a fixture's setup and teardown, so the pool is opened here."""
-    application = create_app(settings, embed_scheduler=False, clock=clock)
+    task group that cannot span a fixture's setup and teardown, so the pool is opened here.
+
+    Only the per-test paths (database, media) and the clock differ between tests that share an
+    app, and the app reads those from its state on every request; the state is rebuilt for each
+    test (nothing a previous test cached, such as rendered public pages, survives) and the
+    process-wide set-up runs again for this test's settings."""
+    key = repr(dataclasses.replace(settings, database_url="", media_dir=""))
+    application = built_apps.get(key)
+    if application is None:
+        application = built_apps[key] = create_app(settings, embed_scheduler=False, clock=clock)
+    else:
+        configure_process(settings)
+        for name in list(application.state):
+            del application.state[name]
+        application.state.settings = settings
+        application.state.clock = clock
     async with db.connection_pool(settings.db_pool_min, settings.db_pool_max):
         yield application
 
@@ -286,6 +310,51 @@ async def login(
 def postgres_only() -> None:
     if not on_postgres():
         pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL)")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead-years",
+        type=int,
+        default=0,
+        help="run every test with the wall clock moved this many years ahead (time-machine): "
+        "a test that passes only near the day it was written reads the wall clock somewhere",
+    )
+
+
+@pytest.fixture(autouse=True)
+def wall_clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--clock-ahead-years N``, the wall clock of this process runs N years ahead for
+    the test (ticking). Tests pass ``now`` explicitly and the app reads its own clock, so
+    nothing may change. Tests marked ``wall_clock`` drive other processes (scheduler replicas,
+    servers), whose clocks cannot be moved, and keep the real one."""
+    years = request.config.getoption("--clock-ahead-years")
+    if not years or request.node.get_closest_marker("wall_clock"):
+        yield
+        return
+    import time_machine
+
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=round(365.25 * years))
+    with time_machine.travel(ahead, tick=True):
+        yield
+
+
+def _uses_the_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & {"database_url", "database_template", "postgres_only"}) or bool(
+        item.get_closest_marker("postgres_only")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that touch the database: the others (recurrence
+    rules, templates, catalogs, settings...) do the same on either engine and ran on SQLite."""
+    if not on_postgres():
+        return
+    kept = [item for item in items if _uses_the_database(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if not _uses_the_database(i)])
+        items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -6,12 +6,22 @@ import datetime as dt
 import json
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
-from facilities.accounts.permissions import Actor
 from facilities.audit.tables import AuditEvent
 
 Snapshot = dict[str, Any]
+
+
+class Actor(Protocol):
+    """Who acted, as the trail records it (``accounts.permissions.Actor`` is one): audit sits
+    below accounts, so it names only what it reads."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def display_name(self) -> str: ...
 
 
 def _plain(value: Any) -> Any:

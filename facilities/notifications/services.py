@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from facilities import db
@@ -28,6 +29,20 @@ class Sender(Protocol):
     async def send(self, message: Notification) -> None: ...
 
 
+#: Renders ``templates/emails/<template>.*`` with a context: (subject, text, html).
+EmailRenderer = Callable[[str, dict[str, Any]], tuple[str, str, str]]
+
+_render_email: EmailRenderer | None = None
+
+
+def use_renderer(render: EmailRenderer) -> None:
+    """Plug in the e-mail renderer (the web layer's Jinja environment sits below the outbox's
+    callers but the outbox must not reach up for it): each composition root, the app and the
+    scheduler process, passes ``web.templating.render_email`` here once, after configuring it."""
+    global _render_email
+    _render_email = render
+
+
 async def enqueue(
     *,
     to: str,
@@ -42,10 +57,10 @@ async def enqueue(
 
     Returns the new row's id, or None when a message with this ``dedupe_key`` already exists.
     """
-    from facilities.web.templating import render_email
-
+    if _render_email is None:
+        raise RuntimeError("no e-mail renderer: call notifications.services.use_renderer first")
     with use_locale(language):
-        subject, text, html = render_email(template, context)
+        subject, text, html = _render_email(template, context)
     rows = (
         await Notification.insert(
             Notification(
@@ -121,6 +136,22 @@ async def release_claims_in_flight() -> int:
             {Notification.status: Status.PENDING, Notification.claim_token: ""}
         )
         .where(Notification.status == Status.SENDING)
+        .returning(Notification.id)
+    )
+    return len(rows)
+
+
+async def release_claims_at(claimed_at: dt.datetime) -> int:
+    """Put the messages a cancelled delivery run claimed (``claimed_at`` is the run's logical
+    ``now``, see :func:`claim_due`) back in the outbox instead of leaving them to the
+    ten-minute stale-claim timeout. A message sent but not yet marked sent goes out again:
+    delivery is at-least-once, with a fixed Message-ID. The scheduler calls it when it cancels
+    an overrunning delivery run at shutdown."""
+    rows = (
+        await Notification.update(
+            {Notification.status: Status.PENDING, Notification.claim_token: ""}
+        )
+        .where((Notification.status == Status.SENDING) & (Notification.claimed_at == claimed_at))
         .returning(Notification.id)
     )
     return len(rows)

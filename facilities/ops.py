@@ -1,4 +1,7 @@
-"""Operations endpoints: metrics for Prometheus (staff token or loopback only)."""
+"""Operations endpoints: metrics for Prometheus (staff token or loopback only).
+
+The metrics read several domains (closures, tickets, jobs, the outbox), so this controller sits
+beside the app at the top of the layers, not in ``web/`` (which imports no domain)."""
 
 from __future__ import annotations
 
