@@ -24,8 +24,8 @@ from facilities.audit import services as audit
 from facilities.errors import Conflict, NotFound, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.notifications import services as notifications
+from facilities.records import valid_id
 
-MAX_ID = 2_147_483_647
 SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)
 API_TOKEN_PREFIX = "fac_"  # noqa: S105 - a visible prefix, not a secret
 
@@ -92,7 +92,7 @@ async def get_user(user_id: int) -> StaffUser:
 
 
 async def find_user(user_id: int) -> StaffUser | None:
-    if not 0 < user_id <= MAX_ID:
+    if not valid_id(user_id):
         return None
     return await StaffUser.objects().where(StaffUser.id == user_id).first()
 
@@ -352,7 +352,7 @@ async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) ->
 async def revoke_api_token(actor: Actor, token_id: int, now: dt.datetime) -> None:
     require(actor, Perm.TOKENS_MANAGE)
     async with db.transaction():
-        if not 0 < token_id <= MAX_ID:
+        if not valid_id(token_id):
             raise NotFound(_("No such token."))
         revoked = (
             await ApiToken.update({ApiToken.revoked_at: now})

@@ -1,0 +1,201 @@
+"""Report services: the only code that writes reports, their photos and the Open311 keys.
+
+A report is received from the web form or an Open311 client; a report about a facility under a
+closure in force is answered by that closure (no ticket is opened for it). Staff triage the rest:
+convert to a ticket (photos copied, reporter e-mail carried), merge into an open ticket, reject
+with a public reason, or mark not our responsibility. From then on the public status is derived
+from the ticket (or the closure), never copied. The accountability numbers are computed here too.
+
+One module per sub-domain; callers keep writing ``from facilities.reports import services`` and
+use the names re-exported here:
+
+- ``limits``: rate limits on reports and Open311 posts
+- ``facility_search``: facilities to pick from (search, near me, location and address matching)
+- ``public_state``: what the public sees of a report, and the public listings
+- ``facility_page``: the facility page before reporting
+- ``receiving``: receiving a report (web form, Open311, follow-ups)
+- ``tracking``: the reporter's tracking page and "still broken?"
+- ``triage``: the staff queue and one report as staff read it
+- ``triage_actions``: convert, merge, reject, not ours
+- ``open311_keys``: Open311 client keys
+- ``request_updates``: servicerequestupdates (mySociety's extension)
+- ``accountability``: the public numbers per site and facility
+
+Names with a leading underscore are private to this package (shared between its modules) and
+are not re-exported.
+"""
+
+from __future__ import annotations
+
+from facilities.accounts import services as accounts
+from facilities.records import MAX_ID
+from facilities.reports.services.accountability import (
+    EMPTY,
+    Accountability,
+    FacilityNumbers,
+    Numbers,
+    SiteNumbers,
+    accountability,
+    on_time,
+)
+from facilities.reports.services.facility_page import FacilityPage, facility_page
+from facilities.reports.services.facility_search import (
+    FACILITY_COLUMNS,
+    IN_CARE,
+    MATCH_RADIUS_M,
+    NEARBY_LIMIT,
+    NEARBY_RADIUS_M,
+    Facility,
+    distance_m,
+    find_facility,
+    match_address,
+    match_location,
+    nearby_facilities,
+    search_facilities,
+)
+from facilities.reports.services.limits import (
+    BAD_KEYS_PER_IP,
+    OPEN311_POSTS_PER_IP,
+    OPEN311_POSTS_PER_KEY,
+    RATE_WINDOW_SECONDS,
+    WEB_REPORTS_PER_IP,
+    RateLimited,
+    rate_used,
+    take_rate,
+)
+from facilities.reports.services.open311_keys import (
+    KEY_PREFIX,
+    TOUCH_INTERVAL,
+    client_for_key,
+    create_key,
+    list_keys,
+    report_id_for_token,
+    revoke_key,
+)
+from facilities.reports.services.public_state import (
+    LIST_LIMIT,
+    MAX_RANGE,
+    REPORT_PUBLIC_COLUMNS,
+    PublicReport,
+    open_reports_for,
+    public_report,
+    public_reports,
+    stage_of,
+)
+from facilities.reports.services.receiving import (
+    MAX_PHOTOS,
+    Submitted,
+    Upload,
+    citizen,
+    submit_report,
+)
+from facilities.reports.services.request_updates import (
+    REPORT_EVENT_STAGES,
+    TICKET_ACTIONS,
+    RequestUpdate,
+    request_updates,
+)
+from facilities.reports.services.tracking import Tracking, still_broken, tracking
+from facilities.reports.services.triage import (
+    DUPLICATE_WINDOW,
+    RECENTLY_COVERED,
+    STAFF_COLUMNS,
+    Queue,
+    ReportDetail,
+    ReportRow,
+    Suggestion,
+    find_report,
+    get_photo,
+    get_report,
+    reports_for_ticket,
+    staff_names,
+    triage_queue,
+)
+from facilities.reports.services.triage_actions import (
+    BUREAU_ZONE,
+    convert_to_ticket,
+    mark_not_ours,
+    merge_into_ticket,
+    reject_report,
+    ticket_description,
+)
+
+__all__ = [
+    "BAD_KEYS_PER_IP",
+    "BUREAU_ZONE",
+    "DUPLICATE_WINDOW",
+    "EMPTY",
+    "FACILITY_COLUMNS",
+    "IN_CARE",
+    "KEY_PREFIX",
+    "LIST_LIMIT",
+    "MATCH_RADIUS_M",
+    "MAX_ID",
+    "MAX_PHOTOS",
+    "MAX_RANGE",
+    "NEARBY_LIMIT",
+    "NEARBY_RADIUS_M",
+    "OPEN311_POSTS_PER_IP",
+    "OPEN311_POSTS_PER_KEY",
+    "RATE_WINDOW_SECONDS",
+    "RECENTLY_COVERED",
+    "REPORT_EVENT_STAGES",
+    "REPORT_PUBLIC_COLUMNS",
+    "STAFF_COLUMNS",
+    "TICKET_ACTIONS",
+    "TOUCH_INTERVAL",
+    "WEB_REPORTS_PER_IP",
+    "Accountability",
+    "Facility",
+    "FacilityNumbers",
+    "FacilityPage",
+    "Numbers",
+    "PublicReport",
+    "Queue",
+    "RateLimited",
+    "ReportDetail",
+    "ReportRow",
+    "RequestUpdate",
+    "SiteNumbers",
+    "Submitted",
+    "Suggestion",
+    "Tracking",
+    "Upload",
+    "accountability",
+    "accounts",
+    "citizen",
+    "client_for_key",
+    "convert_to_ticket",
+    "create_key",
+    "distance_m",
+    "facility_page",
+    "find_facility",
+    "find_report",
+    "get_photo",
+    "get_report",
+    "list_keys",
+    "mark_not_ours",
+    "match_address",
+    "match_location",
+    "merge_into_ticket",
+    "nearby_facilities",
+    "on_time",
+    "open_reports_for",
+    "public_report",
+    "public_reports",
+    "rate_used",
+    "reject_report",
+    "report_id_for_token",
+    "reports_for_ticket",
+    "request_updates",
+    "revoke_key",
+    "search_facilities",
+    "staff_names",
+    "stage_of",
+    "still_broken",
+    "submit_report",
+    "take_rate",
+    "ticket_description",
+    "tracking",
+    "triage_queue",
+]

@@ -1,0 +1,206 @@
+"""Receiving a report (web form, Open311, a "still broken?" follow-up): its facility, category
+and attributes checked, its photos stored (all or none), and, under a closure in force, the
+report recorded as answered by that closure instead of waiting for triage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from facilities import db
+from facilities.accounts import services as accounts
+from facilities.accounts.choices import Role
+from facilities.accounts.permissions import Actor
+from facilities.audit import services as audit
+from facilities.closures import public as closures_public
+from facilities.closures.public import PublicClosure
+from facilities.errors import ValidationFailed
+from facilities.i18n import gettext as _
+from facilities.lib import media
+from facilities.reports.choices import AttributeType, Channel, ReportStatus, attributes_for
+from facilities.reports.schemas import ReportIn
+from facilities.reports.services.facility_search import find_facility
+from facilities.reports.tables import Open311Key, ReportPhoto, ServiceRequest
+from facilities.tickets import services as tickets
+
+MAX_PHOTOS = 3
+
+
+def citizen(name: str = "citizen") -> Actor:
+    """Who the audit trail names for a report nobody on the staff made."""
+    return Actor(
+        id=None, username="citizen", display_name=name[:128], role=Role.VIEWER, via="public"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Submitted:
+    report: ServiceRequest
+    token: str
+    closure: PublicClosure | None
+
+
+def _check_attributes(category: str, values: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    known = {a.code: a for a in attributes_for(category)}
+    for code in values:
+        if code not in known:
+            errors[f"attribute[{code}]"] = _("This service has no attribute “%(code)s”.") % {
+                "code": code[:40]
+            }
+    for code, attribute in known.items():
+        value = values.get(code, "").strip()
+        if not value:
+            if attribute.required:
+                errors[f"attribute[{code}]"] = _("This field is required.")
+            continue
+        if attribute.datatype == AttributeType.SINGLEVALUELIST:
+            if value not in {key for key, _name in attribute.values}:
+                errors[f"attribute[{code}]"] = _("Choose one of the listed options.")
+        elif len(value) > attribute.max_length:
+            errors[f"attribute[{code}]"] = _("Enter at most %(n)s characters.") % {
+                "n": attribute.max_length
+            }
+    return errors
+
+
+def _store_photos(photos: Sequence[Upload], media_root: Any, max_bytes: int) -> list[Any]:
+    """Check and store the photos (images only, metadata stripped); all or none are kept."""
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationFailed({"photos": _("Send at most %(n)s photos.") % {"n": MAX_PHOTOS}})
+    for photo in photos:
+        if not photo.data:
+            raise ValidationFailed({"photos": _("One of the photos is empty.")})
+        if len(photo.data) > max_bytes:
+            raise ValidationFailed(
+                {
+                    "photos": _("The file is larger than %(mb)s MB.")
+                    % {"mb": round(max_bytes / 1_000_000, 1)}
+                }
+            )
+    stored: list[Any] = []
+    try:
+        for photo in photos:
+            if photo.data.startswith(b"%PDF-"):
+                raise media.UnsupportedFile("pdf")
+            item = media.store_upload(photo.data, media_root, "reports")
+            stored.append(item)
+            if not item.is_image:
+                raise media.UnsupportedFile(item.content_type)
+    except media.UnsupportedFile:
+        for item in stored:
+            media.remove(media_root, item.storage_key, item.thumbnail_key)
+        raise ValidationFailed(
+            {"photos": _("Only photos (JPEG, PNG or WebP) can be sent.")}
+        ) from None
+    except OSError:
+        for item in stored:
+            media.remove(media_root, item.storage_key, item.thumbnail_key)
+        raise ValidationFailed(
+            {"photos": _("The photo could not be stored. Nothing was saved; please try again.")}
+        ) from None
+    return stored
+
+
+def _snapshot(report: ServiceRequest) -> dict[str, Any]:
+    """The audited fields (never the contact details)."""
+    return {
+        "asset": report.asset,
+        "category": report.category,
+        "channel": report.channel,
+        "status": report.status,
+        "ticket": report.ticket,
+        "closure": report.closure,
+        "follow_up_of": report.follow_up_of,
+        "public_reason": report.public_reason,
+    }
+
+
+async def submit_report(
+    data: ReportIn,
+    photos: Sequence[Upload],
+    now: dt.datetime,
+    *,
+    media_root: Any,
+    max_upload_bytes: int,
+    channel: Channel = Channel.WEB,
+    client: Open311Key | None = None,
+    follow_up_of: int | None = None,
+) -> Submitted:
+    """Record a report (status new), or, when the facility is under a closure in force, record
+    it as answered by that closure: no ticket, the closure's notice is the answer."""
+    facility = await find_facility(data.asset_id)
+    errors: dict[str, str] = {}
+    if facility is None:
+        errors["asset_id"] = _("Choose one of the listed facilities.")
+    elif data.category not in facility.categories:
+        errors["category"] = _("Choose a category that applies to this facility.")
+    errors.update(_check_attributes(data.category, data.attributes))
+    if errors:
+        raise ValidationFailed(errors)
+    assert facility is not None
+    stored = _store_photos(photos, media_root, max_upload_bytes)
+    token = secrets.token_urlsafe(24)
+    try:
+        async with db.transaction():
+            closure = await closures_public.in_force_for_asset(facility.id, now)
+            report = ServiceRequest(
+                token_hash=accounts.digest(token),
+                asset=facility.id,
+                category=data.category,
+                description=data.description.strip(),
+                attributes=json.dumps(
+                    {k: v.strip() for k, v in data.attributes.items() if v.strip()},
+                    ensure_ascii=False,
+                ),
+                lat=data.lat,
+                lng=data.lng,
+                address_string=data.address_string.strip(),
+                channel=channel,
+                client=client.id if client else None,
+                contact_name=data.contact_name.strip(),
+                contact_email=data.contact_email.strip(),
+                contact_phone=data.contact_phone.strip(),
+                device_id=data.device_id.strip(),
+                account_id=data.account_id.strip(),
+                language=data.language if data.language in ("zh_CN", "en") else "zh_CN",
+                status=ReportStatus.COVERED if closure else ReportStatus.NEW,
+                closure=closure.id if closure else None,
+                follow_up_of=follow_up_of,
+                requested_at=now,
+                updated_at=now,
+            )
+            await report.save()
+            for upload, item in zip(photos, stored, strict=True):
+                await ReportPhoto.insert(
+                    ReportPhoto(
+                        report=report.id,
+                        filename=tickets.display_name(upload.filename, item.storage_key),
+                        content_type=item.content_type,
+                        size=item.size,
+                        sha256=item.sha256,
+                        storage_key=item.storage_key,
+                        thumbnail_key=item.thumbnail_key,
+                        created_at=now,
+                    )
+                )
+            who = citizen(f"open311:{client.name}" if client else "citizen")
+            await audit.record(
+                who, "report.created", "service_request", report.id, now, after=_snapshot(report)
+            )
+    except BaseException:
+        for item in stored:
+            media.remove(media_root, item.storage_key, item.thumbnail_key)
+        raise
+    return Submitted(report=report, token=token, closure=closure)
