@@ -38,7 +38,9 @@ from facilities.ops import OpsController
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
 from facilities.rendering import configure_rendering
-from facilities.reports.controllers import Open311Controller, ReportController, TriageController
+from facilities.reports.open311_api import Open311Controller
+from facilities.reports.pages import ReportController
+from facilities.reports.triage_pages import TriageController
 from facilities.settings import Settings
 from facilities.tickets.controllers import TicketApiController, TicketController
 from facilities.web.auth import AuthMiddleware
