@@ -29,7 +29,8 @@ from facilities.assets.controllers import (
     SiteController,
 )
 from facilities.closures import services as closure_services
-from facilities.closures.controllers import ClosureApiController, ClosureController
+from facilities.closures.api import ClosureApiController
+from facilities.closures.pages import ClosureController
 from facilities.inspections.controllers import InspectionApiController, InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.lib import memory
