@@ -403,21 +403,21 @@ async def test_expected_reopening_wording_in_chinese(anon, story):
 
 
 async def test_reopening_wording_before_and_exact_with_the_year_when_it_differs(app):
-    from facilities.public import notices
+    from facilities.public import wording
 
     since = dt.datetime(2026, 3, 2, tzinfo=UTC)
     with i18n.use_locale("en"):
-        before = notices.expected_text(dt.date(2026, 5, 1), Precision.BEFORE, since)
-        exact = notices.expected_text(dt.date(2026, 5, 10), Precision.EXACT, since)
-        next_year = notices.expected_text(dt.date(2027, 5, 1), Precision.BEFORE, since)
-        unknown = notices.expected_text(None, Precision.BEFORE, since)
+        before = wording.expected_text(dt.date(2026, 5, 1), Precision.BEFORE, since)
+        exact = wording.expected_text(dt.date(2026, 5, 10), Precision.EXACT, since)
+        next_year = wording.expected_text(dt.date(2027, 5, 1), Precision.BEFORE, since)
+        unknown = wording.expected_text(None, Precision.BEFORE, since)
     assert before == "Expected to reopen before 1 May"
     assert exact == "Expected to reopen on 10 May"
     assert next_year == "Expected to reopen before 1 May 2027"
     assert unknown == "No reopening date has been set yet"
     with i18n.use_locale("zh_CN"):
-        assert notices.day_text(dt.date(2026, 5, 1), 2026) == "5月1日"
-        assert notices.day_text(dt.date(2027, 5, 1), 2026) == "2027年5月1日"
+        assert wording.day_text(dt.date(2026, 5, 1), 2026) == "5月1日"
+        assert wording.day_text(dt.date(2027, 5, 1), 2026) == "2027年5月1日"
 
 
 async def test_progress_follows_the_linked_tickets(anon, story):
@@ -502,9 +502,9 @@ async def test_home_in_chinese_and_reopened_list_ends_after_30_days(anon, story,
 async def test_home_lists_only_the_first_closures_and_links_the_rest(anon, app, monkeypatch, clock):
     alice = await _staff("alice", Role.SUPERVISOR, "Alice", "alice@bureau.example")
     site = await make_site("大公园", name_en="Big Park")
-    from facilities.public import notices
+    from facilities.public import controllers, notices
 
-    monkeypatch.setattr(notices, "HOME_LIMIT", 3)
+    monkeypatch.setattr(controllers, "HOME_LIMIT", 3)
     monkeypatch.setattr(notices, "PER_PAGE", 2)
     for index in range(5):
         asset = await make_asset(site, name_zh=f"桥{index}", name_en=f"Bridge {index}")

@@ -15,9 +15,14 @@ from facilities import db, i18n
 from facilities.closures import public
 from facilities.i18n import gettext as _
 from facilities.migrations import pending_migrations
-from facilities.public import notices
+from facilities.public.serving import conditional, feed_links, page
+from facilities.public.wording import local_text
+from facilities.web.conditional import HTML
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.responses import safe_next
+
+HOME_LIMIT = 20  # closures per list on the home page; the rest are one click away
+REGISTER_INLINE = 150  # up to this many facilities the home page lists them all
 
 
 class PublicController(Controller):
@@ -26,32 +31,31 @@ class PublicController(Controller):
     @get("/")
     async def home(self, request: Request[Any, Any, Any], now: dt.datetime) -> ASGIResponse:
         """Closures in force, planned and recently reopened, and the register of facilities by
-        site with their status; rendered once per change (see ``notices.conditional``)."""
+        site with their status; rendered once per change (see ``serving.conditional``)."""
 
         async def build(now: dt.datetime) -> bytes:
             register = await public.register(now)
-            return notices.page(
+            return page(
                 request,
                 "public/home.html",
                 now,
-                home=await public.home(now, limit=notices.HOME_LIMIT),
+                home=await public.home(now, limit=HOME_LIMIT),
                 register=register,
-                inline_register=sum(len(s.assets) for s in register) <= notices.REGISTER_INLINE,
-                feeds=notices.feed_links(),
+                inline_register=sum(len(s.assets) for s in register) <= REGISTER_INLINE,
+                feeds=feed_links(),
                 targets=[
                     ("all", _("Every closure notice")),
                     *(
                         (
                             f"site:{entry.site.id}",
-                            _("Everything at %(site)s")
-                            % {"site": notices.local_text(entry.site, "name")},
+                            _("Everything at %(site)s") % {"site": local_text(entry.site, "name")},
                         )
                         for entry in register
                     ),
                 ],
             )
 
-        return await notices.conditional(request, "home", notices.HTML, build, html=True)
+        return await conditional(request, "home", HTML, build, html=True)
 
     @get("/language")
     async def language(

@@ -1,0 +1,184 @@
+"""Conditional GET (ETag, Last-Modified, 304) for pages and feeds rendered once per change.
+
+A :class:`ConditionalGet` serves one family of pages; its owner (a controller module) gives it
+what only the domain knows: a salt (a digest of the code and templates that shape the output,
+see :func:`fingerprint`) and the version source of the data shown. Per request:
+
+- the ETag is a hash of the salt, the page's identity (route and parameters), the data version's
+  token, the language and, for HTML, whether the reader is staff: the version is one query (or
+  none, see ``facilities.web.public_cache``), answered before anything is rendered, so a
+  revalidation (304) costs that and nothing else;
+- a rendered body is kept in the app's :class:`~facilities.web.public_cache.PublicCache` under
+  its ETag. HTML pages carry the reader's CSRF token in their forms: it is rendered as
+  :data:`CSRF_SLOT` and put in per response;
+- a reader with a one-time (flash) message gets a fresh page, never cached.
+
+Nothing here knows a domain; this module imports none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response.base import ASGIResponse
+from litestar.utils.scope.state import ScopeState
+
+from facilities import i18n
+from facilities.web.clock import now_of
+from facilities.web.public_cache import Rendered, VersionSource, cache_of
+
+HTML = "text/html; charset=utf-8"
+
+#: Where a page's CSRF token goes; replaced per response (pages are cached without it).
+CSRF_SLOT = "csrf-slot-4f0c1b9e"
+_CSRF_SLOT_BYTES = CSRF_SLOT.encode()
+
+Builder = Callable[[dt.datetime], Awaitable[bytes]]
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    """A short digest of the files that exist among ``paths`` (a salt for ETags: no deployment
+    answers 304 for a page whose markup or wording changed, and every replica of one release
+    computes the same ETags)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in paths:
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _http_date(moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(dt.UTC).replace(microsecond=0), usegmt=True)
+
+
+def _matches(header: str, etag: str) -> bool:
+    """If-None-Match, compared weakly (RFC 9110 13.1.2)."""
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(part.strip().removeprefix("W/") == bare for part in header.split(","))
+
+
+def _conditions(scope: Any, cookie: bytes = b"") -> tuple[str | None, str | None, bool]:
+    """(If-None-Match, If-Modified-Since, whether the Cookie header holds ``cookie``) straight
+    from the raw headers (this runs on every request, so it skips building a headers object)."""
+    inm = ims = None
+    found = False
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            inm = value.decode("latin-1")
+        elif name == b"if-modified-since":
+            ims = value.decode("latin-1")
+        elif cookie and name == b"cookie" and cookie in value:
+            found = True
+    return inm, ims, found
+
+
+def not_modified(
+    request: Request[Any, Any, Any], etag: str, last_modified: dt.datetime | None
+) -> bool:
+    inm, ims, _found = _conditions(request.scope)
+    if inm is not None:
+        return _matches(inm, etag)
+    if ims and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        return last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def csrf_token(request: Request[Any, Any, Any]) -> str:
+    """This reader's CSRF token (set by the CSRF middleware for every safe request)."""
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionalGet:
+    """Conditional GET for one family of pages and feeds.
+
+    ``version`` reads the data's fingerprint; ``audience`` names the kind of reader an HTML
+    page differs for ("public" or "staff"); ``flash_cookie`` and ``read_flash`` find a one-time
+    message waiting for the reader."""
+
+    salt: str
+    version: VersionSource[Any]
+    audience: Callable[[Request[Any, Any, Any]], str]
+    flash_cookie: str
+    read_flash: Callable[[Request[Any, Any, Any]], list[dict[str, str]]]
+
+    async def current(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
+        """The data's version now (memoised by the app's cache)."""
+        return await cache_of(request).version(now, self.version)
+
+    def flashes(self, request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+        """The reader's one-time messages (none without even reading them when the Cookie
+        header does not name the flash cookie)."""
+        if _conditions(request.scope, f"{self.flash_cookie}=".encode())[2]:
+            return self.read_flash(request)
+        return []
+
+    async def __call__(
+        self,
+        request: Request[Any, Any, Any],
+        variant: str,
+        media_type: str,
+        build: Builder,
+        *,
+        html: bool = False,
+        localized: bool = True,
+    ) -> ASGIResponse:
+        """Answer from the version: 304 before rendering, else the cached or freshly built body.
+
+        Returns the ASGI response itself: this is the hot path of every public page and feed."""
+        cache = cache_of(request)
+        now = now_of(request)
+        current = await cache.version(now, self.version)
+        parts = [self.salt, variant, current.token]
+        if localized or html:
+            parts.append(i18n.current_locale())
+        if html:
+            parts.append(self.audience(request))
+        digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
+        etag = f'W/"{digest}"' if html else f'"{digest}"'
+        headers = [
+            ("etag", etag),
+            ("cache-control", "private, no-cache" if html else "public, no-cache"),
+        ]
+        if current.last_modified is not None:
+            headers.append(("last-modified", _http_date(current.last_modified)))
+        if html or localized:
+            headers.append(("vary", "Cookie, Accept-Language"))
+        if html and self.flashes(request):
+            # A one-time message for this reader: a fresh page, shown once, never cached.
+            body = await build(now)
+            return ASGIResponse(
+                body=body.replace(_CSRF_SLOT_BYTES, csrf_token(request).encode()),
+                media_type=media_type,
+                headers=[("cache-control", "private, no-store")],
+                cookies=[Cookie(key=self.flash_cookie, value="", max_age=0, path="/")],
+            )
+        if not_modified(request, etag, current.last_modified):
+            return ASGIResponse(body=b"", status_code=304, headers=headers)
+        found = cache.get(digest)
+        if found is None:
+            found = Rendered(await build(now), media_type)
+            cache.put(digest, found)
+        body = found.body
+        if html:
+            body = body.replace(_CSRF_SLOT_BYTES, csrf_token(request).encode())
+        return ASGIResponse(body=body, media_type=found.media_type, headers=headers)
