@@ -2,8 +2,9 @@
 
 Seeds N closures in force (default 1,000: one asset each over 20 sites, the activation notice and
 a staff update each, some extended, some with linked repair work) into a throw-away SQLite
-database through the real services, starts ``facilities serve`` (uvicorn, one worker) on a free
-loopback port, and from a separate client process measures the throughput of:
+database through the real services, serves the app as ``facilities serve`` does (uvicorn, one
+worker) plus the reference route of ``bench/constant_app.py`` on a free loopback port, and from a
+separate client process measures the throughput of:
 
 - ``constant``: ``GET /bench/constant``, two constant bytes through the same middleware (the
   reference: what the framework and the server cost with no work at all);
@@ -365,8 +366,12 @@ def main() -> None:
     )
     featured = json.loads(seeded.stdout.strip().splitlines()[-1])["featured"]
     print(f"seeded {args.closures} closures in force in {time.monotonic() - began:.0f} s")
+    # As `facilities serve` runs it (one worker, no proxy headers), plus the reference route.
+    serve = [sys.executable, "-m", "uvicorn", "bench.constant_app:create_app", "--factory"]
+    serve += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    serve += ["--no-proxy-headers", "--log-level", "warning"]
     server = subprocess.Popen(
-        [*cli, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        serve, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_until_up(port, server)

@@ -1180,7 +1180,6 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /subscriptions/confirm/{token:str}": ("/subscriptions/confirm/nope", 404),
     "GET /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
     "POST /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
-    "GET /bench/constant": ("/bench/constant", 200),
     "GET /accountability": ("/accountability", 200),
     "GET /report": ("/report", 200),
     "POST /report": ("/report", 400),  # an empty form

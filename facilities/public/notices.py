@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 
@@ -350,11 +350,3 @@ class NoticeController(Controller):
         if await closures.unsubscribe(token, now):
             return render(request, "public/unsubscribed.html")
         return render(request, "public/subscription_invalid.html", status_code=404)
-
-    # --- the benchmark's reference ---
-
-    @get("/bench/constant", media_type=MediaType.TEXT)
-    async def constant(self) -> bytes:
-        """A constant two bytes through the same middleware: the reference every public page
-        and feed is measured against in ``bench/public_http.py``."""
-        return b"ok"
