@@ -20,14 +20,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from facilities import db
-from facilities.accounts.controllers import AuthController, UserAdminController
+from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.assets import services as asset_services
-from facilities.assets.controllers import (
-    AssetApiController,
-    AssetController,
-    SiteApiController,
-    SiteController,
-)
+from facilities.assets.api import AssetApiController, SiteApiController
+from facilities.assets.pages import AssetController, SiteController
 from facilities.closures import services as closure_services
 from facilities.closures.api import ClosureApiController
 from facilities.closures.pages import ClosureController
@@ -43,7 +39,8 @@ from facilities.reports.open311_api import Open311Controller
 from facilities.reports.pages import ReportController
 from facilities.reports.triage_pages import TriageController
 from facilities.settings import Settings
-from facilities.tickets.controllers import TicketApiController, TicketController
+from facilities.tickets.api import TicketApiController
+from facilities.tickets.pages import TicketController
 from facilities.web.auth import AuthMiddleware
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware

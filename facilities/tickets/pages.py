@@ -1,24 +1,22 @@
-"""Repair ticket pages (staff) and the JSON API under /api/v1/tickets."""
+"""Repair ticket pages for staff: the list, board, calendar, dashboard, SLA policy, and one
+ticket's form, actions, comments and files. The JSON API is in :mod:`facilities.tickets.api`.
+"""
 
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter, QueryParameter
-from litestar.response import File, Response, Stream, Template
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.response import File, Stream, Template
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import services as assets
-from facilities.assets.csvio import defuse
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
@@ -26,85 +24,26 @@ from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
     BOARD_COLUMNS,
     CLOSING_REASONS_FROM,
-    ClosingReason,
     PhotoTag,
     Priority,
-    Source,
     Status,
-    WorkClass,
 )
+from facilities.tickets.export import csv_lines
 from facilities.tickets.schemas import (
     AttachmentMeta,
-    AttachmentOut,
     CommentIn,
-    CommentOut,
     TicketFilters,
     TicketIn,
-    TicketListOut,
-    TicketOut,
     TransitionIn,
 )
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.clock import now_of
-from facilities.web.errors import api_errors
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.responses import media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 #: The calendar's range: the weeks shown around a month must stay within what dates can hold.
 MIN_YEAR, MAX_YEAR = 1900, 2999
-
-
-def ticket_out(view: tickets.TicketView) -> TicketOut:
-    t = view.ticket
-    return TicketOut(
-        id=t.id,
-        asset_id=t.asset,
-        asset_code=view.asset_code,
-        asset_name_zh=view.asset_name_zh,
-        component_id=t.component,
-        title=t.title,
-        description=t.description,
-        source=Source(t.source),
-        work_class=WorkClass(t.work_class),
-        priority=Priority(t.priority),
-        status=Status(t.status),
-        sla_due_at=t.sla_due_at,
-        is_overdue=view.is_overdue,
-        assignee_id=t.assignee,
-        assignee_team=t.assignee_team,
-        contractor=t.contractor,
-        contractor_contact=t.contractor_contact,
-        scope=t.scope,
-        planned_start_on=t.planned_start_on,
-        planned_end_on=t.planned_end_on,
-        actual_start_at=t.actual_start_at,
-        actual_end_at=t.actual_end_at,
-        cost_estimate=tickets.money(t.cost_estimate),
-        cost_actual=tickets.money(t.cost_actual),
-        status_note=t.status_note,
-        closing_reason=ClosingReason(t.closing_reason) if t.closing_reason else None,
-        duplicate_of=t.duplicate_of,
-        created_at=t.created_at,
-        updated_at=t.updated_at,
-        closed_at=t.closed_at,
-        version=t.version,
-        allowed_actions=list(view.actions),
-    )
-
-
-def attachment_out(row: Any) -> AttachmentOut:
-    return AttachmentOut(
-        id=row.id,
-        tag=row.tag,
-        filename=row.filename,
-        content_type=row.content_type,
-        size=row.size,
-        caption=row.caption,
-        created_at=row.created_at,
-        url=f"/tickets/attachments/{row.id}",
-        thumbnail_url=f"/tickets/attachments/{row.id}/thumbnail" if row.thumbnail_key else None,
-    )
 
 
 def _filters(request: Request[Any, Any, Any], **overrides: Any) -> TicketFilters:
@@ -197,7 +136,7 @@ class TicketController(Controller):
         tickets.check_filters(filters, now)  # a 400 now, not a broken download later
         stamp = now.strftime("%Y%m%d")
         return Stream(
-            _csv_lines(tickets.iter_tickets(actor, filters, now)),
+            csv_lines(tickets.iter_tickets(actor, filters, now)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
         )
@@ -337,23 +276,19 @@ class TicketController(Controller):
     @post("/")
     async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require(require_actor(request), Perm.TICKETS_CREATE)
-        data, errors, values = await parse_form(request, TicketIn)
-        if data is not None:
-            try:
-                ticket = await tickets.open_ticket(actor, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect(
-                    f"/tickets/{ticket.id}", _("Ticket #%(id)s opened.") % {"id": ticket.id}
-                )
+        form = await submit(request, TicketIn, lambda data: tickets.open_ticket(actor, data, now))
+        if form.ok and form.result is not None:
+            ticket = form.result
+            return redirect(
+                f"/tickets/{ticket.id}", _("Ticket #%(id)s opened.") % {"id": ticket.id}
+            )
         return render(
             request,
             "tickets/new.html",
-            status_code=400,
-            form=values,
-            errors=errors,
-            **await _form_context(actor, values),
+            status_code=form.status_code,
+            form=form.values,
+            errors=form.errors,
+            **await _form_context(actor, form.values),
         )
 
     @get("/{ticket_id:int}")
@@ -515,226 +450,3 @@ class TicketController(Controller):
             await tickets.get_attachment(require_actor(request), attachment_id),
             thumbnail=True,
         )
-
-
-CSV_COLUMNS = (
-    "id",
-    "asset_code",
-    "title",
-    "status",
-    "priority",
-    "source",
-    "work_class",
-    "sla_due_at",
-    "is_overdue",
-    "assignee",
-    "assignee_team",
-    "contractor",
-    "planned_start_on",
-    "planned_end_on",
-    "cost_estimate",
-    "cost_actual",
-    "closing_reason",
-    "created_at",
-    "closed_at",
-)
-
-
-def _csv_cell(value: Any) -> str:
-    """A cell as text; text a spreadsheet would run as a formula (a title like
-    ``=HYPERLINK(...)`` typed by anyone who reports a problem) gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return defuse(value)
-    return str(value)
-
-
-async def _csv_lines(rows: AsyncIterator[tickets.TicketView]) -> AsyncIterator[str]:
-    def line(values: list[Any]) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerow([_csv_cell(v) for v in values])
-        return buffer.getvalue()
-
-    yield "\ufeff" + line(list(CSV_COLUMNS))
-    async for view in rows:
-        t = view.ticket
-        yield line(
-            [
-                t.id,
-                view.asset_code,
-                t.title,
-                t.status,
-                t.priority,
-                t.source,
-                t.work_class,
-                t.sla_due_at,
-                "yes" if view.is_overdue else "no",
-                view.assignee_name,
-                t.assignee_team,
-                t.contractor,
-                t.planned_start_on,
-                t.planned_end_on,
-                tickets.money(t.cost_estimate),
-                tickets.money(t.cost_actual),
-                t.closing_reason,
-                t.created_at,
-                t.closed_at,
-            ]
-        )
-
-
-class TicketApiController(Controller):
-    path = "/api/v1/tickets"
-    guards = [staff_guard]
-    tags = ["tickets"]
-
-    @get("/", responses=api_errors())
-    async def index(
-        self,
-        request: Request[Any, Any, Any],
-        q: Annotated[str, QueryParameter(name="q", max_length=100)] = "",
-        status: Annotated[str, QueryParameter(name="status", max_length=20)] = "open",
-        priority: Annotated[Priority | None, QueryParameter(name="priority")] = None,
-        asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=2_147_483_647)] = None,
-        site: Annotated[int | None, QueryParameter(name="site", ge=1, le=2_147_483_647)] = None,
-        assignee: Annotated[
-            int | None, QueryParameter(name="assignee", ge=1, le=2_147_483_647)
-        ] = None,
-        source: Annotated[Source | None, QueryParameter(name="source")] = None,
-        overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
-        sort: Annotated[
-            str, QueryParameter(name="sort", pattern=r"^(-created|due|priority|-updated)$")
-        ] = "-created",
-        after: Annotated[str, QueryParameter(name="after", max_length=200)] = "",
-        per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=200)] = 50,
-        *,
-        now: dt.datetime,
-    ) -> TicketListOut:
-        """Tickets, newest first by default; follow ``next_cursor`` with ``after=``."""
-        filters = TicketFilters(
-            q=q,
-            status=status,
-            priority=priority,
-            asset=asset,
-            site=site,
-            assignee=assignee,
-            source=source,
-            overdue=overdue,
-            sort=sort,
-            after=after,
-            per_page=per_page,
-        )
-        page = await tickets.list_tickets(require_actor(request), filters, now)
-        return TicketListOut(
-            items=[ticket_out(v) for v in page.items], next_cursor=page.next_cursor
-        )
-
-    @post("/", responses=api_errors(403))
-    async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[TicketIn], now: dt.datetime
-    ) -> Response[TicketOut]:
-        actor = require_actor(request)
-        ticket = await tickets.open_ticket(actor, data, now)
-        view = await tickets.get_ticket(actor, ticket.id, now)
-        return Response(ticket_out(view), status_code=201)
-
-    @get("/{ticket_id:int}", responses=api_errors(404))
-    async def show(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
-    ) -> TicketOut:
-        return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, now))
-
-    @put("/{ticket_id:int}", responses=api_errors(403, 404, 409))
-    async def update(
-        self,
-        request: Request[Any, Any, Any],
-        ticket_id: IdParam,
-        data: JSONBody[TicketIn],
-        now: dt.datetime,
-    ) -> TicketOut:
-        """Replace the editable fields; send the ``version`` you read (409 when stale)."""
-        actor = require_actor(request)
-        await tickets.update_ticket(actor, ticket_id, data, now)
-        return ticket_out(await tickets.get_ticket(actor, ticket_id, now))
-
-    @post("/{ticket_id:int}/transitions", status_code=200, responses=api_errors(403, 404, 409))
-    async def transition(
-        self,
-        request: Request[Any, Any, Any],
-        ticket_id: IdParam,
-        data: JSONBody[TransitionIn],
-        now: dt.datetime,
-    ) -> TicketOut:
-        """Apply a lifecycle action. 409: not allowed from the current status, or stale
-        version; 403: the role may not; 400: required data missing."""
-        actor = require_actor(request)
-        await tickets.transition(actor, ticket_id, data, now)
-        return ticket_out(await tickets.get_ticket(actor, ticket_id, now))
-
-    @get("/{ticket_id:int}/comments", responses=api_errors(404))
-    async def comments(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
-    ) -> list[CommentOut]:
-        actor = require_actor(request)
-        await tickets.get_ticket(actor, ticket_id, now)
-        return [
-            CommentOut(
-                id=c["id"],
-                author=c["author"] or "",
-                body=c["body"],
-                is_public=c["is_public"],
-                created_at=c["created_at"],
-            )
-            for c in await tickets.list_comments(actor, ticket_id)
-        ]
-
-    @post("/{ticket_id:int}/comments", responses=api_errors(403, 404))
-    async def add_comment(
-        self,
-        request: Request[Any, Any, Any],
-        ticket_id: IdParam,
-        data: JSONBody[CommentIn],
-        now: dt.datetime,
-    ) -> Response[dict[str, int]]:
-        comment_id = await tickets.add_comment(require_actor(request), ticket_id, data, now)
-        return Response({"id": comment_id}, status_code=201)
-
-    @get("/{ticket_id:int}/attachments", responses=api_errors(404))
-    async def attachments(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
-    ) -> list[AttachmentOut]:
-        actor = require_actor(request)
-        await tickets.get_ticket(actor, ticket_id, now)
-        return [attachment_out(a) for a in await tickets.list_attachments(actor, ticket_id)]
-
-    @post("/{ticket_id:int}/attachments", responses=api_errors(403, 404, 413))
-    async def add_attachment(
-        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
-    ) -> Response[AttachmentOut]:
-        """Multipart form: ``file`` (JPEG, PNG, WebP or PDF), ``tag`` (before, during, after,
-        document), ``caption``."""
-        actor = require_actor(request)
-        settings = request.app.state.settings
-        form = await request.form()
-        upload = form.get("file")
-        meta, errors = parse_fields(
-            AttachmentMeta,
-            {"tag": str(form.get("tag", PhotoTag.DURING)), "caption": str(form.get("caption", ""))},
-        )
-        if meta is None or upload is None or isinstance(upload, str):
-            raise ValidationFailed(errors or {"file": _("Choose a file to upload.")})
-        row = await tickets.add_attachment(
-            actor,
-            ticket_id,
-            await upload.read(),
-            upload.filename or "",
-            meta.tag,
-            meta.caption,
-            settings.media_path,
-            settings.max_upload_bytes,
-            now,
-        )
-        return Response(attachment_out(row), status_code=201)

@@ -1,4 +1,5 @@
-"""Login, logout, password change, and the admin pages for users and API tokens."""
+"""Login, logout, password change, and the admin pages for users and API tokens (HTML pages
+only: accounts have no JSON API of their own)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from facilities.accounts.schemas import (
     UserCreate,
     UserUpdate,
 )
-from facilities.errors import Conflict, ValidationFailed
+from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import SESSION_COOKIE, permission_guard, require_actor, staff_guard
-from facilities.web.forms import parse_form
+from facilities.web.forms import parse_form, submit
 from facilities.web.responses import client_ip, redirect, render, safe_next
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
@@ -125,18 +126,19 @@ class AuthController(Controller):
     @post("/account/password", guards=[staff_guard])
     async def change_password(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require_actor(request)
-        data, errors, _values = await parse_form(request, PasswordChange)
-        if data is not None:
-            token = request.cookies.get(SESSION_COOKIE)
-            try:
-                await accounts.change_password(
-                    actor, data, accounts.digest(token) if token else None, now
-                )
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect("/assets", _("Your password was changed."))
-        return render(request, "accounts/password.html", status_code=400, errors=errors)
+        token = request.cookies.get(SESSION_COOKIE)
+        form = await submit(
+            request,
+            PasswordChange,
+            lambda data: accounts.change_password(
+                actor, data, accounts.digest(token) if token else None, now
+            ),
+        )
+        if form.ok:
+            return redirect("/assets", _("Your password was changed."))
+        return render(
+            request, "accounts/password.html", status_code=form.status_code, errors=form.errors
+        )
 
 
 MANAGE_USERS = [permission_guard(Perm.USERS_MANAGE)]
@@ -182,24 +184,20 @@ class UserAdminController(Controller):
     @post("/users", guards=MANAGE_USERS)
     async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = require_actor(request)
-        data, errors, values = await parse_form(request, UserCreate)
-        values.pop("password", None)
-        if data is not None:
-            try:
-                user = await accounts.create_user(actor, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect(
-                    "/admin/users", _("User %(name)s created.") % {"name": user.username}
-                )
+        form = await submit(
+            request, UserCreate, lambda data: accounts.create_user(actor, data, now)
+        )
+        form.values.pop("password", None)
+        if form.ok and form.result is not None:
+            user = form.result
+            return redirect("/admin/users", _("User %(name)s created.") % {"name": user.username})
         return render(
             request,
             "accounts/user_form.html",
-            status_code=400,
+            status_code=form.status_code,
             user=None,
-            form=values,
-            errors=errors,
+            form=form.values,
+            errors=form.errors,
             conflict=False,
         )
 
@@ -216,20 +214,15 @@ class UserAdminController(Controller):
         self, request: Request[Any, Any, Any], user_id: IdParam, now: dt.datetime
     ) -> Any:
         actor = require_actor(request)
-        data, errors, values = await parse_form(request, UserUpdate)
-        conflict = False
-        if data is not None:
-            try:
-                await accounts.update_user(actor, user_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                conflict = True
-            else:
-                return redirect("/admin/users", _("Changes saved."))
+        form = await submit(
+            request, UserUpdate, lambda data: accounts.update_user(actor, user_id, data, now)
+        )
+        if form.ok:
+            return redirect("/admin/users", _("Changes saved."))
         user = await accounts.get_user(user_id)
+        values = form.values
         current = None
-        if conflict:
+        if form.conflict:
             # Keep what was typed, show what is saved now beside it, and carry the current
             # version so that saving the form again, after comparing, goes through.
             current = _conflict_values(user)
@@ -237,11 +230,11 @@ class UserAdminController(Controller):
         return render(
             request,
             "accounts/user_form.html",
-            status_code=409 if conflict else 400,
+            status_code=form.status_code,
             user=user,
             form=values,
-            errors=errors,
-            conflict=conflict,
+            errors=form.errors,
+            conflict=form.conflict,
             current=current,
         )
 
@@ -261,22 +254,19 @@ class UserAdminController(Controller):
     @post("/tokens", guards=MANAGE_TOKENS)
     async def create_token(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        data, errors, values = await parse_form(request, TokenCreate)
-        new_token = None
-        if data is not None:
-            try:
-                new_token = await accounts.create_api_token(actor, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
+        form = await submit(
+            request, TokenCreate, lambda data: accounts.create_api_token(actor, data, now)
+        )
+        new_token = form.result
         response = render(
             request,
             "accounts/tokens.html",
-            status_code=201 if new_token else 400,
+            status_code=201 if new_token else form.status_code,
             tokens=await accounts.list_api_tokens(actor),
             user_options=await _user_options(actor),
             new_token=new_token,
-            errors=errors,
-            form=values,
+            errors=form.errors,
+            form=form.values,
         )
         response.headers["Cache-Control"] = "no-store"
         return response

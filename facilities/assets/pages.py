@@ -1,4 +1,7 @@
-"""Asset register pages (staff) and the JSON API under /api/v1."""
+"""Asset register pages for staff: the list and its CSV export, one asset with everything that
+hangs off it, the asset, component and site forms. The JSON API is in
+:mod:`facilities.assets.api`.
+"""
 
 from __future__ import annotations
 
@@ -6,64 +9,36 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter, QueryParameter
-from litestar.response import Response, Stream, Template
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.response import Stream, Template
 
-from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import csvio
 from facilities.assets import services as assets
 from facilities.assets.choices import AssetType, Lifecycle
-from facilities.assets.schemas import (
-    AssetFilters,
-    AssetIn,
-    AssetOut,
-    ComponentIn,
-    ComponentOut,
-    SiteIn,
-    SiteOut,
-)
+from facilities.assets.creation import create_with_schedules
+from facilities.assets.schemas import AssetFilters, AssetIn, ComponentIn, ComponentOut, SiteIn
 from facilities.audit import services as audit
 from facilities.closures import services as closures
-from facilities.errors import Conflict, ValidationFailed
+from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.inspections import services as inspections
 from facilities.lib.forms import parse_fields
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import OPEN_STATUSES
 from facilities.web.auth import require_actor, staff_guard
-from facilities.web.clock import now_of
-from facilities.web.errors import api_errors
-from facilities.web.forms import parse_form
+from facilities.web.forms import submit
 from facilities.web.responses import redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
-
-
-class AssetPage(msgspec.Struct):
-    items: list[AssetOut]
-    page: int
-    per_page: int
-    total: int
 
 
 def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:
     values = {k: ("" if v is None else v) for k, v in assets.asset_snapshot(row.asset).items()}
     values["version"] = row.asset.version
     return values
-
-
-async def _create_asset(request: Request[Any, Any, Any], actor: Actor, data: AssetIn) -> Any:
-    """A new asset gets the policy's default inspection schedules for its type and grade."""
-    now = now_of(request)
-    async with db.transaction():  # both or neither
-        asset = await assets.create_asset(actor, data, now)
-        await inspections.apply_default_schedules(
-            actor, asset.id, request.app.state.settings.zone, now
-        )
-    return asset
 
 
 def _editor(request: Request[Any, Any, Any]) -> Actor:
@@ -144,17 +119,17 @@ class AssetController(Controller):
     @post("/")
     async def create(self, request: Request[Any, Any, Any]) -> Any:
         actor = _editor(request)
-        data, errors, values = await parse_form(request, AssetIn)
-        if data is not None:
-            try:
-                asset = await _create_asset(request, actor, data)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect(
-                    f"/assets/{asset.id}", _("Asset %(code)s created.") % {"code": asset.code}
-                )
-        return await _form_page(request, "assets/new.html", 400, form=values, errors=errors)
+        form = await submit(
+            request, AssetIn, lambda data: create_with_schedules(request, actor, data)
+        )
+        if form.ok and form.result is not None:
+            asset = form.result
+            return redirect(
+                f"/assets/{asset.id}", _("Asset %(code)s created.") % {"code": asset.code}
+            )
+        return await _form_page(
+            request, "assets/new.html", form.status_code, form=form.values, errors=form.errors
+        )
 
     @get("/{asset_id:int}")
     async def show(
@@ -206,31 +181,25 @@ class AssetController(Controller):
     ) -> Any:
         actor = _editor(request)
         row = await assets.get_asset(actor, asset_id, now)
-        data, errors, values = await parse_form(request, AssetIn)
-        conflict = False
+        form = await submit(
+            request, AssetIn, lambda data: assets.update_asset(actor, asset_id, data, now)
+        )
+        if form.ok:
+            return redirect(f"/assets/{asset_id}", _("Changes saved."))
         differences: dict[str, Any] = {}
-        if data is not None:
-            try:
-                await assets.update_asset(actor, asset_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                # Keep what the person typed; show what is saved now beside it.
-                conflict = True
-                row = await assets.get_asset(actor, asset_id, now)
-                differences = _differences(row, data)
-            else:
-                return redirect(f"/assets/{asset_id}", _("Changes saved."))
-        status = 409 if conflict else 400
+        if form.conflict and form.data is not None:
+            # Keep what the person typed; show what is saved now beside it.
+            row = await assets.get_asset(actor, asset_id, now)
+            differences = _differences(row, form.data)
         return await _form_page(
             request,
             "assets/edit.html",
-            status,
+            form.status_code,
             asset=row.asset,
-            form=values,
-            errors=errors,
-            conflict=conflict,
-            current=_asset_form_values(row) if conflict else None,
+            form=form.values,
+            errors=form.errors,
+            conflict=form.conflict,
+            current=_asset_form_values(row) if form.conflict else None,
             differences=differences,
         )
 
@@ -248,15 +217,16 @@ class AssetController(Controller):
     ) -> Any:
         actor = _editor(request)
         row = await assets.get_asset(actor, asset_id, now)
-        data, errors, values = await parse_form(request, ComponentIn)
-        if data is not None:
-            try:
-                await assets.create_component(actor, asset_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect(f"/assets/{asset_id}#components", _("Component added."))
-        return await _component_page(request, actor, row.asset, None, values, errors, 400)
+        form = await submit(
+            request,
+            ComponentIn,
+            lambda data: assets.create_component(actor, asset_id, data, now),
+        )
+        if form.ok:
+            return redirect(f"/assets/{asset_id}#components", _("Component added."))
+        return await _component_page(
+            request, actor, row.asset, None, form.values, form.errors, form.status_code
+        )
 
     @get("/components/{component_id:int}/edit")
     async def edit_component(
@@ -277,21 +247,23 @@ class AssetController(Controller):
     ) -> Any:
         actor = _editor(request)
         component = await assets.get_component(actor, component_id)
-        data, errors, values = await parse_form(request, ComponentIn)
-        conflict = False
-        if data is not None:
-            try:
-                await assets.update_component(actor, component_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                conflict = True
-            else:
-                return redirect(f"/assets/{component.asset}#components", _("Changes saved."))
+        form = await submit(
+            request,
+            ComponentIn,
+            lambda data: assets.update_component(actor, component_id, data, now),
+        )
+        if form.ok:
+            return redirect(f"/assets/{component.asset}#components", _("Changes saved."))
         row = await assets.get_asset(actor, component.asset, now)
-        status = 409 if conflict else 400
         return await _component_page(
-            request, actor, row.asset, component, values, errors, status, conflict=conflict
+            request,
+            actor,
+            row.asset,
+            component,
+            form.values,
+            form.errors,
+            form.status_code,
+            conflict=form.conflict,
         )
 
 
@@ -368,21 +340,16 @@ class SiteController(Controller):
     @post("/")
     async def create(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         actor = _editor(request)
-        data, errors, values = await parse_form(request, SiteIn)
-        if data is not None:
-            try:
-                await assets.create_site(actor, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect("/sites", _("Site created."))
+        form = await submit(request, SiteIn, lambda data: assets.create_site(actor, data, now))
+        if form.ok:
+            return redirect("/sites", _("Site created."))
         return render(
             request,
             "assets/site_form.html",
-            status_code=400,
+            status_code=form.status_code,
             site=None,
-            form=values,
-            errors=errors,
+            form=form.values,
+            errors=form.errors,
             conflict=False,
         )
 
@@ -401,152 +368,17 @@ class SiteController(Controller):
     ) -> Any:
         actor = _editor(request)
         site = await assets.get_site(actor, site_id)
-        data, errors, values = await parse_form(request, SiteIn)
-        conflict = False
-        if data is not None:
-            try:
-                await assets.update_site(actor, site_id, data, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                conflict = True
-            else:
-                return redirect("/sites", _("Changes saved."))
+        form = await submit(
+            request, SiteIn, lambda data: assets.update_site(actor, site_id, data, now)
+        )
+        if form.ok:
+            return redirect("/sites", _("Changes saved."))
         return render(
             request,
             "assets/site_form.html",
-            status_code=409 if conflict else 400,
+            status_code=form.status_code,
             site=site,
-            form=values,
-            errors=errors,
-            conflict=conflict,
+            form=form.values,
+            errors=form.errors,
+            conflict=form.conflict,
         )
-
-
-class SiteApiController(Controller):
-    path = "/api/v1/sites"
-    guards = [staff_guard]
-    tags = ["sites"]
-
-    @get("/", responses=api_errors())
-    async def index(self, request: Request[Any, Any, Any]) -> list[SiteOut]:
-        return await assets.list_sites(require_actor(request))
-
-    @get("/{site_id:int}", responses=api_errors(404))
-    async def show(self, request: Request[Any, Any, Any], site_id: IdParam) -> SiteOut:
-        return await assets.site_detail(require_actor(request), site_id)
-
-    @post("/", responses=api_errors(403))
-    async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[SiteIn], now: dt.datetime
-    ) -> Response[SiteOut]:
-        site = await assets.create_site(require_actor(request), data, now)
-        return Response(assets.site_out(site), status_code=201)
-
-    @put("/{site_id:int}", responses=api_errors(403, 404, 409))
-    async def update(
-        self,
-        request: Request[Any, Any, Any],
-        site_id: IdParam,
-        data: JSONBody[SiteIn],
-        now: dt.datetime,
-    ) -> SiteOut:
-        """Replace a site's fields; send the ``version`` you read (409 when it is stale)."""
-        actor = require_actor(request)
-        await assets.update_site(actor, site_id, data, now)
-        return await assets.site_detail(actor, site_id)
-
-
-class AssetApiController(Controller):
-    path = "/api/v1"
-    guards = [staff_guard]
-    tags = ["assets"]
-
-    @get("/assets", responses=api_errors())
-    async def index(
-        self,
-        request: Request[Any, Any, Any],
-        q: Annotated[str, QueryParameter(max_length=100)] = "",
-        site: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
-        type: Annotated[AssetType | None, QueryParameter()] = None,
-        status: Annotated[Lifecycle | None, QueryParameter()] = None,
-        page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
-        per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 25,
-        *,
-        now: dt.datetime,
-    ) -> AssetPage:
-        filters = AssetFilters(
-            q=q, site=site, type=type, status=status, page=page, per_page=per_page
-        )
-        result = await assets.list_assets(require_actor(request), filters, now)
-        return AssetPage(
-            items=[assets.asset_out(r) for r in result.items],
-            page=result.number,
-            per_page=result.per_page,
-            total=result.total,
-        )
-
-    @get("/assets/{asset_id:int}", responses=api_errors(404))
-    async def show(
-        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
-    ) -> AssetOut:
-        return assets.asset_out(await assets.get_asset(require_actor(request), asset_id, now))
-
-    @post("/assets", responses=api_errors(403, 409))
-    async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[AssetIn], now: dt.datetime
-    ) -> Response[AssetOut]:
-        actor = require_actor(request)
-        asset = await _create_asset(request, actor, data)
-        return Response(
-            assets.asset_out(await assets.get_asset(actor, asset.id, now)), status_code=201
-        )
-
-    @put("/assets/{asset_id:int}", responses=api_errors(403, 404, 409))
-    async def update(
-        self,
-        request: Request[Any, Any, Any],
-        asset_id: IdParam,
-        data: JSONBody[AssetIn],
-        now: dt.datetime,
-    ) -> AssetOut:
-        """Replace an asset's fields; send the ``version`` you read (409 when it is stale)."""
-        actor = require_actor(request)
-        await assets.update_asset(actor, asset_id, data, now)
-        return assets.asset_out(await assets.get_asset(actor, asset_id, now))
-
-    @get("/assets/{asset_id:int}/components", responses=api_errors(404))
-    async def components(
-        self, request: Request[Any, Any, Any], asset_id: IdParam
-    ) -> list[ComponentOut]:
-        return await assets.list_components(require_actor(request), asset_id)
-
-    @post("/assets/{asset_id:int}/components", responses=api_errors(403, 404))
-    async def create_component(
-        self,
-        request: Request[Any, Any, Any],
-        asset_id: IdParam,
-        data: JSONBody[ComponentIn],
-        now: dt.datetime,
-    ) -> Response[ComponentOut]:
-        actor = require_actor(request)
-        row = await assets.create_component(actor, asset_id, data, now)
-        return Response(await assets.component_detail(actor, row.id), status_code=201)
-
-    @get("/components/{component_id:int}", responses=api_errors(404))
-    async def show_component(
-        self, request: Request[Any, Any, Any], component_id: IdParam
-    ) -> ComponentOut:
-        return await assets.component_detail(require_actor(request), component_id)
-
-    @put("/components/{component_id:int}", responses=api_errors(403, 404, 409))
-    async def update_component(
-        self,
-        request: Request[Any, Any, Any],
-        component_id: IdParam,
-        data: JSONBody[ComponentIn],
-        now: dt.datetime,
-    ) -> ComponentOut:
-        actor = require_actor(request)
-        await assets.update_component(actor, component_id, data, now)
-        return await assets.component_detail(actor, component_id)

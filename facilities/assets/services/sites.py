@@ -1,0 +1,112 @@
+"""Sites: the parks, squares and streets that hold the assets. Read them, create and edit them
+(a unique Chinese name; coordinates in pairs; a version checked on every edit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from facilities import db
+from facilities.accounts.choices import Perm
+from facilities.accounts.permissions import Actor, require
+from facilities.assets.schemas import SiteIn, SiteOut
+from facilities.assets.services.checks import _coordinates_error, _fields, _taken
+from facilities.assets.tables import Asset, Site
+from facilities.audit import services as audit
+from facilities.errors import NotFound, ValidationFailed
+from facilities.i18n import gettext as _
+from facilities.records import stale, valid_id, versioned_update
+
+
+def _site_taken() -> Any:
+    return _taken("name_zh", _("A site with this name already exists."))
+
+
+SITE_FIELDS = ("name_zh", "name_en", "kind", "address", "lat", "lng")
+
+
+def site_snapshot(site: Site) -> dict[str, Any]:
+    return {name: getattr(site, name) for name in SITE_FIELDS}
+
+
+async def list_sites(actor: Actor) -> list[SiteOut]:
+    require(actor, Perm.ASSETS_VIEW)
+    sites = await Site.objects().order_by(Site.name_zh)
+    counts = {
+        row["site"]: int(row["n"])
+        for row in await Asset.raw("SELECT site, COUNT(*) AS n FROM asset GROUP BY site")
+    }
+    return [site_out(site, counts.get(site.id, 0)) for site in sites]
+
+
+def site_out(site: Site, asset_count: int = 0) -> SiteOut:
+    return SiteOut(
+        id=site.id,
+        asset_count=asset_count,
+        version=site.version,
+        created_at=site.created_at,
+        updated_at=site.updated_at,
+        **site_snapshot(site),
+    )
+
+
+async def find_site(site_id: int) -> Site | None:
+    if not valid_id(site_id):
+        return None
+    return await Site.objects().where(Site.id == site_id).first()
+
+
+async def get_site(actor: Actor, site_id: int) -> Site:
+    require(actor, Perm.ASSETS_VIEW)
+    site = await find_site(site_id)
+    if site is None:
+        raise NotFound(_("No such site."))
+    return site
+
+
+async def _check_site(data: SiteIn, site_id: int | None = None) -> None:
+    errors = _coordinates_error(data.lat, data.lng)
+    query = Site.exists().where(Site.name_zh == data.name_zh.strip())
+    if site_id is not None:
+        query = query.where(Site.id != site_id)
+    if await query:
+        errors["name_zh"] = _("A site with this name already exists.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _site_values(data: SiteIn) -> dict[str, Any]:
+    values = _fields(data)
+    for key in ("name_zh", "name_en", "address"):
+        values[key] = values[key].strip()
+    return values
+
+
+async def site_detail(actor: Actor, site_id: int) -> SiteOut:
+    """One site as the API shows it, with its number of assets."""
+    site = await get_site(actor, site_id)
+    return site_out(site, await Asset.count().where(Asset.site == site.id))
+
+
+async def create_site(actor: Actor, data: SiteIn, now: dt.datetime) -> Site:
+    require(actor, Perm.ASSETS_EDIT)
+    async with _site_taken(), db.transaction():
+        await _check_site(data)
+        site = Site(**_site_values(data), created_at=now, updated_at=now)
+        await site.save()
+        await audit.record(actor, "site.created", "site", site.id, now, after=site_snapshot(site))
+    return site
+
+
+async def update_site(actor: Actor, site_id: int, data: SiteIn, now: dt.datetime) -> Site:
+    require(actor, Perm.ASSETS_EDIT)
+    async with _site_taken(), db.transaction():
+        site = await get_site(actor, site_id)
+        await _check_site(data, site.id)
+        before = site_snapshot(site)
+        values = {getattr(Site, k): v for k, v in _site_values(data).items()}
+        await versioned_update(Site, site.id, data.version, values, now, stale(_("site")))
+        site = await get_site(actor, site_id)
+        await audit.record(actor, "site.updated", "site", site.id, now, before, site_snapshot(site))
+    return site

@@ -1,0 +1,111 @@
+"""Ticket services: the only code that writes tickets, comments and attachments.
+
+Every write checks the actor's permission, runs in one transaction with its audit event, and (for
+tickets) compares the version the person saw, so a stale save changes nothing and says so.
+
+One module per part of the work, re-exported here, so callers keep writing
+``from facilities.tickets import services as tickets``:
+
+- :mod:`.sla`: the SLA policy and a ticket's due date;
+- :mod:`.reading`: one ticket, filtered lists paged by cursor, exports;
+- :mod:`.writing`: open, edit, and move a ticket along its lifecycle;
+- :mod:`.comments` and :mod:`.attachments`: notes and files on a ticket;
+- :mod:`.history`: the timeline, what happened to a ticket, oldest first;
+- :mod:`.escalation`: who is told (P0, assignment, SLA breaches);
+- :mod:`.stats`: tickets in aggregate, for the dashboard, calendar and ops page.
+"""
+
+from __future__ import annotations
+
+from facilities.tickets.choices import Action
+from facilities.tickets.schemas import TicketFilters
+from facilities.tickets.services.attachments import (
+    add_attachment,
+    display_name,
+    get_attachment,
+    list_attachments,
+)
+from facilities.tickets.services.comments import add_comment, list_comments
+from facilities.tickets.services.escalation import escalate_sla_breaches
+from facilities.tickets.services.history import timeline
+from facilities.tickets.services.reading import (
+    SORTS,
+    TicketPage,
+    TicketView,
+    allowed_actions,
+    check_filters,
+    find_ticket,
+    get_ticket,
+    is_overdue,
+    iter_tickets,
+    list_tickets,
+    tickets_for_asset,
+)
+
+# The keyset internals are read by bench/tickets_list.py (to build a deep cursor directly).
+from facilities.tickets.services.reading import _conditions as _conditions
+from facilities.tickets.services.reading import _encode_cursor as _encode_cursor
+from facilities.tickets.services.sla import due_at, set_sla_hours, sla_hours
+from facilities.tickets.services.stats import (
+    Dashboard,
+    count_open,
+    dashboard,
+    median_days,
+    open_p0_assets,
+    planned_between,
+)
+from facilities.tickets.services.writing import (
+    CENTS,
+    EDITABLE,
+    FOREIGN_KEYS,
+    MAX_MONEY,
+    money,
+    open_ticket,
+    snapshot,
+    transition,
+    update_ticket,
+)
+from facilities.tickets.tables import RepairTicket
+
+__all__ = [
+    "CENTS",
+    "EDITABLE",
+    "FOREIGN_KEYS",
+    "MAX_MONEY",
+    "SORTS",
+    "Action",
+    "Dashboard",
+    "RepairTicket",
+    "TicketFilters",
+    "TicketPage",
+    "TicketView",
+    "add_attachment",
+    "add_comment",
+    "allowed_actions",
+    "check_filters",
+    "count_open",
+    "dashboard",
+    "display_name",
+    "due_at",
+    "escalate_sla_breaches",
+    "find_ticket",
+    "get_attachment",
+    "get_ticket",
+    "is_overdue",
+    "iter_tickets",
+    "list_attachments",
+    "list_comments",
+    "list_tickets",
+    "median_days",
+    "money",
+    "open_p0_assets",
+    "open_ticket",
+    "planned_between",
+    "set_sla_hours",
+    "sla_hours",
+    "snapshot",
+    "tickets_for_asset",
+    "timeline",
+    "transition",
+    "update_ticket",
+]
