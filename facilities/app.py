@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from facilities import db
 from facilities.accounts.pages import AuthController, UserAdminController
+from facilities.asset_file import provide_asset_file, provide_commission
 from facilities.assets import services as asset_services
 from facilities.assets.api import AssetApiController, SiteApiController
 from facilities.assets.pages import AssetController, SiteController
@@ -144,7 +145,11 @@ def create_app(
                 file_system=StaticFileSystem(),
             ),
         ],
-        dependencies={"now": Provide(provide_now, sync_to_thread=False)},
+        dependencies={
+            "now": Provide(provide_now, sync_to_thread=False),
+            "asset_file": Provide(provide_asset_file, sync_to_thread=False),
+            "commission": Provide(provide_commission, sync_to_thread=False),
+        },
         before_send=[add_security_headers, count_unmatched],
         middleware=[
             observability_middleware_factory,

@@ -1466,7 +1466,19 @@ async def test_media_and_static_urls_never_leave_their_folder(app, login, settin
 
 # --- 3. SQL metacharacters in every filter -------------------------------------------------
 
-INJECTED = {"self", "request", "actor", "state", "headers", "data", "scope", "settings", "now"}
+INJECTED = {
+    "self",
+    "request",
+    "actor",
+    "state",
+    "headers",
+    "data",
+    "scope",
+    "settings",
+    "now",
+    "asset_file",
+    "commission",
+}
 _QUERY_GET = re.compile(r"""(?:query_params|query)\.get\(\s*["'](\w+)["']""")
 _QUERY_HELPER = re.compile(r"""\(\s*request\s*,\s*["'](\w+)["']""")
 _PARSED_STRUCT = re.compile(r"parse_fields\(\s*(\w+)")

@@ -13,8 +13,8 @@ from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Response
 
 from facilities.assets import services as assets
+from facilities.assets.beyond import Commission
 from facilities.assets.choices import AssetType, Lifecycle
-from facilities.assets.creation import create_with_schedules
 from facilities.assets.schemas import (
     AssetFilters,
     AssetIn,
@@ -108,10 +108,15 @@ class AssetApiController(Controller):
 
     @post("/assets", responses=api_errors(403, 409))
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[AssetIn], now: dt.datetime
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AssetIn],
+        now: dt.datetime,
+        commission: Commission,
     ) -> Response[AssetOut]:
+        """Create an asset with the policy's default inspection schedules (both or neither)."""
         actor = require_actor(request)
-        asset = await create_with_schedules(request, actor, data)
+        asset = await commission(actor, data, request.app.state.settings.zone, now)
         return Response(
             assets.asset_out(await assets.get_asset(actor, asset.id, now)), status_code=201
         )

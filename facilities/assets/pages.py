@@ -17,17 +17,13 @@ from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import csvio
 from facilities.assets import services as assets
+from facilities.assets.beyond import AssetFile, Commission
 from facilities.assets.choices import AssetType, Lifecycle
-from facilities.assets.creation import create_with_schedules
 from facilities.assets.schemas import AssetFilters, AssetIn, ComponentIn, ComponentOut, SiteIn
 from facilities.audit import services as audit
-from facilities.closures import services as closures
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.inspections import services as inspections
 from facilities.lib.forms import parse_fields
-from facilities.tickets import services as tickets
-from facilities.tickets.choices import OPEN_STATUSES
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.forms import submit
 from facilities.web.responses import redirect, render
@@ -117,11 +113,12 @@ class AssetController(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any]) -> Any:
+    async def create(
+        self, request: Request[Any, Any, Any], now: dt.datetime, commission: Commission
+    ) -> Any:
         actor = _editor(request)
-        form = await submit(
-            request, AssetIn, lambda data: create_with_schedules(request, actor, data)
-        )
+        zone = request.app.state.settings.zone
+        form = await submit(request, AssetIn, lambda data: commission(actor, data, zone, now))
         if form.ok and form.result is not None:
             asset = form.result
             return redirect(
@@ -133,15 +130,16 @@ class AssetController(Controller):
 
     @get("/{asset_id:int}")
     async def show(
-        self, request: Request[Any, Any, Any], asset_id: IdParam, now: dt.datetime
+        self,
+        request: Request[Any, Any, Any],
+        asset_id: IdParam,
+        now: dt.datetime,
+        asset_file: AssetFile,
     ) -> Template:
-        """The asset and everything that hangs off it. The page composes the domains above the
-        register (tickets, inspections, closures); their services stay independent of it."""
+        """The asset and everything that hangs off it: the domains above the register (tickets,
+        inspections, closures) come through ``asset_file``, provided by the app."""
         actor = require_actor(request)
         row = await assets.get_asset(actor, asset_id, now)
-        ticket_rows = await tickets.tickets_for_asset(actor, asset_id, now)
-        schedules = await inspections.list_schedules(actor, asset_id)
-        overdue = await inspections.overdue_schedules([s.id for s in schedules], now)
         return render(
             request,
             "assets/show.html",
@@ -150,19 +148,7 @@ class AssetController(Controller):
             components=await assets.list_components(actor, asset_id),
             history=await audit.list_events("asset", asset_id),
             can_edit=can(actor, Perm.ASSETS_EDIT),
-            tickets=ticket_rows,
-            open_p0=any(
-                t.ticket.priority == "P0" and t.ticket.status in OPEN_STATUSES for t in ticket_rows
-            ),
-            schedules=[
-                (s, inspections.schedule_status(s, now, s.id in overdue)) for s in schedules
-            ],
-            recent_inspections=await inspections.list_inspections(
-                actor, now, asset_id=asset_id, open_only=False, limit=10
-            ),
-            grade_history=await inspections.grade_history(asset_id),
-            proposals=await inspections.list_proposals(actor, asset_id),
-            closures=await closures.list_closures(actor, asset_id=asset_id),
+            **await asset_file(actor, asset_id, now),
             now=now,
         )
 
