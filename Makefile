@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy facilities scheduler
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
