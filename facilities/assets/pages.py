@@ -26,7 +26,7 @@ from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.forms import submit
-from facilities.web.responses import redirect, render
+from facilities.web.responses import attachment, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
@@ -92,11 +92,10 @@ class AssetController(Controller):
         if filters is None:
             raise ValidationFailed(errors)
         rows = assets.iter_assets(actor, filters, now)
-        stamp = now.strftime("%Y%m%d")
         return Stream(
             csvio.export_lines(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="assets-{stamp}.csv"'},
+            media_type="text/csv",  # Litestar adds the charset to every text/* type
+            headers={"Content-Disposition": attachment(request, "assets", "csv", now)},
         )
 
     @get("/new")

@@ -23,7 +23,8 @@ from facilities.reports.choices import Category, Stage, asset_types_for, attribu
 from facilities.reports.services import PublicReport, RequestUpdate
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-MEDIA_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
+# Litestar adds "; charset=utf-8" to every text/* type itself.
+MEDIA_TYPES = {"xml": "text/xml", "json": "application/json; charset=utf-8"}
 #: When the list of services or their definitions last changed (discovery's changeset).
 CHANGESET = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 #: XML element name of the members of a list-valued field.

@@ -39,7 +39,7 @@ from facilities.tickets.schemas import (
 from facilities.web.auth import require_actor, staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form, submit
-from facilities.web.responses import media_file, redirect, render
+from facilities.web.responses import attachment, media_file, redirect, render
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 #: The calendar's range: the weeks shown around a month must stay within what dates can hold.
@@ -134,11 +134,10 @@ class TicketController(Controller):
         actor = require(require_actor(request), Perm.TICKETS_VIEW)
         filters = msgspec.structs.replace(_filters(request), after="")
         tickets.check_filters(filters, now)  # a 400 now, not a broken download later
-        stamp = now.strftime("%Y%m%d")
         return Stream(
             csv_lines(tickets.iter_tickets(actor, filters, now)),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
+            media_type="text/csv",  # Litestar adds the charset to every text/* type
+            headers={"Content-Disposition": attachment(request, "tickets", "csv", now)},
         )
 
     @get("/board")

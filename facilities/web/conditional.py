@@ -36,7 +36,7 @@ from facilities import i18n
 from facilities.web.clock import now_of
 from facilities.web.public_cache import Rendered, VersionSource, cache_of
 
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"  # Litestar adds "; charset=utf-8" to every text/* type
 
 #: Where a page's CSRF token goes; replaced per response (pages are cached without it).
 CSRF_SLOT = "csrf-slot-4f0c1b9e"

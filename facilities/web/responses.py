@@ -7,6 +7,7 @@ Flash messages ride in a short-lived cookie rather than a server session, so ano
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -78,6 +79,13 @@ def safe_next(target: str | None, default: str = "/staff") -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
+
+
+def attachment(request: Request[Any, Any, Any], stem: str, extension: str, now: dt.datetime) -> str:
+    """``Content-Disposition`` for a download named after the bureau's local date, as staff
+    know it (``tickets-20261207.csv``): at 07:00 in Shanghai the UTC date is still yesterday."""
+    day = now.astimezone(request.app.state.settings.zone).strftime("%Y%m%d")
+    return f'attachment; filename="{stem}-{day}.{extension}"'
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
