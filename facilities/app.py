@@ -28,7 +28,8 @@ from facilities.assets.pages import AssetController, SiteController
 from facilities.closures import services as closure_services
 from facilities.closures.api import ClosureApiController
 from facilities.closures.pages import ClosureController
-from facilities.inspections.controllers import InspectionApiController, InspectionController
+from facilities.inspections.api import InspectionApiController
+from facilities.inspections.pages import InspectionController
 from facilities.jobs.controllers import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow

@@ -1,0 +1,167 @@
+"""Inspection services: the only code that writes the inspection tables. Callers write
+``from facilities.inspections import services`` and use the names re-exported here.
+
+One module per sub-domain, each importing only those above it in this list:
+
+- ``common``: open states and the occurrence key shared below
+- ``teams``: teams and checklist templates
+- ``schedules``: schedules, their next due date, preview and status
+- ``seasons``: the seasonal policy (flood season, pre-holiday windows)
+- ``raising_engines``: the SQL that raises a batch, one path per database engine
+- ``raising``: ``raise_due``, exactly once per occurrence, and pre-holiday inspections
+- ``records``: planning by hand and the inspector's steps, reading a record back
+- ``intervals``: intervals shortened by a grade D and restored by a better one
+- ``rules``: what a final inspection sets off, and the firings
+- ``history``: an asset's grades, closure recommendations, the reopening gate's reads
+- ``finding_tickets``: a finding to its repair ticket
+- ``finalising``: grade, tickets and rules when a reviewer signs an inspection off
+- ``reminders``: reminders and escalation of open inspections
+- ``policy_defaults``: seeding the default policy, default schedules for an asset
+- ``calendar``: calendar entries and the team feed token
+"""
+
+from facilities.inspections.services.calendar import (
+    CalendarEntry,
+    calendar_entries,
+    team_token,
+    team_token_ok,
+)
+from facilities.inspections.services.common import OPEN_STATES, occurrence_key
+from facilities.inspections.services.finalising import finalise, grade_inspection
+from facilities.inspections.services.finding_tickets import finding_to_ticket
+from facilities.inspections.services.history import (
+    grade_history,
+    latest_acceptance,
+    open_direct_control_findings,
+    recommendation_closures,
+)
+from facilities.inspections.services.intervals import (
+    SHORTENED,
+    describe_shortening,
+    shortening_reason,
+)
+from facilities.inspections.services.intervals import (
+    _shorten_intervals as _shorten_intervals,  # read by a test
+)
+from facilities.inspections.services.policy_defaults import apply_default_schedules, ensure_policy
+from facilities.inspections.services.raising import RaiseResult, raise_due
+from facilities.inspections.services.records import (
+    add_finding,
+    add_photo,
+    answers_of,
+    conditions_of,
+    create_inspection,
+    get_finding,
+    get_inspection,
+    get_photo,
+    list_findings,
+    list_inspections,
+    photos_of,
+    save_record,
+    start,
+    submit,
+)
+from facilities.inspections.services.reminders import ESCALATE_TO_SUPERVISOR_AFTER, send_reminders
+from facilities.inspections.services.rules import (
+    DEFAULT_RULES,
+    ensure_rules,
+    evaluate_rules,
+    list_firings,
+    list_firings_for_inspection,
+    list_proposals,
+)
+from facilities.inspections.services.schedules import (
+    DUE_SOON,
+    create_schedule,
+    effective_rule,
+    first_due,
+    get_schedule,
+    list_schedules,
+    overdue_schedules,
+    preview,
+    schedule_snapshot,
+    schedule_status,
+    update_schedule,
+)
+from facilities.inspections.services.schedules import (
+    _valid_rule as _valid_rule,  # read by a test
+)
+from facilities.inspections.services.seasons import (
+    SEASONAL_RULE,
+    is_seasonal,
+    seasonal_note,
+    seasonal_policy,
+)
+from facilities.inspections.services.teams import (
+    checklist_items,
+    find_team,
+    list_checklists,
+    list_teams,
+)
+from facilities.lib import recurrence as recurrence  # a test reads services.recurrence
+from facilities.records import MAX_ID
+
+__all__ = [
+    "DEFAULT_RULES",
+    "DUE_SOON",
+    "ESCALATE_TO_SUPERVISOR_AFTER",
+    "MAX_ID",
+    "OPEN_STATES",
+    "SEASONAL_RULE",
+    "SHORTENED",
+    "CalendarEntry",
+    "RaiseResult",
+    "add_finding",
+    "add_photo",
+    "answers_of",
+    "apply_default_schedules",
+    "calendar_entries",
+    "checklist_items",
+    "conditions_of",
+    "create_inspection",
+    "create_schedule",
+    "describe_shortening",
+    "effective_rule",
+    "ensure_policy",
+    "ensure_rules",
+    "evaluate_rules",
+    "finalise",
+    "find_team",
+    "finding_to_ticket",
+    "first_due",
+    "get_finding",
+    "get_inspection",
+    "get_photo",
+    "get_schedule",
+    "grade_history",
+    "grade_inspection",
+    "is_seasonal",
+    "latest_acceptance",
+    "list_checklists",
+    "list_findings",
+    "list_firings",
+    "list_firings_for_inspection",
+    "list_inspections",
+    "list_proposals",
+    "list_schedules",
+    "list_teams",
+    "occurrence_key",
+    "open_direct_control_findings",
+    "overdue_schedules",
+    "photos_of",
+    "preview",
+    "raise_due",
+    "recommendation_closures",
+    "save_record",
+    "schedule_snapshot",
+    "schedule_status",
+    "seasonal_note",
+    "seasonal_policy",
+    "send_reminders",
+    "shortening_reason",
+    "start",
+    "submit",
+    "team_token",
+    "team_token_ok",
+    "update_schedule",
+]
