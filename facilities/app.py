@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from facilities import db
+from facilities.accounts.guards import AuthMiddleware
 from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.asset_file import provide_asset_file, provide_commission
 from facilities.assets import services as asset_services
@@ -43,7 +44,6 @@ from facilities.reports.triage_pages import TriageController
 from facilities.settings import Settings
 from facilities.tickets.api import TicketApiController
 from facilities.tickets.pages import TicketController
-from facilities.web.auth import AuthMiddleware
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.errors import EXCEPTION_HANDLERS

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm, Role
+from facilities.accounts.guards import permission_guard, require_actor
 from facilities.accounts.schemas import (
     LoginForm,
     PasswordChange,
@@ -22,7 +23,7 @@ from facilities.accounts.schemas import (
 )
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.web.auth import SESSION_COOKIE, permission_guard, require_actor, staff_guard
+from facilities.web.auth import SESSION_COOKIE, staff_guard
 from facilities.web.forms import parse_form, submit
 from facilities.web.responses import client_ip, redirect, render, safe_next
 

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Response
 
+from facilities.accounts.guards import require_actor
 from facilities.assets import services as assets
 from facilities.assets.beyond import Commission
 from facilities.assets.choices import AssetType, Lifecycle
@@ -24,7 +25,7 @@ from facilities.assets.schemas import (
     SiteIn,
     SiteOut,
 )
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]

@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from litestar.response import Stream, Template
 
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import csvio
 from facilities.assets import services as assets
@@ -24,7 +25,7 @@ from facilities.audit import services as audit
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.forms import submit
 from facilities.web.responses import attachment, redirect, render
 

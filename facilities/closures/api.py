@@ -10,6 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Body, QueryParameter
 from litestar.response import Response
 
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor
 from facilities.closures import services as closures
 from facilities.closures.choices import (
@@ -41,7 +42,7 @@ from facilities.closures.schemas import (
 )
 from facilities.closures.tables import NoticeUpdate
 from facilities.records import to_outs
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
 
 

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Template
 
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
 from facilities.closures import services as closures
 from facilities.closures.choices import IN_FORCE, SafetyMeasure
@@ -36,7 +37,7 @@ from facilities.closures.schemas import (
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.responses import redirect, render, safe_next
 

@@ -13,6 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor
 from facilities.inspections import services as inspections
 from facilities.inspections.outs import (
@@ -37,7 +38,7 @@ from facilities.inspections.schemas import (
     StepIn,
 )
 from facilities.records import MAX_ID
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
 
 

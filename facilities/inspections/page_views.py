@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import can
 from facilities.assets import services as assets
 from facilities.inspections import services as inspections
@@ -24,7 +25,6 @@ from facilities.inspections.page_forms import (
     team_options,
 )
 from facilities.inspections.tables import InspectionSchedule
-from facilities.web.auth import require_actor
 from facilities.web.clock import now_of
 from facilities.web.responses import render
 

@@ -20,6 +20,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import File, Response, Template
 
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import SYSTEM, can, require
 from facilities.assets import services as assets
 from facilities.errors import (
@@ -53,7 +54,7 @@ from facilities.inspections.tables import InspectionSchedule
 from facilities.lib import recurrence
 from facilities.lib.forms import parse_fields
 from facilities.records import MAX_ID
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form
 from facilities.web.forms import submit as submit_form

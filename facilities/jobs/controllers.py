@@ -8,9 +8,10 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from facilities.accounts.guards import require_actor
 from facilities.jobs import services as jobs
 from facilities.notifications import services as notifications
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.responses import render
 
 

@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from litestar.response import File, Redirect, Template
 
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import permission_guard, require_actor
 from facilities.accounts.permissions import can
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
@@ -22,7 +23,7 @@ from facilities.reports import services as reports
 from facilities.reports.page_context import template_choices
 from facilities.reports.schemas import AnswerIn, ConvertIn, KeyCreate, MergeIn
 from facilities.tickets.choices import Priority, WorkClass
-from facilities.web.auth import permission_guard, require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import parse_form, submit
 from facilities.web.responses import media_file, redirect, render

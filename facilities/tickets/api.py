@@ -11,6 +11,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Response
 
+from facilities.accounts.guards import require_actor
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
@@ -34,7 +35,7 @@ from facilities.tickets.schemas import (
     TicketOut,
     TransitionIn,
 )
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
 
 IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]

@@ -15,6 +15,7 @@ from litestar.response import File, Stream, Template
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
+from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
 from facilities.assets import services as assets
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
@@ -36,7 +37,7 @@ from facilities.tickets.schemas import (
     TicketIn,
     TransitionIn,
 )
-from facilities.web.auth import require_actor, staff_guard
+from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.responses import attachment, media_file, redirect, render
