@@ -1,8 +1,8 @@
 """Closures proposed by inspection rules: the list waiting for a decision, the closure a proposal
 stands for, and approving (the closure is created in force) or dismissing it, once.
 
-The ``ClosureProposal`` rows are written here, together, until an inspections service takes
-those writes over."""
+The proposals belong to inspections: this module reads them and records each decision through
+``inspections.services.decide_proposal``; it never writes their table."""
 
 from __future__ import annotations
 
@@ -18,14 +18,11 @@ from facilities.closures.schemas import ClosureIn
 from facilities.closures.services.common import bilingual
 from facilities.closures.services.editing import create_closure
 from facilities.closures.tables import Closure
-from facilities.errors import InvalidTransition
 from facilities.i18n import N_
-from facilities.i18n import gettext as _
+from facilities.inspections import services as inspections
 from facilities.inspections.tables import ClosureProposal
-from facilities.records import claim, get_or_404
 
-#: A proposal's statuses (the inspections domain's ``ClosureProposal.status``).
-PROPOSED, APPROVED, DISMISSED = "proposed", "approved", "dismissed"
+PROPOSED, APPROVED, DISMISSED = inspections.PROPOSED, inspections.APPROVED, inspections.DISMISSED
 
 
 async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict[str, Any]]:
@@ -44,36 +41,6 @@ async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict
     return await query.order_by(ClosureProposal.created_at, ascending=False).order_by(
         ClosureProposal.id, ascending=False
     )
-
-
-async def _get_proposal(proposal_id: int) -> dict[str, Any]:
-    """The proposal with what turning it into a closure needs (the asset's crowd limit, the
-    inspection's grade), or NotFound."""
-    query = ClosureProposal.select(
-        *ClosureProposal.all_columns(),
-        ClosureProposal.asset.crowd_limit.as_alias("asset_crowd_limit"),
-        ClosureProposal.inspection.grade.as_alias("grade"),
-    )
-    row: dict[str, Any] = await get_or_404(
-        query, ClosureProposal, proposal_id, _("No such closure proposal.")
-    )
-    return row
-
-
-async def _decide(actor: Actor, proposal_id: int, status: str, now: dt.datetime) -> None:
-    """Mark the proposal ``status``, only if nobody decided it first: a proposal is decided
-    once (the loser of a race gets InvalidTransition)."""
-    claimed = await claim(
-        ClosureProposal,
-        (ClosureProposal.id == proposal_id) & (ClosureProposal.status == PROPOSED),
-        {
-            ClosureProposal.status: status,
-            ClosureProposal.decided_at: now,
-            ClosureProposal.decided_by: actor.id,
-        },
-    )
-    if not claimed:
-        raise InvalidTransition(_("This proposal was already decided."))
 
 
 def proposal_to_closure(proposal: dict[str, Any], now: dt.datetime) -> ClosureIn:
@@ -114,8 +81,8 @@ async def approve_proposal(actor: Actor, proposal_id: int, now: dt.datetime) -> 
     approved, in one transaction; a proposal is decided once."""
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
-        proposal = await _get_proposal(proposal_id)
-        await _decide(actor, proposal_id, APPROVED, now)
+        proposal = await inspections.proposal_for_closure(proposal_id)
+        await inspections.decide_proposal(actor, proposal_id, APPROVED, now)
         closure = await create_closure(
             actor, proposal_to_closure(proposal, now), now, proposal_id=proposal_id
         )
@@ -134,8 +101,8 @@ async def approve_proposal(actor: Actor, proposal_id: int, now: dt.datetime) -> 
 async def dismiss_proposal(actor: Actor, proposal_id: int, now: dt.datetime) -> None:
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
-        proposal = await _get_proposal(proposal_id)
-        await _decide(actor, proposal_id, DISMISSED, now)
+        proposal = await inspections.proposal_for_closure(proposal_id)
+        await inspections.decide_proposal(actor, proposal_id, DISMISSED, now)
         await audit.record(
             actor,
             "closure.proposal_dismissed",

@@ -11,6 +11,7 @@ One module per sub-domain, each importing only those above it in this list:
 - ``raising``: ``raise_due``, exactly once per occurrence, and pre-holiday inspections
 - ``records``: planning by hand and the inspector's steps, reading a record back
 - ``intervals``: intervals shortened by a grade D and restored by a better one
+- ``proposals``: closures the rules propose, and the decision on each (made by closures)
 - ``rules``: what a final inspection sets off, and the firings
 - ``history``: an asset's grades, closure recommendations, the reopening gate's reads
 - ``finding_tickets``: a finding to its repair ticket
@@ -44,6 +45,14 @@ from facilities.inspections.services.intervals import (
     _shorten_intervals as _shorten_intervals,  # read by a test
 )
 from facilities.inspections.services.policy_defaults import apply_default_schedules, ensure_policy
+from facilities.inspections.services.proposals import (
+    APPROVED,
+    DISMISSED,
+    PROPOSED,
+    decide_proposal,
+    list_proposals,
+    proposal_for_closure,
+)
 from facilities.inspections.services.raising import RaiseResult, raise_due
 from facilities.inspections.services.records import (
     add_finding,
@@ -68,7 +77,6 @@ from facilities.inspections.services.rules import (
     evaluate_rules,
     list_firings,
     list_firings_for_inspection,
-    list_proposals,
 )
 from facilities.inspections.services.schedules import (
     DUE_SOON,
@@ -102,11 +110,14 @@ from facilities.lib import recurrence as recurrence  # a test reads services.rec
 from facilities.records import MAX_ID
 
 __all__ = [
+    "APPROVED",
     "DEFAULT_RULES",
+    "DISMISSED",
     "DUE_SOON",
     "ESCALATE_TO_SUPERVISOR_AFTER",
     "MAX_ID",
     "OPEN_STATES",
+    "PROPOSED",
     "SEASONAL_RULE",
     "SHORTENED",
     "CalendarEntry",
@@ -120,6 +131,7 @@ __all__ = [
     "conditions_of",
     "create_inspection",
     "create_schedule",
+    "decide_proposal",
     "describe_shortening",
     "effective_rule",
     "ensure_policy",
@@ -150,6 +162,7 @@ __all__ = [
     "overdue_schedules",
     "photos_of",
     "preview",
+    "proposal_for_closure",
     "raise_due",
     "recommendation_closures",
     "save_record",

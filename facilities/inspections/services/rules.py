@@ -25,8 +25,9 @@ from facilities.inspections.services.intervals import (
     _shorten_intervals,
     shortening_reason,
 )
+from facilities.inspections.services.proposals import propose_closure
 from facilities.inspections.services.seasons import SEASONAL_RULE
-from facilities.inspections.tables import ClosureProposal, Finding, Inspection, Rule, RuleFiring
+from facilities.inspections.tables import Finding, Inspection, Rule, RuleFiring
 from facilities.records import loads
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import Priority, Source, WorkClass
@@ -98,7 +99,7 @@ async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetim
     )
     rule = rules.get("grade_e_or_immediate_critical")
     if rule and (grade == "E" or immediate_critical):
-        proposal = await _propose_closure(inspection, "full", now)
+        proposal = await propose_closure(inspection, "full", now)
         ticket = await tickets.open_ticket(
             SYSTEM,
             TicketIn(
@@ -120,7 +121,7 @@ async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetim
         fired.append(rule["code"])
     rule = rules.get("grade_d")
     if rule and grade == "D":
-        proposal = await _propose_closure(inspection, "restricted", now)
+        proposal = await propose_closure(inspection, "restricted", now)
         shortened = await _shorten_intervals(
             inspection.asset, zone, now, shortening_reason("grade_d", now.astimezone(zone).date())
         )
@@ -146,36 +147,6 @@ async def evaluate_rules(inspection: Inspection, zone: ZoneInfo, now: dt.datetim
     return fired
 
 
-async def _propose_closure(inspection: Inspection, scope: str, now: dt.datetime) -> int:
-    existing = (
-        await ClosureProposal.select(ClosureProposal.id)
-        .where(
-            (ClosureProposal.asset == inspection.asset)
-            & (ClosureProposal.status == "proposed")
-            & (ClosureProposal.scope == scope)
-        )
-        .first()
-    )
-    if existing:
-        return int(existing["id"])
-    reason = _("Inspection #%(id)s graded %(grade)s.") % {
-        "id": inspection.id,
-        "grade": inspection.grade or "-",
-    }
-    if inspection.summary:
-        reason = f"{reason} {inspection.summary}"
-    row = ClosureProposal(
-        asset=inspection.asset,
-        inspection=inspection.id,
-        scope=scope,
-        reason=reason,
-        status="proposed",
-        created_at=now,
-    )
-    await row.save()
-    return int(row.id)
-
-
 async def _plan_special(inspection: Inspection, zone: ZoneInfo, now: dt.datetime, days: int) -> int:
     due = now + dt.timedelta(days=days)
     row = Inspection(
@@ -194,18 +165,7 @@ async def _plan_special(inspection: Inspection, zone: ZoneInfo, now: dt.datetime
     return int(row.id)
 
 
-# --- reading proposals and firings ---------------------------------------------------------
-
-
-async def list_proposals(actor: Actor, asset_id: int | None = None) -> list[dict[str, Any]]:
-    require(actor, Perm.INSPECTIONS_VIEW)
-    query = ClosureProposal.select(
-        *ClosureProposal.all_columns(),
-        ClosureProposal.asset.code.as_alias("asset_code"),
-    ).where(ClosureProposal.status == "proposed")
-    if asset_id is not None:
-        query = query.where(ClosureProposal.asset == asset_id)
-    return await query.order_by(ClosureProposal.created_at, ascending=False)
+# --- reading firings ---------------------------------------------------------
 
 
 async def list_firings(actor: Actor, asset_id: int) -> list[dict[str, Any]]:
