@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from facilities.accounts import services as accounts
@@ -25,9 +25,8 @@ from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import SESSION_COOKIE, staff_guard
 from facilities.web.forms import parse_form, submit
+from facilities.web.params import IdParam
 from facilities.web.responses import client_ip, redirect, render, safe_next
-
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
 def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int | None) -> Cookie:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
 from facilities.accounts.guards import require_actor
@@ -27,8 +27,7 @@ from facilities.assets.schemas import (
 )
 from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
-
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+from facilities.web.params import IdParam
 
 
 class AssetPage(msgspec.Struct):

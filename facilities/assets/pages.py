@@ -6,11 +6,10 @@ hangs off it, the asset, component and site forms. The JSON API is in
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 from litestar.response import Stream, Template
 
 from facilities.accounts.choices import Perm
@@ -27,9 +26,8 @@ from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import staff_guard
 from facilities.web.forms import submit
+from facilities.web.params import IdParam
 from facilities.web.responses import attachment, redirect, render
-
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
 def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:

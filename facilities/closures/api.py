@@ -22,7 +22,7 @@ from facilities.closures.choices import (
     Scope,
     Status,
 )
-from facilities.closures.params import IdParam, statuses
+from facilities.closures.params import statuses
 from facilities.closures.schemas import (
     CancelIn,
     ClosureIn,
@@ -44,6 +44,7 @@ from facilities.closures.tables import NoticeUpdate
 from facilities.records import to_outs
 from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
+from facilities.web.params import IdParam
 
 
 def closure_out(view: closures.ClosureView) -> ClosureOut:

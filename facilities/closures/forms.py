@@ -17,11 +17,7 @@ from facilities.closures.choices import SafetyMeasure
 from facilities.closures.schemas import ClosureForm, ClosureIn
 from facilities.i18n import gettext as _
 from facilities.web.forms import parse_form
-
-
-def zone_of(request: Request[Any, Any, Any]) -> ZoneInfo:
-    """The bureau's time zone, in which staff read and type times."""
-    return request.app.state.settings.zone  # type: ignore[no-any-return]
+from facilities.web.params import zone_of
 
 
 def local_input(value: dt.datetime | None, zone: ZoneInfo) -> str:

@@ -22,10 +22,9 @@ from facilities.closures.forms import (
     field_error_of,
     local_input,
     read_closure_form,
-    zone_of,
 )
 from facilities.closures.labels import STATUS_TONES, closure_action_label
-from facilities.closures.params import OPEN, IdParam, statuses
+from facilities.closures.params import OPEN, statuses
 from facilities.closures.schemas import (
     CancelIn,
     ExtendIn,
@@ -39,6 +38,7 @@ from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
 from facilities.web.auth import staff_guard
 from facilities.web.forms import form_values, parse_form, submit
+from facilities.web.params import IdParam, zone_of
 from facilities.web.responses import redirect, render, safe_next
 
 

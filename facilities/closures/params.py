@@ -3,16 +3,9 @@ database's range, and the list's status filter ("open", "all" or one status)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from litestar.params import Parameter
-
 from facilities.closures.choices import Status
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
-
-#: A record id in a path: a positive integer a database column can hold.
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 #: The list's status filter: "open" (planned or in force), "all", or one status.
 OPEN = (Status.PLANNED, Status.ACTIVE, Status.EXTENDED)

@@ -23,7 +23,6 @@ from facilities.inspections.outs import (
     schedule_out,
     schedule_outs,
 )
-from facilities.inspections.params import IdParam, zone_of
 from facilities.inspections.schemas import (
     FindingIn,
     FindingOut,
@@ -40,6 +39,7 @@ from facilities.inspections.schemas import (
 from facilities.records import MAX_ID
 from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
+from facilities.web.params import IdParam, zone_of
 
 
 class InspectionApiController(Controller):

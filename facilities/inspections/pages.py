@@ -48,7 +48,6 @@ from facilities.inspections.page_views import (
     new_inspection_page,
     schedule_form_page,
 )
-from facilities.inspections.params import IdParam, zone_of
 from facilities.inspections.schemas import FindingIn, InspectionIn, ScheduleIn, StepIn
 from facilities.inspections.tables import InspectionSchedule
 from facilities.lib import recurrence
@@ -58,6 +57,7 @@ from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form
 from facilities.web.forms import submit as submit_form
+from facilities.web.params import IdParam, zone_of
 from facilities.web.responses import media_file, redirect, render
 
 

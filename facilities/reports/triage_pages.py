@@ -7,10 +7,9 @@ Handlers parse, call a service and render; they never query tables.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 from litestar.response import File, Redirect, Template
 
 from facilities.accounts.choices import Perm
@@ -18,7 +17,6 @@ from facilities.accounts.guards import permission_guard, require_actor
 from facilities.accounts.permissions import can
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.records import MAX_ID
 from facilities.reports import services as reports
 from facilities.reports.page_context import template_choices
 from facilities.reports.schemas import AnswerIn, ConvertIn, KeyCreate, MergeIn
@@ -26,9 +24,9 @@ from facilities.tickets.choices import Priority, WorkClass
 from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import parse_form, submit
+from facilities.web.params import IdParam
 from facilities.web.responses import media_file, redirect, render
 
-IdParam = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 MANAGE_KEYS = [permission_guard(Perm.OPEN311_KEYS)]
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
 from facilities.accounts.guards import require_actor
@@ -37,8 +37,7 @@ from facilities.tickets.schemas import (
 )
 from facilities.web.auth import staff_guard
 from facilities.web.errors import api_errors
-
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+from facilities.web.params import IdParam
 
 
 def ticket_out(view: tickets.TicketView) -> TicketOut:

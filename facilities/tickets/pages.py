@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 from litestar.response import File, Stream, Template
 
 from facilities.accounts import services as accounts
@@ -40,9 +39,9 @@ from facilities.tickets.schemas import (
 from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form, submit
+from facilities.web.params import IdParam
 from facilities.web.responses import attachment, media_file, redirect, render
 
-IdParam = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 #: The calendar's range: the weeks shown around a month must stay within what dates can hold.
 MIN_YEAR, MAX_YEAR = 1900, 2999
 
