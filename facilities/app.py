@@ -31,7 +31,7 @@ from facilities.closures.api import ClosureApiController
 from facilities.closures.pages import ClosureController
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.pages import InspectionController
-from facilities.jobs.controllers import JobController
+from facilities.jobs.pages import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
 from facilities.ops import OpsController
