@@ -1,15 +1,15 @@
-"""Test fixtures: a real database per test (SQLite copy of a migrated template, or a truncated
-PostgreSQL database when TEST_DATABASE_URL is set), the app driven in the test's own event loop,
-personas, a fixed ``now`` and a real SMTP server on loopback."""
+"""Fixtures and hooks (the helpers they use are in tests/kit/): a real database per test (a
+SQLite copy of a migrated template, or a truncated PostgreSQL database when TEST_DATABASE_URL is
+set), the app driven in the test's own event loop, personas, a fixed ``now``, a real SMTP server
+on loopback; and the records several test files share: the inspection policy, the public pages'
+story, the permission matrix's world, JSON API sessions, the browser journeys' server."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import datetime as dt
-import os
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -18,30 +18,23 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from facilities import db
 from facilities.accounts import services as accounts
-from facilities.accounts.choices import Role
-from facilities.accounts.permissions import SYSTEM, Actor
-from facilities.accounts.schemas import UserCreate
+from facilities.accounts.permissions import Actor
 from facilities.app import configure_process, create_app
+from facilities.inspections import services as inspections
 from facilities.lib.clock import SettableClock
 from facilities.settings import Settings
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-PASSWORD = "correct horse battery"
-NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
-
-PERSONAS = {
-    "admin": Role.ADMIN,
-    "alice": Role.SUPERVISOR,
-    "bob": Role.INSPECTOR,
-    "carol": Role.CREW,
-    "dave": Role.VIEWER,
-}
+from tests.kit.browser import chromium, pages_for, start_server
+from tests.kit.clients import Api, client_for_app, csrf_token, log_in
+from tests.kit.constants import NOW, TEST_SECRET
+from tests.kit.database import PG_URL, admin_dsn, migrate, on_postgres, uses_the_database
+from tests.kit.permission_world import World, build_world
+from tests.kit.personas import create_personas
+from tests.kit.processes import PG_READY_LIMIT, cluster_of, pg_ctlcluster, wait_pg_ready
+from tests.kit.public_story import READ_AT, Story, build_story, pin_clock
+from tests.kit.servers import SmtpServer
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -56,28 +49,12 @@ def fast_password_hashing() -> Iterator[None]:
     accounts._hasher = original
 
 
-def on_postgres() -> bool:
-    return bool(PG_URL)
-
-
-async def _migrate() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
-    result = await run_forwards(app_name="all", migration_id="all", fake=False)
-    assert result.success, result.message
-
-
-def _admin_dsn(url: str) -> tuple[str, str]:
-    base, _, name = url.rpartition("/")
-    return base + "/postgres", name
-
-
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """SQLite: a migrated file to copy per test. PostgreSQL: a fresh, migrated database for the
     whole session, dropped at the end."""
     if on_postgres():
-        admin, _name = _admin_dsn(PG_URL)
+        admin, _name = admin_dsn(PG_URL)
         name = f"facilities_test_{uuid.uuid4().hex[:8]}"
         url = PG_URL.rpartition("/")[0] + "/" + name
 
@@ -86,7 +63,7 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             await conn.execute(f'CREATE DATABASE "{name}"')
             await conn.close()
             db.configure(url)
-            await _migrate()
+            await migrate()
 
         asyncio.run(create())
         yield url
@@ -100,7 +77,7 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         return
     path = tmp_path_factory.mktemp("template") / "template.db"
     db.configure(f"sqlite:///{path}")
-    asyncio.run(_migrate())
+    asyncio.run(migrate())
     yield str(path)
 
 
@@ -144,35 +121,6 @@ def clock(now: dt.datetime) -> SettableClock:
     """The app's clock: it starts at the test's ``now`` and runs, so pages agree with what the
     test gave its services; a test moves it with ``clock.set(...)``, never by sleeping."""
     return SettableClock(now)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class SmtpServer:
-    """A real SMTP server on loopback that records what it receives and can refuse on purpose."""
-
-    def __init__(self) -> None:
-        self.messages: list[Envelope] = []
-        self.refuse_next = 0
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.refuse_next > 0:
-            self.refuse_next -= 1
-            return "451 4.3.0 try again later"
-        self.messages.append(envelope)
-        return "250 OK"
-
-    @property
-    def port(self) -> int:
-        return int(self.controller.port)
-
-    def texts(self) -> list[str]:
-        return [bytes(m.content).decode("utf-8", "replace") for m in self.messages]
 
 
 @pytest.fixture
@@ -229,14 +177,6 @@ async def app(
         yield application
 
 
-def client_for_app(application: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=application, client=("127.0.0.1", 50000)),
-        base_url="http://testserver",
-        follow_redirects=False,
-    )
-
-
 @pytest.fixture
 async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for_app(app) as client:
@@ -247,45 +187,6 @@ async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 async def personas(app: Any, now: dt.datetime) -> dict[str, Actor]:
     """alice (supervisor), bob (inspector), carol (crew), dave (viewer) and admin."""
     return await create_personas(now)
-
-
-async def create_personas(now: dt.datetime) -> dict[str, Actor]:
-    """The personas' staff accounts, with PASSWORD; their actors by username."""
-    actors = {}
-    for username, role in PERSONAS.items():
-        user = await accounts.create_user(
-            SYSTEM,
-            UserCreate(
-                username=username,
-                display_name=username.title(),
-                role=role,
-                email=f"{username}@bureau.example",
-                password=PASSWORD,
-            ),
-            now,
-        )
-        actors[username] = accounts.actor_of(user)
-    return actors
-
-
-async def csrf_token(client: httpx.AsyncClient) -> str:
-    """The CSRF cookie value (fetched with a GET if the client has none yet)."""
-    token = client.cookies.get("csrftoken")
-    if token is None:
-        await client.get("/login")
-        token = client.cookies.get("csrftoken")
-    assert token
-    return token
-
-
-async def post_form(client: httpx.AsyncClient, url: str, data: dict[str, Any]) -> httpx.Response:
-    """POST a form the way a browser does: with the CSRF token from the cookie."""
-    return await client.post(url, data={**data, "_csrf_token": await csrf_token(client)})
-
-
-async def log_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> None:
-    response = await post_form(client, "/login", {"username": username, "password": password})
-    assert response.status_code == 303, response.text
 
 
 @pytest.fixture
@@ -310,6 +211,78 @@ async def login(
 def postgres_only() -> None:
     if not on_postgres():
         pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL)")
+
+
+# --- records several test files share --------------------------------------------------------
+
+
+@pytest.fixture
+async def seeded_policy(database_url: str) -> None:
+    """The default policy the migration seeds (on PostgreSQL the per-test TRUNCATE removes it);
+    the inspection test modules use it for every test (``pytestmark``)."""
+    await inspections.ensure_policy()
+
+
+@pytest.fixture
+def media_root(settings: Settings) -> Path:
+    """The folder this test's uploads are stored in (the app's ``media_dir``)."""
+    return settings.media_path
+
+
+@pytest.fixture
+async def api(login) -> Any:
+    """``session = await api("alice")``: alice calling the JSON API with her CSRF header."""
+
+    async def make(username: str = "alice") -> Api:
+        client = await login(username)
+        return Api(client, await csrf_token(client))
+
+    return make
+
+
+@pytest.fixture
+async def story(app: Any, clock: SettableClock) -> Story:
+    """The public pages' story (tests/kit/public_story.py), the app's clock pinned to READ_AT."""
+    built = await build_story()
+    pin_clock(clock, READ_AT)
+    return built
+
+
+@pytest.fixture
+async def world(personas, now, settings) -> World:
+    """One of everything the routes act on, built through the services (the permission
+    matrix's, tests/kit/permission_world.py)."""
+    return await build_world(personas, now, settings.media_path)
+
+
+@pytest.fixture
+def postgres_comes_back(settings: Any) -> Iterator[tuple[str, str, str, int]]:
+    """The cluster to restart; afterwards it is accepting connections again, whatever happened."""
+    where = cluster_of(settings.database_url)
+    try:
+        yield where
+    finally:
+        version, cluster, host, port = where
+        if not wait_pg_ready(host, port, 10):
+            pg_ctlcluster(version, cluster, "start")
+            assert wait_pg_ready(host, port, PG_READY_LIMIT), "PostgreSQL did not come back"
+
+
+# --- browser journeys (tests/kit/browser.py) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo database served by `facilities serve` on a free loopback port: its base URL."""
+    with start_server(tmp_path_factory.mktemp("browser")) as running:
+        yield running.url
+
+
+@pytest.fixture
+def page(server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A desktop page (1280x900, zh-CN), screenshot into var/screenshots on failure."""
+    with chromium() as browser, pages_for(request, browser) as pages:
+        yield pages.open("desktop", "zh-CN")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -339,21 +312,14 @@ def wall_clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-def _uses_the_database(item: pytest.Item) -> bool:
-    names = set(getattr(item, "fixturenames", ()))
-    return bool(names & {"database_url", "database_template", "postgres_only"}) or bool(
-        item.get_closest_marker("postgres_only")
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL, run only the tests that touch the database: the others (recurrence
     rules, templates, catalogs, settings...) do the same on either engine and ran on SQLite."""
     if not on_postgres():
         return
-    kept = [item for item in items if _uses_the_database(item)]
+    kept = [item for item in items if uses_the_database(item)]
     if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[i for i in items if not _uses_the_database(i)])
+        config.hook.pytest_deselected(items=[i for i in items if not uses_the_database(i)])
         items[:] = kept
 
 

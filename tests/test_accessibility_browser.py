@@ -25,13 +25,7 @@ from typing import Any
 import pytest
 
 from facilities.demo import DEMO_PASSWORD
-from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
-    _require_browser,
-    server,  # noqa: F401 - the shared fixture
-)
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +79,7 @@ class AxeSource(str):
 @pytest.fixture(scope="module")
 def axe_source() -> str:
     """axe-core's source, installed from the lock file the first time."""
-    _require_browser()
+    require_browser()
     if not AXE.exists():
         npm = shutil.which("npm")
         if npm is None:
@@ -105,7 +99,7 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:  # noqa: F811
+def browser(server: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -134,7 +128,7 @@ def log_in(context: Any, base: str, username: str = "admin") -> None:
 
 
 @pytest.fixture(scope="module")
-def contexts(browser: Any, server: str) -> Iterator[dict[str, Any]]:  # noqa: F811
+def contexts(browser: Any, server: str) -> Iterator[dict[str, Any]]:
     """Browser contexts by use: public on a phone per language, staff (admin) on a desktop, and
     staff on a phone for the inspection form."""
     made = {f"public-{lang}": new_context(browser, lang, PHONE) for lang in LANGS}
@@ -148,7 +142,7 @@ def contexts(browser: Any, server: str) -> Iterator[dict[str, Any]]:  # noqa: F8
 
 
 @pytest.fixture(scope="module")
-def paths(contexts: dict[str, Any], server: str) -> dict[str, str]:  # noqa: F811
+def paths(contexts: dict[str, Any], server: str) -> dict[str, str]:
     """Where each audited page is, found the way a person finds it (nothing hard-coded but the
     demo's asset codes), plus what the demo lacks: a citizen report and a planned inspection."""
     page = contexts["staff"].new_page()
@@ -281,7 +275,7 @@ def visit(context: Any, base: str, path: str, pages: list[Any]) -> Any:
 @pytest.mark.parametrize("lang", list(LANGS))
 @pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_public_page_on_a_phone_has_no_serious_violation(
-    server,  # noqa: F811
+    server,
     contexts,
     paths,
     axe_source,
@@ -297,7 +291,7 @@ def test_public_page_on_a_phone_has_no_serious_violation(
 
 @pytest.mark.parametrize("name", list(STAFF_PAGES))
 def test_staff_page_on_a_desktop_has_no_serious_violation(
-    server,  # noqa: F811
+    server,
     contexts,
     paths,
     axe_source,
@@ -310,7 +304,7 @@ def test_staff_page_on_a_desktop_has_no_serious_violation(
 
 
 def test_inspection_form_on_a_phone_has_no_serious_violation(
-    server,  # noqa: F811
+    server,
     contexts,
     paths,
     axe_source,
@@ -387,7 +381,7 @@ class Keyboard:
 
 
 def test_a_citizen_reports_a_problem_with_the_keyboard_alone(
-    server,  # noqa: F811
+    server,
     browser,
     axe_source,
     screenshot_on_failure,

@@ -24,7 +24,8 @@ from facilities.audit.tables import AuditEvent
 from facilities.errors import Conflict, ValidationFailed
 from facilities.notifications.tables import Notification
 from facilities.web.auth import SESSION_COOKIE
-from tests.conftest import PASSWORD, client_for_app, csrf_token, post_form
+from tests.kit.clients import client_for_app, csrf_token, post_form
+from tests.kit.personas import PASSWORD
 
 NEW_PASSWORD = "a much longer passphrase"
 

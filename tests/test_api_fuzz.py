@@ -49,7 +49,8 @@ from facilities.accounts.tables import StaffUser
 from facilities.app import create_app
 from facilities.lib.clock import SettableClock
 from facilities.settings import Settings
-from tests.conftest import NOW, TEST_SECRET, on_postgres
+from tests.kit.constants import NOW, TEST_SECRET
+from tests.kit.database import on_postgres
 
 ROLES = {"admin": "admin", "viewer": "dave"}  # the demo's administrator and its viewer
 CHECKS = [

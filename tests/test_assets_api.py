@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import httpx
 import pytest
 
 from facilities.assets.choices import AssetType, Lifecycle
 from facilities.assets.tables import Asset, Component, Site
 from facilities.audit.tables import AuditEvent
-from tests.conftest import csrf_token
-from tests.factories import make_asset, make_component, make_site
-
-
-class Api:
-    """A logged-in browser session calling the JSON API with its CSRF header."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client = client
-        self.headers = {"x-csrftoken": token, "accept": "application/json"}
-
-    async def get(self, url: str, **params: Any) -> httpx.Response:
-        return await self.client.get(url, params=params, headers=self.headers)
-
-    async def post(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.post(url, json=body, headers=self.headers)
-
-    async def put(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.put(url, json=body, headers=self.headers)
-
-
-@pytest.fixture
-async def api(login) -> Any:
-    async def make(username: str = "alice") -> Api:
-        client = await login(username)
-        return Api(client, await csrf_token(client))
-
-    return make
+from tests.kit.assets import make_asset, make_component, make_site
+from tests.kit.clients import error_keys, mentions
 
 
 def asset_body(site: int, **fields: Any) -> dict[str, Any]:
@@ -56,28 +28,6 @@ def asset_body(site: int, **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
-
-
-def error_keys(response: httpx.Response) -> set[str]:
-    body = response.json()
-    assert body["status_code"] == response.status_code
-    assert body["detail"]
-    return {str(item.get("key", "")) for item in body.get("extra") or []}
-
-
-def mentions(response: httpx.Response, field: str) -> bool:
-    """The error body names ``field`` as the key of one of its ``extra`` entries. An unknown or
-    a missing field is reported by msgspec at the object itself (key "data"), named in the
-    message."""
-    extra = response.json().get("extra") or []
-    return any(
-        item.get("key") == field
-        or (
-            item.get("key") == "data"
-            and re.search(rf"(unknown|missing required) field `{field}`", str(item.get("message")))
-        )
-        for item in extra
-    )
 
 
 # --- sites ---------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from facilities.assets.schemas import AssetIn
 from facilities.assets.tables import Asset, Site
 from facilities.audit.tables import AuditEvent
 from facilities.errors import PermissionDenied, ValidationFailed
-from tests.conftest import on_postgres
-from tests.factories import make_asset, make_site
+from tests.kit.assets import make_asset, make_site
+from tests.kit.database import on_postgres
 
 FACILITIES_CLI = Path(sys.executable).parent / "facilities"
 

@@ -16,7 +16,7 @@ from facilities.assets.schemas import AssetFilters, AssetIn, ComponentIn, SiteIn
 from facilities.assets.tables import Asset, Component, Site
 from facilities.audit.tables import AuditEvent
 from facilities.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.factories import make_asset, make_component, make_site
+from tests.kit.assets import make_asset, make_component, make_site
 
 OUT_OF_RANGE_IDS = [0, -1, 2**31, 2**63]
 

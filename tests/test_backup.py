@@ -9,8 +9,8 @@ import pytest
 
 from facilities import db
 from facilities.assets.tables import Asset
-from tests.conftest import on_postgres
-from tests.factories import make_asset
+from tests.kit.assets import make_asset
+from tests.kit.database import on_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 

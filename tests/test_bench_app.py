@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.constant_app import create_app as create_bench_app
-from tests.conftest import client_for_app
+from tests.kit.clients import client_for_app
 
 
 def _paths(application) -> set[str]:

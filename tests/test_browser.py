@@ -1,5 +1,6 @@
 """Browser journeys in the system Chromium (Playwright), against a real server process (the
-server and page machinery is tests/browser_support.py; the fixtures here are the shared ones).
+server and page machinery is tests/kit/browser.py; the ``server`` and ``page`` fixtures are in
+tests/conftest.py).
 
 Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (as in .ci/run), which turns
 the skip into a failure so CI can never pass without having run them.
@@ -7,39 +8,11 @@ the skip into a failure so CI can never pass without having run them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from facilities.demo import DEMO_PASSWORD
-from tests.browser_support import (  # re-exported: other browser tests import them from here
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
-    chromium,
-    pages_for,
-    start_server,
-)
-from tests.browser_support import require_browser as _require_browser
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "_require_browser", "page", "server"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo database served by `facilities serve` on a free loopback port: its base URL."""
-    with start_server(tmp_path_factory.mktemp("browser")) as running:
-        yield running.url
-
-
-@pytest.fixture
-def page(server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A desktop page (1280x900, zh-CN), screenshot into var/screenshots on failure."""
-    with chromium() as browser, pages_for(request, browser) as pages:
-        yield pages.open("desktop", "zh-CN")
 
 
 def test_log_in_create_an_asset_see_it_listed_and_switch_language(server, page):

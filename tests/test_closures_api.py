@@ -19,23 +19,12 @@ from facilities.inspections.choices import InspectionType
 from facilities.inspections.schemas import InspectionIn
 from facilities.inspections.tables import ClosureProposal
 from facilities.tickets.choices import Status as TicketStatus
-from tests.factories import make_asset
-from tests.test_assets_api import Api, error_keys, mentions
-from tests.test_closures_gate import repaired
-from tests.test_closures_services import ZONE, drive_ticket, make_closure
+from tests.kit.assets import make_asset
+from tests.kit.clients import error_keys, mentions
+from tests.kit.closures import drive_ticket, make_closure, repaired
+from tests.kit.constants import ZONE
 
 START = "2026-01-05T01:00:00Z"
-
-
-@pytest.fixture
-async def api(login) -> Any:
-    from tests.conftest import csrf_token
-
-    async def make(username: str = "alice") -> Api:
-        client = await login(username)
-        return Api(client, await csrf_token(client))
-
-    return make
 
 
 def body(asset_id: int, **fields: Any) -> dict[str, Any]:

@@ -7,87 +7,40 @@ its time comes.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from facilities.accounts.permissions import Actor
 from facilities.closures import services as closures
 from facilities.closures.choices import NoticeSource, NoticeState, Status
 from facilities.closures.schemas import LiftIn, LinkTicketIn
-from facilities.closures.tables import Closure
 from facilities.errors import InvalidTransition, PermissionDenied
 from facilities.i18n import use_locale
 from facilities.inspections import services as inspections
 from facilities.inspections.choices import InspectionType
 from facilities.inspections.schemas import FindingIn, InspectionIn
 from facilities.tickets import services as tickets
-from facilities.tickets.choices import Action, ClosingReason
+from facilities.tickets.choices import Action
 from facilities.tickets.choices import Status as TicketStatus
 from facilities.tickets.schemas import TransitionIn
-from tests.factories import make_asset
-from tests.test_closures_services import (
-    ZONE,
+from tests.kit.assets import make_asset
+from tests.kit.closures import (
     drive_ticket,
     events,
+    fresh,
     inspect,
     link,
     make_closure,
     notices,
+    repaired,
 )
+from tests.kit.constants import ZONE
 
 DAY = dt.timedelta(days=1)
 
 
-@dataclasses.dataclass
-class Case:
-    asset: Any
-    closure: Closure
-    now: dt.datetime  # after the acceptance inspection
-    media: Path
-
-
-async def fresh(closure: Closure) -> Closure:
-    found = await closures.find_closure(closure.id)
-    assert found is not None
-    return found
-
-
 def unmet(gate: closures.Gate) -> list[str]:
     return [c.code for c in gate.criteria if not c.met]
-
-
-async def repaired(
-    personas: dict[str, Actor], now: dt.datetime, media: Path, *, sign: bool = True
-) -> Case:
-    """The Pinghu bridge story up to the reopening: closed at ``now``; the deck renewal accepted
-    and closed, the cable greasing accepted; an acceptance inspection a month later grades it
-    B and passes; the supervisor signs off (unless ``sign`` is false)."""
-    alice, bob = personas["alice"], personas["bob"]
-    asset = await make_asset()
-    closure = await make_closure(alice, asset, now)
-    deck = await drive_ticket(alice, asset, TicketStatus.ACCEPTED, now, title="更换桥面木板")
-    deck = await tickets.transition(
-        alice,
-        deck.id,
-        TransitionIn(
-            action=Action.CLOSE, version=deck.version, closing_reason=ClosingReason.REPLACED
-        ),
-        now,
-    )
-    cable = await drive_ticket(alice, asset, TicketStatus.ACCEPTED, now, title="主缆除锈涂油")
-    await link(alice, closure, deck, "桥面木板更换")
-    await link(alice, closure, cable, "主缆除锈涂油")
-    accepted_at = now + 30 * DAY
-    acceptance = await inspect(bob, alice, asset, accepted_at, score=85, media_root=media)
-    assert (acceptance.grade, acceptance.passed) == ("B", True)
-    closure = await fresh(closure)
-    if sign:
-        closure = await closures.sign_off(alice, closure.id, closure.version, accepted_at)
-    return Case(asset, closure, accepted_at, media)
 
 
 async def test_the_gate_opens_when_every_criterion_is_met_and_the_closure_lifts(

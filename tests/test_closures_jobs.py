@@ -20,14 +20,9 @@ from facilities.tickets.choices import Status as TicketStatus
 from facilities.tickets.schemas import TransitionIn
 from scheduler import registry, runner
 from scheduler.__main__ import run_once
-from tests.factories import make_asset
-from tests.test_closures_services import (
-    drive_ticket,
-    link,
-    make_closure,
-    notices,
-)
-from tests.test_tickets_services import make_ticket
+from tests.kit.assets import make_asset
+from tests.kit.closures import drive_ticket, link, make_closure, notices
+from tests.kit.tickets import make_ticket
 
 DAY = dt.timedelta(days=1)
 AUTOPUBLISH = frozenset({"accept", "close"})

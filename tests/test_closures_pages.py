@@ -26,17 +26,10 @@ from facilities.inspections.choices import InspectionType
 from facilities.inspections.schemas import InspectionIn
 from facilities.inspections.tables import ClosureProposal
 from facilities.tickets.choices import Status as TicketStatus
-from tests.conftest import csrf_token
-from tests.factories import make_asset
-from tests.test_closures_gate import repaired
-from tests.test_closures_services import (
-    ZONE,
-    closure_in,
-    drive_ticket,
-    events,
-    link,
-    make_closure,
-)
+from tests.kit.assets import make_asset
+from tests.kit.clients import csrf_token
+from tests.kit.closures import closure_in, drive_ticket, events, link, make_closure, repaired
+from tests.kit.constants import ZONE
 
 PAST = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
 

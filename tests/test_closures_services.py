@@ -2,23 +2,19 @@
 promise kept, the rules across fields, linked tickets, derived operational status, who may write,
 and the one-click approval of a closure an inspection rule proposed.
 
-The helpers at the top (``closure_in``, ``make_closure``, ``drive_ticket``, ``inspect``) are shared
-with the other closure test files.
+The closure factories and helpers (``closure_in``, ``make_closure``, ``drive_ticket``,
+``inspect``...) shared by the closure test files are tests/kit/closures.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from facilities.accounts.permissions import SYSTEM, Actor
-from facilities.assets.choices import ComponentGroup, OperationalStatus
+from facilities.assets.choices import OperationalStatus
 from facilities.assets.tables import Asset
-from facilities.audit.tables import AuditEvent
 from facilities.closures import public
 from facilities.closures import services as closures
 from facilities.closures.choices import (
@@ -38,7 +34,7 @@ from facilities.closures.schemas import (
     LinkTicketIn,
     NoticeIn,
 )
-from facilities.closures.tables import Closure, NoticeUpdate
+from facilities.closures.tables import Closure
 from facilities.errors import (
     Conflict,
     InvalidTransition,
@@ -47,147 +43,13 @@ from facilities.errors import (
     ValidationFailed,
 )
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import InspectionType, Trigger
-from facilities.inspections.schemas import ConditionIn, FindingIn, InspectionIn, RecordIn
-from facilities.inspections.tables import ClosureProposal, Inspection
-from facilities.tickets.choices import Status as TicketStatus
-from facilities.tickets.tables import RepairTicket
-from tests.conftest import NOW
-from tests.factories import make_asset, make_component
-from tests.test_tickets_services import drive_to, make_ticket
-
-ZONE = ZoneInfo("Asia/Shanghai")
-MAY_DAY = dt.date(2027, 5, 1)
-
-# --- shared helpers ------------------------------------------------------------------------
-
-
-def closure_in(asset_id: int, now: dt.datetime = NOW, **fields: Any) -> ClosureIn:
-    """The Pinghu Park bridge closure: fully closed for repair, nets on the lake, reopening
-    promised before May Day."""
-    values: dict[str, Any] = {
-        "asset_id": asset_id,
-        "scope": Scope.FULL,
-        "reason": Reason.REPAIR_WORKS,
-        "reason_zh": "桥面木板腐朽，主缆局部锈蚀，全封闭维修",
-        "reason_en": "Rotten deck planks and rusted main cables: closed for repair",
-        "safety_measures": [
-            SafetyMeasure.FENCING,
-            SafetyMeasure.WARNING_SIGNS,
-            SafetyMeasure.NETS_OVER_WATER,
-        ],
-        "effective_from": now,
-        "planned_reopen_on": MAY_DAY,
-        "reopen_precision": Precision.BEFORE,
-    }
-    values.update(fields)
-    return ClosureIn(**values)
-
-
-async def make_closure(
-    actor: Actor = SYSTEM, asset: Any = None, now: dt.datetime = NOW, **fields: Any
-) -> Closure:
-    asset_id = fields.pop("asset_id", None) or (asset or await make_asset()).id
-    return await closures.create_closure(actor, closure_in(asset_id, now, **fields), now)
-
-
-async def drive_ticket(
-    actor: Actor, asset: Any, status: TicketStatus, now: dt.datetime = NOW, **fields: Any
-) -> RepairTicket:
-    """A ticket of ``asset`` walked to ``status`` through the real ticket transitions."""
-    ticket = await make_ticket(actor, asset, now=now, **fields)
-    if status == TicketStatus.NEW:
-        return ticket
-    return await drive_to(ticket.id, status, actor, now)
-
-
-async def link(
-    actor: Actor, closure: Closure, ticket: RepairTicket, label: str = "桥面更换"
-) -> None:
-    await closures.link_ticket(
-        actor,
-        closure.id,
-        LinkTicketIn(ticket_id=ticket.id, public_label_zh=label, public_label_en="Deck renewal"),
-        NOW,
-    )
-
-
-async def inspect(
-    inspector: Actor,
-    reviewer: Actor,
-    asset: Any,
-    now: dt.datetime,
-    score: float,
-    inspection_type: InspectionType = InspectionType.ACCEPTANCE,
-    direct_control: bool = False,
-    media_root: Any = None,
-) -> Inspection:
-    """An inspection driven through create -> start -> record -> submit -> finalise, every
-    component of the asset scored ``score`` (85: grade B, 70: C, 55: D, 30: E)."""
-    deck = await make_component(asset, "桥面木板", group=ComponentGroup.DECK_SYSTEM)
-    cable = await make_component(asset, "主缆", group=ComponentGroup.SUPERSTRUCTURE)
-    raised = await inspections.create_inspection(
-        inspector,
-        InspectionIn(
-            asset_id=asset.id,
-            inspection_type=inspection_type,
-            trigger=Trigger.POST_REPAIR,
-            due_on=now.date(),
-        ),
-        ZONE,
-        now,
-    )
-    started = await inspections.start(inspector, raised.id, raised.version, now)
-    recorded = await inspections.save_record(
-        inspector,
-        started.id,
-        RecordIn(
-            version=started.version,
-            conditions=[
-                ConditionIn(component_id=deck.id, score=score),
-                ConditionIn(component_id=cable.id, score=score),
-            ],
-            summary="验收检查 / acceptance inspection",
-        ),
-        now,
-    )
-    if direct_control:
-        await inspections.add_finding(
-            inspector,
-            recorded.id,
-            FindingIn(
-                component_id=cable.id,
-                is_direct_control=True,
-                description="主缆断丝 / broken cable wires",
-            ),
-            now,
-        )
-        recorded = await inspections.get_inspection(inspector, recorded.id)
-    submitted = await inspections.submit(inspector, recorded.id, recorded.version, now)
-    return await inspections.finalise(
-        reviewer, submitted.id, submitted.version, ZONE, media_root or "/tmp", now
-    )
-
-
-async def notices(closure_id: int, state: str | None = None) -> list[NoticeUpdate]:
-    query = NoticeUpdate.objects().where(NoticeUpdate.closure == closure_id)
-    if state:
-        query = query.where(NoticeUpdate.state == state)
-    return await query.order_by(NoticeUpdate.id)
-
-
-async def events(closure_id: int, action: str | None = None) -> list[dict[str, Any]]:
-    query = AuditEvent.select().where(
-        (AuditEvent.entity_type == "closure") & (AuditEvent.entity_id == closure_id)
-    )
-    if action:
-        query = query.where(AuditEvent.action == action)
-    rows = await query.order_by(AuditEvent.id)
-    for row in rows:
-        if isinstance(row["changes"], str):
-            row["changes"] = json.loads(row["changes"])
-    return rows
-
+from facilities.inspections.choices import InspectionType
+from facilities.inspections.schemas import InspectionIn
+from facilities.inspections.tables import ClosureProposal
+from tests.kit.assets import make_asset
+from tests.kit.closures import MAY_DAY, closure_in, events, inspect, link, make_closure, notices
+from tests.kit.constants import ZONE
+from tests.kit.tickets import make_ticket
 
 # --- lifecycle and promises ----------------------------------------------------------------
 

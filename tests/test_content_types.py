@@ -10,7 +10,7 @@ import pytest
 
 from facilities.inspections import services as inspections
 from facilities.inspections.tables import Team
-from tests.conftest import TEST_SECRET
+from tests.kit.constants import TEST_SECRET
 
 STAFF_URLS = ["/tickets/export.csv", "/assets/export.csv", "/tickets", "/assets"]
 PUBLIC_URLS = [

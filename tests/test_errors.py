@@ -14,8 +14,8 @@ import pytest
 
 from facilities.app import create_app
 from facilities.assets.tables import Asset, Site
-from tests.conftest import client_for_app, csrf_token, log_in
-from tests.factories import make_asset, make_site
+from tests.kit.assets import make_asset, make_site
+from tests.kit.clients import client_for_app, csrf_token, log_in
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
 

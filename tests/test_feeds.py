@@ -17,15 +17,7 @@ import pytest
 
 from facilities.closures import services as closures
 from facilities.closures.schemas import ExtendIn, NoticeIn
-from tests.test_public_pages import READ_AT, Story, build_story, pin_clock
-
-
-@pytest.fixture
-async def story(app, clock) -> Story:
-    built = await build_story()
-    pin_clock(clock, READ_AT)
-    return built
-
+from tests.kit.public_story import READ_AT, pin_clock
 
 CAP_NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 FEEDS = [

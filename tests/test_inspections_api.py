@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import httpx
 import pytest
 from icalendar import Calendar
 
@@ -14,44 +13,12 @@ from facilities.accounts.permissions import SYSTEM
 from facilities.inspections import services as inspections
 from facilities.inspections.tables import Inspection, InspectionSchedule
 from facilities.tickets.tables import RepairTicket, TicketAttachment
-from tests.conftest import TEST_SECRET, csrf_token
-from tests.factories import make_asset
-from tests.test_inspections_services import (  # noqa: F401  (an autouse fixture)
-    ZONE,
-    checklist_id,
-    footbridge,
-    make_schedule,
-    make_team,
-    plan,
-    png,
-    seeded_policy,
-)
+from tests.kit.assets import make_asset
+from tests.kit.constants import TEST_SECRET, ZONE
+from tests.kit.inspections import checklist_id, footbridge, make_schedule, make_team, plan
+from tests.kit.media import png
 
-
-class Api:
-    """A logged-in session calling the JSON API with its CSRF header."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client = client
-        self.headers = {"x-csrftoken": token, "accept": "application/json"}
-
-    async def get(self, url: str, **params: Any) -> httpx.Response:
-        return await self.client.get(url, params=params, headers=self.headers)
-
-    async def post(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.post(url, json=body, headers=self.headers)
-
-    async def put(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.put(url, json=body, headers=self.headers)
-
-
-@pytest.fixture
-async def api(login) -> Any:
-    async def make(username: str = "alice") -> Api:
-        client = await login(username)
-        return Api(client, await csrf_token(client))
-
-    return make
+pytestmark = pytest.mark.usefixtures("seeded_policy")  # the inspection policy, for every test
 
 
 def schedule_body(asset_id: int, **changes: Any) -> dict[str, Any]:

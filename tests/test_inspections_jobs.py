@@ -23,14 +23,12 @@ from facilities.notifications.senders import SmtpSender
 from facilities.notifications.tables import Notification
 from facilities.web.templating import environment
 from scheduler import registry, runner
-from tests.conftest import on_postgres
-from tests.factories import make_asset
-from tests.test_inspections_services import (  # noqa: F401  (an autouse fixture)
-    ZONE,
-    make_schedule,
-    make_team,
-    seeded_policy,
-)
+from tests.kit.assets import make_asset
+from tests.kit.constants import ZONE
+from tests.kit.database import on_postgres
+from tests.kit.inspections import make_schedule, make_team
+
+pytestmark = pytest.mark.usefixtures("seeded_policy")  # the inspection policy, for every test
 
 DAY = dt.timedelta(days=1)
 

@@ -17,22 +17,23 @@ from facilities.inspections.choices import State
 from facilities.inspections.schemas import FindingIn
 from facilities.inspections.tables import Finding, Inspection, InspectionPhoto, InspectionSchedule
 from facilities.tickets.tables import RepairTicket, TicketAttachment
-from tests.conftest import csrf_token, post_form
-from tests.factories import make_asset
-from tests.test_inspections_services import (  # noqa: F401  (an autouse fixture)
-    ZONE,
+from tests.kit.assets import make_asset
+from tests.kit.clients import csrf_token, post_form
+from tests.kit.constants import ZONE
+from tests.kit.inspections import (
     checklist_id,
     footbridge,
     graded,
     make_schedule,
     make_team,
     plan,
-    png,
     record,
     scores_for,
-    seeded_policy,
     submit,
 )
+from tests.kit.media import png
+
+pytestmark = pytest.mark.usefixtures("seeded_policy")  # the inspection policy, for every test
 
 
 def schedule_form(asset_id: int, **changes: str) -> dict[str, str]:

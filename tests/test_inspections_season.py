@@ -13,12 +13,11 @@ from facilities.inspections import policy
 from facilities.inspections import services as inspections
 from facilities.inspections.choices import InspectionType, Trigger
 from facilities.inspections.tables import Inspection, Rule, RuleFiring
-from tests.factories import make_asset
-from tests.test_inspections_services import (  # noqa: F401  (an autouse fixture)
-    ZONE,
-    make_schedule,
-    seeded_policy,
-)
+from tests.kit.assets import make_asset
+from tests.kit.constants import ZONE
+from tests.kit.inspections import make_schedule
+
+pytestmark = pytest.mark.usefixtures("seeded_policy")  # the inspection policy, for every test
 
 D = dt.date
 

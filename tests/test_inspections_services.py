@@ -2,22 +2,18 @@
 findings to tickets (photos carried over), failed checklist items, rules and their firings,
 default schedules, permissions.
 
-The helpers at the top are shared by the other inspection test files."""
+The helpers shared by the inspection test files are tests/kit/inspections.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from facilities.accounts.permissions import SYSTEM, Actor
-from facilities.assets.choices import AssetType, ComponentGroup
+from facilities.accounts.permissions import SYSTEM
+from facilities.assets.choices import AssetType
 from facilities.assets.tables import Asset
 from facilities.audit.tables import AuditEvent
 from facilities.errors import (
@@ -37,170 +33,34 @@ from facilities.inspections.choices import (
     Recommendation,
     Severity,
     State,
-    Trigger,
     Urgency,
 )
-from facilities.inspections.schemas import (
-    ConditionIn,
-    FindingIn,
-    InspectionIn,
-    RecordIn,
-    ScheduleIn,
-)
+from facilities.inspections.schemas import ConditionIn, FindingIn, RecordIn, ScheduleIn
 from facilities.inspections.tables import (
-    ChecklistTemplate,
     ClosureProposal,
     Finding,
     Inspection,
     InspectionSchedule,
     RuleFiring,
-    Team,
 )
 from facilities.tickets.choices import PhotoTag, Priority, Source
 from facilities.tickets.tables import RepairTicket, TicketAttachment
-from tests.factories import make_asset, make_component
+from tests.kit.assets import make_asset, make_component
+from tests.kit.constants import ZONE
+from tests.kit.inspections import (
+    checklist_id,
+    finalise,
+    footbridge,
+    graded,
+    make_schedule,
+    plan,
+    record,
+    scores_for,
+    submit,
+)
+from tests.kit.media import png
 
-ZONE = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(autouse=True)
-async def seeded_policy(database_url: str) -> None:
-    """The default policy the migration seeds (on PostgreSQL the per-test TRUNCATE removes it)."""
-    await inspections.ensure_policy()
-
-
-# --- helpers shared by the inspection tests ------------------------------------------------
-
-
-def png(colour: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (32, 24)) -> bytes:
-    """A real PNG made with Pillow (the upload path decodes and re-encodes it)."""
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-async def make_team(
-    name: str = "桥梁巡检一队", lead: Actor | None = None, email: str = "bridges@bureau.example"
-) -> int:
-    rows = await Team.insert(
-        Team(name=name, email=email, lead=lead.id if lead else None)
-    ).returning(Team.id)
-    return int(rows[0]["id"])
-
-
-async def checklist_id(code: str) -> int:
-    row = (
-        await ChecklistTemplate.select(ChecklistTemplate.id)
-        .where(ChecklistTemplate.code == code)
-        .first()
-    )
-    assert row is not None, f"checklist {code} was not seeded"
-    return int(row["id"])
-
-
-async def footbridge() -> tuple[Asset, dict[str, Any]]:
-    """A footbridge with one component per weighted group; the main cable is critical."""
-    asset = await make_asset(asset_type=AssetType.FOOTBRIDGE)
-    parts = {
-        "deck": await make_component(asset, "木桥面板", group=ComponentGroup.DECK_SYSTEM),
-        "cable": await make_component(
-            asset, "主缆", group=ComponentGroup.SUPERSTRUCTURE, is_critical=True
-        ),
-        "abutment": await make_component(asset, "桥台", group=ComponentGroup.SUBSTRUCTURE),
-        "lamp": await make_component(asset, "照明", group=ComponentGroup.ANCILLARY),
-    }
-    return asset, parts
-
-
-async def make_schedule(
-    actor: Actor,
-    asset: Asset,
-    now: dt.datetime,
-    rule: str = "FREQ=MONTHLY;BYMONTHDAY=1",
-    anchor: Anchor = Anchor.FIXED,
-    starts_on: dt.date = dt.date(2026, 1, 1),
-    start_time: str = "09:00",
-    inspection_type: InspectionType = InspectionType.ROUTINE_MONTHLY,
-    **fields: Any,
-) -> InspectionSchedule:
-    return await inspections.create_schedule(
-        actor,
-        ScheduleIn(
-            asset_id=asset.id,
-            inspection_type=inspection_type,
-            rrule=rule,
-            anchor=anchor,
-            starts_on=starts_on,
-            start_time=start_time,
-            **fields,
-        ),
-        ZONE,
-        now,
-    )
-
-
-async def plan(actor: Actor, asset: Asset, now: dt.datetime, **fields: Any) -> Inspection:
-    values: dict[str, Any] = {
-        "asset_id": asset.id,
-        "inspection_type": InspectionType.SPECIAL,
-        "trigger": Trigger.EVENT,
-        "due_on": dt.date(2026, 11, 29),
-    }
-    values.update(fields)
-    return await inspections.create_inspection(actor, InspectionIn(**values), ZONE, now)
-
-
-async def record(
-    actor: Actor,
-    inspection: Inspection,
-    now: dt.datetime,
-    scores: dict[int, float] | None = None,
-    **fields: Any,
-) -> Inspection:
-    fresh = await inspections.get_inspection(SYSTEM, inspection.id)
-    conditions = [ConditionIn(component_id=k, score=v) for k, v in (scores or {}).items()]
-    return await inspections.save_record(
-        actor,
-        inspection.id,
-        RecordIn(version=fresh.version, conditions=conditions, **fields),
-        now,
-    )
-
-
-async def submit(actor: Actor, inspection: Inspection, now: dt.datetime) -> Inspection:
-    fresh = await inspections.get_inspection(SYSTEM, inspection.id)
-    return await inspections.submit(actor, inspection.id, fresh.version, now)
-
-
-async def finalise(
-    actor: Actor, inspection: Inspection, now: dt.datetime, media_root: Path
-) -> Inspection:
-    fresh = await inspections.get_inspection(SYSTEM, inspection.id)
-    return await inspections.finalise(actor, inspection.id, fresh.version, ZONE, media_root, now)
-
-
-async def graded(
-    personas: dict[str, Actor],
-    asset: Asset,
-    now: dt.datetime,
-    media_root: Path,
-    scores: dict[int, float],
-    findings: list[FindingIn] = (),  # type: ignore[assignment]
-    **fields: Any,
-) -> Inspection:
-    """Plan, record (by bob), add findings, submit, finalise (by alice)."""
-    inspection = await plan(personas["alice"], asset, now, **fields)
-    await record(personas["bob"], inspection, now, scores)
-    for finding in findings:
-        await inspections.add_finding(personas["bob"], inspection.id, finding, now)
-    await submit(personas["bob"], inspection, now)
-    return await finalise(personas["alice"], inspection, now, media_root)
-
-
-def scores_for(
-    parts: dict[str, Any], deck: float, cable: float, abutment: float
-) -> dict[int, float]:
-    return {parts["deck"].id: deck, parts["cable"].id: cable, parts["abutment"].id: abutment}
+pytestmark = pytest.mark.usefixtures("seeded_policy")  # the inspection policy, for every test
 
 
 # --- schedules -----------------------------------------------------------------------------

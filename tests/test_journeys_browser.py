@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from facilities.i18n import gettext, use_locale
-from tests.browser_support import (
+from tests.kit.browser import (
     Pages,
     Server,
     chromium,

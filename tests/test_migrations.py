@@ -8,7 +8,7 @@ from facilities.accounts import services as accounts
 from facilities.accounts.schemas import TokenCreate
 from facilities.jobs import services as jobs
 from facilities.notifications import services as notifications
-from tests.factories import make_asset, make_component
+from tests.kit.assets import make_asset, make_component
 
 
 async def _database_columns(table) -> set[str]:
@@ -39,7 +39,7 @@ async def test_every_table_takes_a_row(app, settings, personas, now):
     from facilities.inspections import services as inspections
     from facilities.tickets import services as tickets
     from facilities.tickets.choices import PhotoTag, Priority
-    from tests.test_tickets_services import png_bytes
+    from tests.kit.media import png_bytes
 
     admin = personas["admin"]
     await demo.load(now, settings.zone, settings.media_path)

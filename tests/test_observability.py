@@ -4,7 +4,7 @@ import json
 import logging
 
 from facilities.web.observability import JsonFormatter, RequestIdFilter, request_id
-from tests.factories import make_asset
+from tests.kit.assets import make_asset
 
 
 async def test_every_response_carries_a_request_id_and_keeps_a_sane_incoming_one(anon):

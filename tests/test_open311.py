@@ -21,12 +21,12 @@ from facilities.reports.choices import Category, Channel, ReportStatus
 from facilities.reports.schemas import AnswerIn, ConvertIn, KeyCreate
 from facilities.reports.tables import ReportPhoto, ServiceRequest
 from facilities.tickets.tables import RepairTicket
-from tests.test_media import REFUSED, jpeg_with_metadata
-from tests.test_reports_services import (
+from tests.kit.media import REFUSED, jpeg_with_metadata
+from tests.kit.reports import (
     BOARDWALK,
     NEAR_BOARDWALK,
     make_boardwalk,
-    make_closure,
+    make_full_closure,
     make_report,
     repair,
 )
@@ -58,11 +58,6 @@ FORMATS = ["xml", "json"]
 @pytest.fixture
 def settings(settings, tmp_path):
     return dataclasses.replace(settings, media_dir=str(tmp_path / "media"))
-
-
-@pytest.fixture
-def media_root(settings):
-    return settings.media_path
 
 
 @pytest.fixture
@@ -296,7 +291,9 @@ async def test_a_request_on_a_closed_facility_gets_the_notice_and_opens_no_ticke
     client, api_key, now, fmt
 ):
     bridge = await make_boardwalk()
-    closure = await make_closure(bridge, now - dt.timedelta(days=1), reopen_on=dt.date(2027, 4, 30))
+    closure = await make_full_closure(
+        bridge, now - dt.timedelta(days=1), reopen_on=dt.date(2027, 4, 30)
+    )
 
     first = await post_request(client, fmt, api_key)
     second = await post_request(client, fmt, api_key, service_code="railing")

@@ -20,10 +20,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -35,9 +34,18 @@ from facilities.accounts.schemas import TokenCreate
 from facilities.jobs.tables import JobRun
 from facilities.lib.clock import utcnow
 from scheduler import runner
-from tests.conftest import TEST_SECRET, free_port, on_postgres
-from tests.test_scheduler import ROOT, _env
-from tests.test_scheduler_failover import LEADER_SQL, start_scheduler, stop_all, tails
+from tests.kit.constants import TEST_SECRET
+from tests.kit.database import on_postgres
+from tests.kit.processes import (
+    ROOT,
+    leading_pid,
+    pg_ctlcluster,
+    start_scheduler,
+    stop_all,
+    subprocess_env,
+    tails,
+)
+from tests.kit.servers import free_port
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -48,62 +56,8 @@ POLL = 0.05  # seconds between /readyz probes
 PROBE_TIMEOUT = 5.0  # a /readyz answer slower than this counts as a hang
 RECOVERY_LIMIT = 60.0  # seconds from the restart to /readyz green again
 RELEAD_LIMIT = 20.0  # seconds from PostgreSQL accepting connections to a leading scheduler
-PG_READY_LIMIT = 60.0  # seconds to wait for pg_isready after a restart (or a rescue start)
 MAX_TRACEBACKS = 10  # in the web server's whole output: a few while down, no loop
 STAFF_CALLS = 20  # concurrent staff API calls right after recovery: all must be 200
-
-
-def cluster_of(url: str) -> tuple[str, str, str, int]:
-    """(version, cluster name, host, port) of the Debian cluster serving ``url``."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-    listing = subprocess.run(
-        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
-    ).stdout
-    for line in listing.splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == str(port):
-            return fields[0], fields[1], host, port
-    raise AssertionError(f"no local PostgreSQL cluster on port {port}:\n{listing}")
-
-
-def pg_ctlcluster(version: str, cluster: str, action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def pg_isready(host: str, port: int) -> bool:
-    probe = subprocess.run(
-        ["pg_isready", "-q", "-h", host, "-p", str(port), "-U", "postgres", "-t", "2"],
-        capture_output=True,
-    )
-    return probe.returncode == 0
-
-
-def wait_pg_ready(host: str, port: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if pg_isready(host, port):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-@pytest.fixture
-def postgres_comes_back(settings: Any) -> Iterator[tuple[str, str, str, int]]:
-    """The cluster to restart; afterwards it is accepting connections again, whatever happened."""
-    where = cluster_of(settings.database_url)
-    try:
-        yield where
-    finally:
-        version, cluster, host, port = where
-        if not wait_pg_ready(host, port, 10):
-            pg_ctlcluster(version, cluster, "start")
-            assert wait_pg_ready(host, port, PG_READY_LIMIT), "PostgreSQL did not come back"
 
 
 def start_web(settings: Any, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -111,7 +65,7 @@ def start_web(settings: Any, port: int, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [str(Path(sys.executable).with_name("facilities")), "serve", "--port", str(port)],
             cwd=ROOT,
-            env=_env(
+            env=subprocess_env(
                 settings,
                 FACILITIES_SCHEDULER_EMBEDDED="false",
                 FACILITIES_HOST="127.0.0.1",
@@ -132,20 +86,6 @@ async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
-
-
-async def leading_pid(url: str) -> int | None:
-    """The OS pid of the scheduler holding the leader lock; None while nobody leads or while
-    the database does not answer."""
-    try:
-        conn = await asyncpg.connect(url, timeout=2)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-        return None
-    try:
-        name = await conn.fetchval(LEADER_SQL, runner.ADVISORY_LOCK_KEY)
-    finally:
-        await conn.close()
-    return int(name.rsplit(":", 1)[1]) if name else None
 
 
 async def runs_since(url: str, runner_name: str, since: Any) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import (
+from tests.kit.browser import (
     SCREENSHOTS,
     Server,
     chromium,
@@ -30,8 +30,9 @@ CITIZEN = "citizen.browser@example.org"
 
 
 async def seed_story(shift_seconds: float) -> int:
-    """The landmark story of tests/test_public_pages.py, moved by the shift; its closure id."""
-    from tests.test_public_pages import build_story
+    """The public pages' landmark story (tests/kit/public_story.py), moved by the shift; its
+    closure id."""
+    from tests.kit.public_story import build_story
 
     story = await build_story(dt.timedelta(seconds=shift_seconds))
     return int(story.closure.id)

@@ -10,18 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from facilities.closures import public
-from tests.conftest import client_for_app, log_in
-from tests.test_public_pages import READ_AT, SECRETS, Story, build_story, pin_clock
-
-
-@pytest.fixture
-async def story(app, clock) -> Story:
-    built = await build_story()
-    pin_clock(clock, READ_AT)
-    return built
+from tests.kit.clients import client_for_app, log_in
+from tests.kit.public_story import SECRETS, Story
 
 
 def _variants(value: str) -> set[str]:

@@ -11,7 +11,9 @@ from piccolo.apps.migrations.tables import Migration
 from facilities import db
 from facilities.app import create_app
 from facilities.migrations import pending_migrations
-from tests.conftest import client_for_app, free_port, on_postgres
+from tests.kit.clients import client_for_app
+from tests.kit.database import on_postgres
+from tests.kit.servers import free_port
 
 
 async def test_ready_on_a_migrated_database(anon):

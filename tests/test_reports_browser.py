@@ -1,6 +1,6 @@
 """A citizen reports a loose plank from a phone, in the system Chromium (Playwright), against a
 real server process with the demo data: "near me" from the browser's location, the form, a
-photo, the tracking page. The server fixture and flags are those of tests/test_browser.py."""
+photo, the tracking page. The server machinery and flags are those of tests/kit/browser.py."""
 
 from __future__ import annotations
 
@@ -12,16 +12,8 @@ import httpx
 import pytest
 
 from facilities.i18n import use_locale
-from tests.browser_support import (
-    PHONE,
-    Pages,
-    Server,
-    chromium,
-    log_in,
-    pages_for,
-    start_server,
-)
-from tests.test_media import jpeg_with_metadata
+from tests.kit.browser import PHONE, Pages, Server, chromium, log_in, pages_for, start_server
+from tests.kit.media import jpeg_with_metadata
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,16 +19,10 @@ from facilities.reports.choices import ReportStatus
 from facilities.reports.schemas import ConvertIn
 from facilities.reports.tables import Open311Key, ReportPhoto, ServiceRequest
 from facilities.tickets.tables import RepairTicket, TicketAttachment
-from tests.conftest import client_for_app, csrf_token, post_form
-from tests.factories import make_asset, make_site
-from tests.test_media import REFUSED, files_under, jpeg_with_metadata
-from tests.test_reports_services import (
-    jpeg,
-    make_boardwalk,
-    make_closure,
-    make_report,
-    repair,
-)
+from tests.kit.assets import make_asset, make_site
+from tests.kit.clients import client_for_app, csrf_token, post_form
+from tests.kit.media import REFUSED, files_under, jpeg, jpeg_with_metadata
+from tests.kit.reports import make_boardwalk, make_full_closure, make_report, repair
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -38,11 +31,6 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 def settings(settings, tmp_path):
     """The project's test settings with this test's own media folder (on PostgreSQL too)."""
     return dataclasses.replace(settings, media_dir=str(tmp_path / "media"))
-
-
-@pytest.fixture
-def media_root(settings) -> Path:
-    return settings.media_path
 
 
 async def send_report(
@@ -128,7 +116,7 @@ async def test_the_facility_view_shows_categories_numbers_and_open_reports(anon,
 
 async def test_a_closed_facility_shows_its_notice_before_the_form(anon, personas, media_root, now):
     bridge = await make_boardwalk()
-    closure = await make_closure(bridge, now - dt.timedelta(days=1))
+    closure = await make_full_closure(bridge, now - dt.timedelta(days=1))
     page = await anon.get(f"/report?asset={bridge.id}", headers={"accept-language": "en"})
     assert page.status_code == 200
     assert 'id="closure-notice"' in page.text

@@ -1,19 +1,16 @@
 """Report services: receiving a report (photos cleaned, closure-aware), the public status that
-follows the ticket, triage (convert, merge, reject, not ours), duplicate suggestions, the
-"still broken?" loop, location matching, the servicerequestupdates feed and the public numbers.
+follows the ticket, duplicate suggestions, the "still broken?" loop, location matching, the
+servicerequestupdates feed, the public numbers and the Open311 keys. Triage (convert, merge,
+reject, not ours) is test_reports_triage.py.
 
-The helpers at the top (``make_report``, ``make_closure``, ``lift``, ``jpeg``) are shared with the
-other report and Open311 test files.
+The helpers shared with the other report and Open311 test files (``make_report``,
+``make_full_closure``, ``repair``...) are tests/kit/reports.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -22,15 +19,9 @@ from facilities.accounts.permissions import SYSTEM
 from facilities.assets.choices import AssetType
 from facilities.audit.tables import AuditEvent
 from facilities.closures import services as closures
-from facilities.closures.schemas import ClosureIn, ExtendIn, LiftIn
+from facilities.closures.schemas import ExtendIn, LiftIn
 from facilities.closures.tables import Closure
-from facilities.errors import (
-    Conflict,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from facilities.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from facilities.i18n import use_locale
 from facilities.reports import services as reports
 from facilities.reports.choices import (
@@ -41,86 +32,24 @@ from facilities.reports.choices import (
     Stage,
     categories_for,
 )
-from facilities.reports.schemas import AnswerIn, ConvertIn, MergeIn, ReportIn, StillBrokenIn
+from facilities.reports.schemas import AnswerIn, ConvertIn, ReportIn, StillBrokenIn
 from facilities.reports.tables import ReportPhoto, ServiceRequest
 from facilities.tickets import services as tickets
-from facilities.tickets.choices import ClosingReason, PhotoTag, Priority, Source, Status
-from facilities.tickets.tables import RepairTicket, TicketAttachment, TicketComment
-from tests.conftest import NOW
-from tests.factories import make_asset, make_site
-from tests.test_media import REFUSED, files_under, jpeg_with_metadata
-from tests.test_tickets_services import drive_to, make_ticket, transition_data
-
-ZONE = ZoneInfo("Asia/Shanghai")
-# The Pinghu Park boardwalk of the demo, and a spot 40 m east of it.
-BOARDWALK = (26.8961, 112.5830)
-NEAR_BOARDWALK = (26.8961, 112.5834)
-
-
-def jpeg(size: tuple[int, int] = (64, 48), colour: str = "sienna") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-async def make_boardwalk(**fields: Any) -> Any:
-    values: dict[str, Any] = {
-        "name_zh": "环湖木栈道",
-        "name_en": "Lakeside Boardwalk",
-        "asset_type": AssetType.BOARDWALK,
-        "lat": BOARDWALK[0],
-        "lng": BOARDWALK[1],
-    }
-    values.update(fields)
-    return await make_asset(**values)
-
-
-async def make_report(
-    asset: Any = None,
-    *,
-    now: dt.datetime = NOW,
-    media_root: Path,
-    photos: tuple[bytes, ...] = (),
-    **fields: Any,
-) -> reports.Submitted:
-    """Receive a report through the service, with readable defaults."""
-    asset = asset or await make_boardwalk()
-    values: dict[str, Any] = {
-        "asset_id": asset.id,
-        "category": Category.DECK_DAMAGE,
-        "description": "东入口附近一块木板松动 / a loose plank near the east entrance",
-        "contact_email": "citizen@example.org",
-    }
-    values.update(fields)
-    return await reports.submit_report(
-        ReportIn(**values),
-        [reports.Upload(f"IMG_{i}.JPG", data) for i, data in enumerate(photos)],
-        now,
-        media_root=media_root,
-        max_upload_bytes=2_000_000,
-    )
-
-
-async def make_closure(
-    asset: Any,
-    now: dt.datetime = NOW,
-    *,
-    starts: dt.timedelta = dt.timedelta(days=-3),
-    reopen_on: dt.date | None = dt.date(2027, 4, 30),
-    **fields: Any,
-) -> Closure:
-    """A full closure, in force from ``now + starts`` when that is not in the future."""
-    values: dict[str, Any] = {
-        "asset_id": asset.id,
-        "reason_zh": "桥面木板腐朽，全封闭维修",
-        "reason_en": "Rotten deck planks: closed for repair",
-        "effective_from": now + starts,
-        "planned_reopen_on": reopen_on,
-    }
-    values.update(fields)
-    return await closures.create_closure(
-        SYSTEM, ClosureIn(**values), now + min(starts, dt.timedelta())
-    )
+from facilities.tickets.choices import ClosingReason, Status
+from facilities.tickets.tables import RepairTicket
+from tests.kit.assets import make_asset, make_site
+from tests.kit.constants import ZONE
+from tests.kit.media import REFUSED, files_under, jpeg, jpeg_with_metadata
+from tests.kit.reports import (
+    BOARDWALK,
+    NEAR_BOARDWALK,
+    make_boardwalk,
+    make_full_closure,
+    make_report,
+    repair,
+    report_row,
+)
+from tests.kit.tickets import drive_to, make_ticket, transition_data
 
 
 async def lift(closure: Closure, reopens_at: dt.datetime) -> Closure:
@@ -133,28 +62,6 @@ async def lift(closure: Closure, reopens_at: dt.datetime) -> Closure:
         LiftIn(version=fresh.version, reopens_at=reopens_at, override_reason="测试 / test"),
         reopens_at,
     )
-
-
-async def repair(ticket_id: int, actor: Any, now: dt.datetime) -> RepairTicket:
-    """Walk a ticket through the work to "closed" as repaired (accepted first)."""
-    ticket = await drive_to(ticket_id, Status.ACCEPTED, actor, now)
-    return await tickets.transition(
-        actor,
-        ticket_id,
-        transition_data(tickets.Action.CLOSE, ticket, 0, closing_reason=ClosingReason.REPAIRED),
-        now,
-    )
-
-
-@pytest.fixture
-def media_root(tmp_path: Path) -> Path:
-    return tmp_path / "media"
-
-
-async def report_row(report_id: int) -> ServiceRequest:
-    row = await reports.find_report(report_id)
-    assert row is not None
-    return row
 
 
 # --- receiving a report --------------------------------------------------------------------
@@ -241,7 +148,7 @@ async def test_a_report_on_a_closed_facility_is_answered_by_the_closure_without_
     app, personas, media_root, now
 ):
     bridge = await make_boardwalk()
-    closure = await make_closure(bridge, now)
+    closure = await make_full_closure(bridge, now)
     assert closure.status == "active"
 
     submitted = await make_report(bridge, media_root=media_root)
@@ -267,14 +174,14 @@ async def test_a_report_on_a_closed_facility_is_answered_by_the_closure_without_
 
 async def test_a_planned_closure_not_yet_in_force_does_not_answer(app, media_root, now):
     bridge = await make_boardwalk()
-    await make_closure(bridge, now, starts=dt.timedelta(days=5))
+    await make_full_closure(bridge, now, starts=dt.timedelta(days=5))
     submitted = await make_report(bridge, media_root=media_root)
     assert (await report_row(submitted.report.id)).status == ReportStatus.NEW
 
 
 async def test_staff_may_still_turn_a_covered_report_into_a_ticket(app, personas, media_root, now):
     bridge = await make_boardwalk()
-    await make_closure(bridge, now)
+    await make_full_closure(bridge, now)
     submitted = await make_report(bridge, media_root=media_root, category=Category.LITTER)
     ticket = await reports.convert_to_ticket(
         personas["alice"],
@@ -285,230 +192,6 @@ async def test_staff_may_still_turn_a_covered_report_into_a_ticket(app, personas
         max_upload_bytes=2_000_000,
     )
     assert (await report_row(submitted.report.id)).ticket == ticket.id
-
-
-# --- triage --------------------------------------------------------------------------------
-
-
-async def test_converting_keeps_every_field_and_every_photo(app, personas, media_root, now):
-    bob = personas["bob"]  # an inspector triages
-    asset = await make_boardwalk()
-    submitted = await make_report(
-        asset,
-        media_root=media_root,
-        photos=(jpeg(colour="red"), jpeg_with_metadata((320, 240))),
-        lat=NEAR_BOARDWALK[0],
-        lng=NEAR_BOARDWALK[1],
-        address_string="东入口 east entrance",
-        attributes={"defect": "loose", "where": "第12块 plank 12"},
-        contact_name="张三",
-        contact_phone="+86 138 0000 0000",
-    )
-    report_id = submitted.report.id
-    later = now + dt.timedelta(hours=3)
-
-    ticket = await reports.convert_to_ticket(
-        bob,
-        report_id,
-        ConvertIn(version=1, priority=Priority.P1),
-        later,
-        media_root=media_root,
-        max_upload_bytes=2_000_000,
-    )
-
-    assert ticket.asset == asset.id
-    assert ticket.source == Source.CITIZEN_REPORT
-    assert ticket.priority == Priority.P1
-    assert ticket.reporter_email == "citizen@example.org"
-    assert ticket.created_by == bob.id
-    assert "Deck damage" in ticket.title or "桥面" in ticket.title or "木" in ticket.title
-    for text in (
-        "a loose plank near the east entrance",
-        f"{NEAR_BOARDWALK[0]}, {NEAR_BOARDWALK[1]}",
-        "东入口 east entrance",
-        "第12块 plank 12",
-        "张三",
-        "+86 138 0000 0000",
-        str(report_id),
-    ):
-        assert text in ticket.description, text
-    attachments = await TicketAttachment.objects().where(TicketAttachment.ticket == ticket.id)
-    assert len(attachments) == 2
-    assert {a.tag for a in attachments} == {PhotoTag.BEFORE}
-    assert all(a.uploaded_by == bob.id for a in attachments)
-    sizes = set()
-    for a in attachments:
-        raw = (media_root / a.storage_key).read_bytes()
-        assert b"Exif" not in raw and b"PhoneMaker" not in raw
-        with Image.open(media_root / a.storage_key) as image:
-            sizes.add(image.size)
-    assert sizes == {(64, 48), (320, 240)}
-    report = await report_row(report_id)
-    assert (report.status, report.ticket, report.triaged_by, report.triaged_at) == (
-        ReportStatus.TICKETED,
-        ticket.id,
-        bob.id,
-        later,
-    )
-    assert report.version == 2
-    shown = await reports.public_report(report_id, later)
-    assert (shown.stage, shown.status) == (Stage.INVESTIGATING, PublicStatus.OPEN)
-    assert await AuditEvent.exists().where(
-        (AuditEvent.action == "report.ticketed") & (AuditEvent.entity_id == report_id)
-    )
-    (linked,) = await reports.reports_for_ticket(bob, ticket.id)
-    assert (linked["id"], linked["status"]) == (report_id, ReportStatus.TICKETED)
-
-
-async def test_a_failed_conversion_leaves_no_ticket_and_no_files(
-    app, personas, media_root, now, monkeypatch
-):
-    submitted = await make_report(media_root=media_root, photos=(jpeg(), jpeg(colour="blue")))
-    files_before = files_under(media_root)
-    calls = {"n": 0}
-    original = tickets.add_attachment
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("disk full")
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(tickets, "add_attachment", failing)
-    with pytest.raises(OSError):
-        await reports.convert_to_ticket(
-            personas["alice"],
-            submitted.report.id,
-            ConvertIn(version=1),
-            now,
-            media_root=media_root,
-            max_upload_bytes=2_000_000,
-        )
-    assert await RepairTicket.count() == 0
-    assert await TicketAttachment.count() == 0
-    assert files_under(media_root) == files_before
-    assert (await report_row(submitted.report.id)).status == ReportStatus.NEW
-
-
-async def test_two_people_cannot_both_decide_the_same_report(app, personas, media_root, now):
-    submitted = await make_report(media_root=media_root)
-    files = {"media_root": media_root, "max_upload_bytes": 2_000_000}
-    await reports.convert_to_ticket(
-        personas["alice"], submitted.report.id, ConvertIn(version=1), now, **files
-    )
-    with pytest.raises(InvalidTransition):
-        await reports.convert_to_ticket(
-            personas["bob"], submitted.report.id, ConvertIn(version=1), now, **files
-        )
-    with pytest.raises(InvalidTransition):
-        await reports.reject_report(
-            personas["bob"], submitted.report.id, AnswerIn(version=2, reason="x"), now
-        )
-    assert await RepairTicket.count() == 1
-    other = await make_report(media_root=media_root)
-    with pytest.raises(Conflict):
-        await reports.reject_report(
-            personas["bob"], other.report.id, AnswerIn(version=7, reason="x"), now
-        )
-    assert (await report_row(other.report.id)).status == ReportStatus.NEW
-
-
-async def test_merging_into_an_open_ticket(app, personas, media_root, now):
-    asset = await make_boardwalk()
-    ticket = await make_ticket(personas["alice"], asset=asset, title="栈道木板更换")
-    submitted = await make_report(asset, media_root=media_root, photos=(jpeg(),))
-
-    merged = await reports.merge_into_ticket(
-        personas["bob"],
-        submitted.report.id,
-        MergeIn(version=1, ticket_id=ticket.id),
-        now,
-        media_root=media_root,
-        max_upload_bytes=2_000_000,
-    )
-
-    assert merged.id == ticket.id
-    report = await report_row(submitted.report.id)
-    assert (report.status, report.ticket) == (ReportStatus.MERGED, ticket.id)
-    (comment,) = await TicketComment.objects().where(TicketComment.ticket == ticket.id)
-    assert "a loose plank" in comment.body and comment.is_public is False
-    assert await TicketAttachment.count().where(TicketAttachment.ticket == ticket.id) == 1
-    assert await RepairTicket.count() == 1
-    # the report's public status now follows that ticket
-    await drive_to(ticket.id, Status.IN_PROGRESS, personas["alice"], now)
-    assert (await reports.public_report(report.id, now)).stage == Stage.IN_PROGRESS
-
-
-async def test_merging_needs_an_open_ticket(app, personas, media_root, now):
-    asset = await make_boardwalk()
-    finished = await make_ticket(personas["alice"], asset=asset)
-    await drive_to(finished.id, Status.CANCELLED, personas["alice"], now)
-    submitted = await make_report(asset, media_root=media_root)
-    files = {"media_root": media_root, "max_upload_bytes": 2_000_000}
-    for ticket_id in (finished.id, 999_999):
-        with pytest.raises(ValidationFailed) as refused:
-            await reports.merge_into_ticket(
-                personas["alice"],
-                submitted.report.id,
-                MergeIn(version=1, ticket_id=ticket_id),
-                now,
-                **files,
-            )
-        assert set(refused.value.errors) == {"ticket_id"}
-    assert (await report_row(submitted.report.id)).status == ReportStatus.NEW
-
-
-async def test_rejecting_needs_a_public_reason_and_withholds_the_text(
-    app, personas, media_root, now
-):
-    submitted = await make_report(media_root=media_root, description="骂人的话 abusive words")
-    with pytest.raises(ValidationFailed) as refused:
-        await reports.reject_report(
-            personas["alice"], submitted.report.id, AnswerIn(version=1, reason="  "), now
-        )
-    assert set(refused.value.errors) == {"reason"}
-    await reports.reject_report(
-        personas["alice"],
-        submitted.report.id,
-        AnswerIn(version=1, reason="重复提交 / sent twice"),
-        now,
-    )
-    shown = await reports.public_report(submitted.report.id, now)
-    assert (shown.stage, shown.status) == (Stage.NO_FURTHER_ACTION, PublicStatus.CLOSED)
-    assert shown.status_notes == "重复提交 / sent twice"
-    assert shown.description == ""
-
-
-async def test_not_our_responsibility(app, personas, media_root, now):
-    submitted = await make_report(media_root=media_root, category=Category.LIGHTING)
-    await reports.mark_not_ours(
-        personas["bob"],
-        submitted.report.id,
-        AnswerIn(version=1, reason="路灯归供电公司 / the power company"),
-        now,
-    )
-    shown = await reports.public_report(submitted.report.id, now)
-    assert (shown.stage, shown.status) == (Stage.NOT_OURS, PublicStatus.CLOSED)
-    assert "the power company" in shown.status_notes
-    assert (await report_row(submitted.report.id)).status == ReportStatus.NOT_OURS
-
-
-@pytest.mark.parametrize("username", ["carol", "dave"])
-async def test_only_triagers_may_triage(app, personas, media_root, now, username):
-    submitted = await make_report(media_root=media_root)
-    actor = personas[username]
-    files = {"media_root": media_root, "max_upload_bytes": 2_000_000}
-    with pytest.raises(PermissionDenied):
-        await reports.triage_queue(actor, now)
-    with pytest.raises(PermissionDenied):
-        await reports.convert_to_ticket(
-            actor, submitted.report.id, ConvertIn(version=1), now, **files
-        )
-    with pytest.raises(PermissionDenied):
-        await reports.reject_report(
-            actor, submitted.report.id, AnswerIn(version=1, reason="x"), now
-        )
-    assert (await report_row(submitted.report.id)).status == ReportStatus.NEW
 
 
 # --- the public status follows the ticket ---------------------------------------------------
@@ -788,13 +471,13 @@ async def test_the_public_numbers(app, personas, media_root, now):
     await make_report(boardwalk, media_root=media_root, now=now)
     # the pavilion: closed twice; one reopening kept its first promise, one did not (even though
     # the promise was extended: the first promise is what counts)
-    kept = await make_closure(
+    kept = await make_full_closure(
         pavilion, now - dt.timedelta(days=60), reopen_on=dt.date(2026, 10, 20)
     )
     await lift(
         kept, dt.datetime(2026, 10, 20, 15, 0, tzinfo=dt.UTC)
     )  # 23:00 in Shanghai: on the day
-    late = await make_closure(
+    late = await make_full_closure(
         pavilion, now - dt.timedelta(days=30), reopen_on=dt.date(2026, 11, 10)
     )
     fresh = await closures.find_closure(late.id)

@@ -1,10 +1,8 @@
 """The scheduler: every run recorded, jobs runnable by hand with --now, one leader at a time."""
 
 import dataclasses
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +13,8 @@ from facilities.notifications import services as notifications
 from facilities.notifications.choices import Status
 from facilities.notifications.tables import Notification
 from scheduler import registry, runner
-from tests.conftest import on_postgres
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env(settings, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITIES_")}
-    env.update(FACILITIES_DATABASE_URL=settings.database_url, **extra)
-    return env
+from tests.kit.database import on_postgres
+from tests.kit.processes import ROOT, subprocess_env
 
 
 async def test_run_job_records_items(app, settings, now, personas):
@@ -109,7 +100,7 @@ def test_run_by_hand_from_the_command_line(app, settings):
             "2026-12-01T04:10:00+08:00",
         ],
         cwd=ROOT,
-        env=_env(settings),
+        env=subprocess_env(settings),
         capture_output=True,
         text=True,
         timeout=60,
@@ -122,7 +113,7 @@ def test_bad_now_is_refused_with_a_message(settings):
     result = subprocess.run(
         [sys.executable, "-m", "scheduler", "run", "purge_expired", "--now", "yesterday"],
         cwd=ROOT,
-        env=_env(settings),
+        env=subprocess_env(settings),
         capture_output=True,
         text=True,
         timeout=60,
@@ -141,7 +132,7 @@ async def test_second_sqlite_scheduler_refuses_to_start(settings):
         result = subprocess.run(  # noqa: ASYNC221 - the test waits for the refusal
             [sys.executable, "-m", "scheduler"],
             cwd=ROOT,
-            env=_env(settings),
+            env=subprocess_env(settings),
             capture_output=True,
             text=True,
             timeout=60,
@@ -172,7 +163,7 @@ def test_bad_configuration_stops_the_scheduler(settings):
     result = subprocess.run(
         [sys.executable, "-m", "scheduler", "list"],
         cwd=ROOT,
-        env=_env(settings, FACILITIES_PORT="eighty"),
+        env=subprocess_env(settings, FACILITIES_PORT="eighty"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,7 @@ In process: a stop waits for the running job (then releases the lock), and a job
 the grace period is cancelled, hands back its outbox claims and is recorded as cancelled.
 Out of process: SIGTERM ends a real scheduler cleanly. The PostgreSQL fault tests (twenty
 SIGKILLs of the leader at random points, a server restart mid-run) are in
-``test_scheduler_faults.py``, which uses the helpers here.
+``test_scheduler_faults.py``; the process helpers both use are tests/kit/processes.py.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ import dataclasses
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,21 +27,7 @@ from facilities.notifications.choices import Status
 from facilities.notifications.tables import Notification
 from scheduler import registry, runner
 from scheduler.registry import JobSpec
-from tests.test_scheduler import ROOT, _env
-
-POLL = 0.2  # seconds between looks at the database while waiting for something
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float, what: str) -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(POLL)
+from tests.kit.processes import eventually, start_scheduler, stop_all, tails
 
 
 def hourly(spec_id: str, func: Any, **fields: Any) -> JobSpec:
@@ -222,38 +204,6 @@ def test_every_job_runs_at_once_when_a_scheduler_takes_over(settings):
 # --- real processes ------------------------------------------------------------------------
 
 
-def start_scheduler(settings, logs: Path, name: str, **env: str) -> subprocess.Popen[bytes]:
-    """A real ``python -m scheduler`` on the test database (console e-mail unless ``env`` says
-    otherwise), its output in ``logs/<name>.log``."""
-    with open(logs / f"{name}.log", "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "scheduler"],
-            cwd=ROOT,
-            env=_env(settings, **{"FACILITIES_EMAIL_BACKEND": "console", **env}),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def tails(logs: Path) -> str:
-    return "\n".join(
-        f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
-        for path in sorted(logs.glob("*.log"))
-    )
-
-
 async def test_sigterm_stops_a_real_scheduler_cleanly_and_frees_the_lock(app, settings, tmp_path):
     process = start_scheduler(settings, tmp_path, "one")
     try:
@@ -277,10 +227,3 @@ async def test_sigterm_stops_a_real_scheduler_cleanly_and_frees_the_lock(app, se
     assert await other_process_can_lead(settings)
     unfinished = await JobRun.count().where(JobRun.finished_at.is_null())
     assert unfinished == 0  # every run it started was finished (or recorded as cancelled)
-
-
-LEADER_SQL = """
-SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-"""

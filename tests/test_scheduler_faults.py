@@ -67,33 +67,28 @@ from facilities.notifications.senders import build_message
 from facilities.notifications.tables import Notification
 from facilities.tickets.choices import Priority
 from facilities.tickets.tables import RepairTicket
-from tests.conftest import free_port, on_postgres
-from tests.factories import make_asset
-from tests.test_closures_services import make_closure
-from tests.test_inspections_services import (  # noqa: F401  (seeded_policy: an autouse fixture)
-    ZONE,
-    make_schedule,
-    make_team,
-    seeded_policy,
-)
-from tests.test_pg_restart import (  # noqa: F401  (postgres_comes_back: a fixture)
+from tests.kit.assets import make_asset
+from tests.kit.closures import make_closure
+from tests.kit.constants import ZONE
+from tests.kit.database import on_postgres
+from tests.kit.inspections import make_schedule, make_team
+from tests.kit.processes import (
+    eventually,
     leading_pid,
     pg_ctlcluster,
-    postgres_comes_back,
-)
-from tests.test_scheduler_failover import (
-    eventually,
     start_scheduler,
     stop_all,
     tails,
 )
-from tests.test_tickets_services import make_ticket
+from tests.kit.servers import free_port
+from tests.kit.tickets import make_ticket
 
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(
         not on_postgres(), reason="scheduler replicas need PostgreSQL (set TEST_DATABASE_URL)"
     ),
+    pytest.mark.usefixtures("seeded_policy"),  # the inspection policy, for every test
 ]
 
 SEED = 20261128
@@ -601,7 +596,7 @@ async def test_replicas_finish_the_work_across_a_postgres_restart(
     personas,
     slow_smtp,
     tmp_path,
-    postgres_comes_back,  # noqa: F811
+    postgres_comes_back,
 ):
     version, cluster, *_where = postgres_comes_back
     world = await seed(personas, utcnow(), size=3)

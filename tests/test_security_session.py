@@ -17,19 +17,14 @@ from facilities.accounts import services as accounts
 from facilities.accounts.tables import Session
 from facilities.reports.tables import ServiceRequest
 from facilities.web.auth import SESSION_COOKIE
-from tests.conftest import PASSWORD, csrf_token, log_in, post_form
-from tests.test_reports_services import make_report
-from tests.test_security import (
-    FRAMEWORK_PREFIXES,
-    MATRIX,
-    app_routes,
-    call,
-    database_state,
-    is_staff_route,
-    page_problems,
-    prepared,
-    world,  # noqa: F401 - the fixture
-)
+from tests.kit.clients import csrf_token, log_in, post_form
+from tests.kit.database import database_state
+from tests.kit.page_checks import page_problems
+from tests.kit.permission_matrix import MATRIX
+from tests.kit.permission_world import call, prepared
+from tests.kit.personas import PASSWORD
+from tests.kit.reports import make_report
+from tests.kit.routes import FRAMEWORK_PREFIXES, app_routes, is_staff_route
 
 CSRF_REFUSAL = "表单已过期或来自其他网站"  # "The form expired or came from another site"
 
@@ -57,7 +52,7 @@ def writes(application: Any, *, staff: bool) -> list[str]:
 # --- CSRF on every cookie write --------------------------------------------------------------
 
 
-async def test_every_staff_write_needs_the_csrf_token(app, login, world):  # noqa: F811
+async def test_every_staff_write_needs_the_csrf_token(app, login, world):
     """Every staff write, called by an administrator (allowed on all of them) with a valid
     session cookie and the CSRF cookie but without the token, with the body the matrix shows
     to succeed: 403, the CSRF refusal, and nothing written."""
@@ -85,7 +80,7 @@ async def test_every_staff_write_needs_the_csrf_token(app, login, world):  # noq
     assert problems == []
 
 
-async def test_public_cookie_less_writes_need_the_csrf_token_too(app, login, anon, world, now):  # noqa: F811
+async def test_public_cookie_less_writes_need_the_csrf_token_too(app, login, anon, world, now):
     """The citizen's forms (report, still broken, subscribe) and login/logout set a CSRF
     cookie with the form, so they check it: a forged post answers 403 and writes nothing.
     The only exemptions are the declared machine and one-click posts."""
@@ -138,7 +133,7 @@ async def test_public_cookie_less_writes_need_the_csrf_token_too(app, login, ano
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-async def test_security_headers_on_every_kind_of_answer(app, personas, world, scheme):  # noqa: F811
+async def test_security_headers_on_every_kind_of_answer(app, personas, world, scheme):
     """A public page, a staff page, JSON answers, errors, feeds: the CSP allows no inline
     script and no framing, MIME sniffing is off, a referrer policy is set, and HSTS is sent
     exactly when the request came over TLS."""

@@ -1,7 +1,7 @@
 """The app starts, serves the public page, and staff can log in and see the register."""
 
-from tests.conftest import post_form
-from tests.factories import make_asset
+from tests.kit.assets import make_asset
+from tests.kit.clients import post_form
 
 
 async def test_public_home_lists_facilities(anon, personas):

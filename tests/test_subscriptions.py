@@ -22,16 +22,8 @@ from facilities.closures.tables import Subscription
 from facilities.notifications import services as notifications
 from facilities.notifications.senders import SmtpSender
 from facilities.notifications.tables import Notification
-from tests.conftest import client_for_app, post_form
-from tests.test_public_pages import READ_AT, Story, build_story, pin_clock
-
-
-@pytest.fixture
-async def story(app, clock) -> Story:
-    built = await build_story()
-    pin_clock(clock, READ_AT)
-    return built
-
+from tests.kit.clients import client_for_app, post_form
+from tests.kit.public_story import READ_AT
 
 READER = "reader.q1@citizen.example"
 

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-import httpx
 import pytest
 
 from facilities.accounts import services as accounts
@@ -16,53 +15,16 @@ from facilities.accounts.schemas import TokenCreate
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import Priority, Source, Status
 from facilities.tickets.tables import RepairTicket, TicketAttachment, TicketComment
-from tests.conftest import csrf_token
-from tests.factories import make_asset, make_component
-from tests.test_tickets_services import drive_to, make_ticket, png_bytes, seed_tickets
-
-
-class Api:
-    """A logged-in browser session calling the JSON API with its CSRF header."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client = client
-        self.headers = {"x-csrftoken": token, "accept": "application/json"}
-
-    async def get(self, url: str, **params: Any) -> httpx.Response:
-        return await self.client.get(url, params=params, headers=self.headers)
-
-    async def post(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.post(url, json=body, headers=self.headers)
-
-    async def put(self, url: str, body: Any) -> httpx.Response:
-        return await self.client.put(url, json=body, headers=self.headers)
-
-    async def upload(self, url: str, content: bytes, name: str, **data: str) -> httpx.Response:
-        return await self.client.post(
-            url, files={"file": (name, content)}, data=data, headers=self.headers
-        )
+from tests.kit.assets import make_asset, make_component
+from tests.kit.clients import error_keys
+from tests.kit.media import png_bytes
+from tests.kit.tickets import drive_to, make_ticket, seed_tickets
 
 
 @pytest.fixture
 def settings(settings, tmp_path):
     """Uploads go to this test's own folder (on PostgreSQL the shared default is under var/)."""
     return dataclasses.replace(settings, media_dir=str(tmp_path / "media"))
-
-
-@pytest.fixture
-async def api(login):
-    async def make(username: str = "alice") -> Api:
-        client = await login(username)
-        return Api(client, await csrf_token(client))
-
-    return make
-
-
-def error_keys(response: httpx.Response) -> set[str]:
-    body = response.json()
-    assert body["status_code"] == response.status_code
-    assert body["detail"]
-    return {str(item.get("key", "")) for item in body.get("extra") or []}
 
 
 def ticket_body(asset_id: int, **fields: Any) -> dict[str, Any]:

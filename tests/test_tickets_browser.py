@@ -6,13 +6,12 @@ import pytest
 
 from facilities.i18n import gettext, use_locale
 from facilities.tickets.choices import Status
-from tests.browser_support import log_in
-from tests.test_browser import page, server  # noqa: F401 - the shared fixtures
+from tests.kit.browser import log_in
 
 pytestmark = pytest.mark.browser
 
 
-def act(page, action: str, **fields: str) -> None:  # noqa: F811
+def act(page, action: str, **fields: str) -> None:
     form = page.locator(f'form.action-form:has(input[name="action"][value="{action}"])')
     for name, value in fields.items():
         target = form.locator(f'[name="{name}"]')
@@ -24,7 +23,7 @@ def act(page, action: str, **fields: str) -> None:  # noqa: F811
     page.wait_for_load_state()
 
 
-def test_a_ticket_goes_from_new_to_closed(server, page):  # noqa: F811
+def test_a_ticket_goes_from_new_to_closed(server, page):
     log_in(page, server, "alice")
 
     page.goto(f"{server}/tickets/new")

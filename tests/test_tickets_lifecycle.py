@@ -22,15 +22,10 @@ import pytest
 from facilities.accounts.choices import Role
 from facilities.errors import InvalidTransition, PermissionDenied
 from facilities.tickets import services as tickets
-from facilities.tickets.choices import (
-    TRANSITIONS,
-    TRANSITIONS_BY_ACTION,
-    Action,
-    Status,
-)
+from facilities.tickets.choices import TRANSITIONS, TRANSITIONS_BY_ACTION, Action, Status
 from facilities.tickets.tables import RepairTicket
-from tests.factories import make_asset
-from tests.test_tickets_services import (
+from tests.kit.assets import make_asset
+from tests.kit.tickets import (
     audit_count,
     changes_of,
     drive_to,

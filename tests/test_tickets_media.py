@@ -22,9 +22,9 @@ from facilities.errors import NotFound, PermissionDenied, ValidationFailed
 from facilities.i18n import use_locale
 from facilities.tickets.choices import PhotoTag
 from facilities.tickets.tables import TicketAttachment
-from tests.conftest import client_for_app, csrf_token, log_in
-from tests.test_media import REFUSED, files_under, jpeg_with_metadata
-from tests.test_tickets_services import attach, make_ticket, png_bytes
+from tests.kit.clients import client_for_app, csrf_token, log_in
+from tests.kit.media import REFUSED, files_under, jpeg_with_metadata, png_bytes
+from tests.kit.tickets import attach, make_ticket
 
 MAX_UPLOAD = 300_000
 
@@ -36,11 +36,6 @@ def settings(settings, tmp_path):
     return dataclasses.replace(
         settings, media_dir=str(tmp_path / "media"), max_upload_bytes=MAX_UPLOAD
     )
-
-
-@pytest.fixture
-def media_root(settings) -> Path:
-    return settings.media_path
 
 
 @pytest.fixture

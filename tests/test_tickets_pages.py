@@ -21,9 +21,9 @@ from facilities.audit.tables import AuditEvent
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import TRANSITIONS, Priority, Source, Status
 from facilities.tickets.tables import RepairTicket, SlaPolicy, TicketComment
-from tests.conftest import post_form
-from tests.factories import make_asset, make_component
-from tests.test_tickets_services import drive_to, make_ticket, seed_tickets
+from tests.kit.assets import make_asset, make_component
+from tests.kit.clients import post_form
+from tests.kit.tickets import drive_to, make_ticket, seed_tickets
 
 
 class Page(HTMLParser):

@@ -1,30 +1,22 @@
 """Repair ticket services: guards on the transitions, opening and editing, the SLA policy, the
-outbox messages and the escalation job, listing with filters and keyset pagination, the dashboard.
-
-The helpers at the top (``make_ticket``, ``path_to``, ``drive_to``, ``transition_data``,
-``png_bytes``) are shared with the other ticket test files.
+outbox messages and the escalation job. Lists and the dashboard are test_tickets_listing.py; the
+ticket factories and helpers shared by the ticket test files are tests/kit/tickets.py.
 """
 
 from __future__ import annotations
 
-import base64
-import collections
 import dataclasses
 import datetime as dt
 import email
-import io
-import json
 from decimal import Decimal
 from email import policy
-from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Role
-from facilities.accounts.permissions import SYSTEM, Actor
+from facilities.accounts.permissions import SYSTEM
 from facilities.accounts.schemas import UserCreate
 from facilities.accounts.tables import StaffUser
 from facilities.audit.tables import AuditEvent
@@ -43,7 +35,6 @@ from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
     CLOSING_REASONS_FROM,
     DEFAULT_SLA_HOURS,
-    TRANSITIONS,
     Action,
     ClosingReason,
     PhotoTag,
@@ -52,127 +43,21 @@ from facilities.tickets.choices import (
     Status,
     WorkClass,
 )
-from facilities.tickets.schemas import CommentIn, TicketFilters, TicketIn, TransitionIn
-from facilities.tickets.tables import RepairTicket, SlaPolicy, TicketAttachment
-from tests.conftest import NOW, PASSWORD
-from tests.factories import make_asset, make_component, make_site
+from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
+from facilities.tickets.tables import RepairTicket, SlaPolicy
+from tests.kit.assets import make_asset, make_component
+from tests.kit.personas import PASSWORD
+from tests.kit.tickets import (
+    attach,
+    audit_count,
+    changes_of,
+    drive_to,
+    last_event,
+    make_ticket,
+    transition_data,
+)
 
-# --- shared helpers ------------------------------------------------------------------------
-
-
-async def make_ticket(
-    actor: Actor = SYSTEM,
-    asset: Any = None,
-    now: dt.datetime = NOW,
-    **fields: Any,
-) -> RepairTicket:
-    """Open a ticket through the service (status new), with readable defaults."""
-    asset_id = fields.pop("asset_id", None) or (asset or await make_asset()).id
-    values: dict[str, Any] = {"title": "桥面木板腐朽 / rotten deck planks"}
-    values.update(fields)
-    return await tickets.open_ticket(actor, TicketIn(asset_id=asset_id, **values), now)
-
-
-def path_to(target: Status) -> list[Action] | None:
-    """The shortest list of actions leading from "new" to ``target`` (breadth first over
-    TRANSITIONS; RESUME is left out because where it leads depends on the ticket)."""
-    paths: dict[Status, list[Action]] = {Status.NEW: []}
-    queue = collections.deque([Status.NEW])
-    while queue:
-        status = queue.popleft()
-        for rule in TRANSITIONS:
-            if rule.target is None or status not in rule.sources or rule.target in paths:
-                continue
-            paths[rule.target] = [*paths[status], rule.action]
-            queue.append(rule.target)
-    return paths.get(target)
-
-
-def transition_data(
-    action: Action, ticket: RepairTicket, duplicate_of: int, **overrides: Any
-) -> TransitionIn:
-    """Everything ``action`` needs on ``ticket`` as it is now (its version, a note, a closing
-    reason valid for its status, the original of a duplicate, a planned start)."""
-    values: dict[str, Any] = {
-        "action": action,
-        "version": ticket.version,
-        "note": f"{action.value}: 说明 / reason",
-    }
-    if action == Action.SCHEDULE:
-        values["planned_start_on"] = dt.date(2026, 12, 7)
-    if action == Action.CLOSE:
-        reasons = CLOSING_REASONS_FROM.get(Status(ticket.status))
-        values["closing_reason"] = min(reasons) if reasons else ClosingReason.REPAIRED
-    if action == Action.MARK_DUPLICATE:
-        values["duplicate_of"] = duplicate_of
-    values.update(overrides)
-    return TransitionIn(**values)
-
-
-async def drive_to(ticket_id: int, status: Status, actor: Actor, now: dt.datetime) -> RepairTicket:
-    """Walk the ticket from "new" to ``status`` through real transitions."""
-    path = path_to(status)
-    assert path is not None, status
-    ticket = await tickets.find_ticket(ticket_id)
-    assert ticket is not None and ticket.status == Status.NEW
-    original = 0
-    if Action.MARK_DUPLICATE in path:
-        original = (await make_ticket(actor, asset_id=ticket.asset, now=now, title="原始")).id
-    for action in path:
-        ticket = await tickets.transition(
-            actor, ticket_id, transition_data(action, ticket, original), now
-        )
-    assert ticket.status == status
-    return ticket
-
-
-async def audit_count(ticket_id: int) -> int:
-    return await AuditEvent.count().where(
-        (AuditEvent.entity_type == "ticket") & (AuditEvent.entity_id == ticket_id)
-    )
-
-
-def changes_of(event: dict[str, Any]) -> dict[str, Any]:
-    changes = event["changes"]
-    return json.loads(changes) if isinstance(changes, str) else changes
-
-
-async def last_event(ticket_id: int, action: str) -> dict[str, Any]:
-    event = (
-        await AuditEvent.select()
-        .where(
-            (AuditEvent.entity_type == "ticket")
-            & (AuditEvent.entity_id == ticket_id)
-            & (AuditEvent.action == action)
-        )
-        .order_by(AuditEvent.id, ascending=False)
-        .first()
-    )
-    assert event is not None, action
-    return event
-
-
-def png_bytes(size: tuple[int, int] = (64, 48), colour: str = "teal") -> bytes:
-    """A real, small PNG made by Pillow."""
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-async def attach(
-    actor: Actor, ticket_id: int, root: Path, data: bytes | None = None, **fields: Any
-) -> TicketAttachment:
-    return await tickets.add_attachment(
-        actor,
-        ticket_id,
-        png_bytes() if data is None else data,
-        fields.pop("filename", "photo.png"),
-        fields.pop("tag", PhotoTag.DURING),
-        fields.pop("caption", ""),
-        root,
-        fields.pop("max_bytes", 5_000_000),
-        fields.pop("now", NOW),
-    )
+# --- helpers -------------------------------------------------------------------------------
 
 
 async def state(ticket_id: int) -> tuple[Any, ...]:
@@ -770,259 +655,3 @@ async def test_ticket_messages_are_delivered_over_smtp(personas, settings, smtp_
         assert f"#{ticket.id}" in message["Subject"]
         assert "护栏断裂" in message.get_content()
         assert f"/tickets/{ticket.id}" in message.get_content()
-
-
-# --- listing: filters and keyset pagination -------------------------------------------------
-
-
-def filters(**values: Any) -> TicketFilters:
-    return TicketFilters(**values)
-
-
-async def ids(actor: Actor, now: dt.datetime, **values: Any) -> set[int]:
-    page = await tickets.list_tickets(actor, filters(per_page=200, **values), now)
-    return {v.ticket.id for v in page.items}
-
-
-async def test_list_filters(personas, now):
-    alice, carol, bob = personas["alice"], personas["carol"], personas["bob"]
-    park, plaza = await make_site("平湖公园"), await make_site("雁鸣溪广场")
-    bridge, lights = await make_asset(park), await make_asset(plaza)
-    a = await make_ticket(
-        alice,
-        bridge,
-        title="50% 的木板腐朽",
-        priority=Priority.P0,
-        now=now - dt.timedelta(days=2),
-        assignee_id=carol.id,
-    )
-    b = await make_ticket(
-        alice, bridge, title="500 块木板", description="Deck planks", source=Source.CITIZEN_REPORT
-    )
-    c = await make_ticket(
-        alice, lights, title="灯杆 a_b 损坏", assignee_id=bob.id, source=Source.CITIZEN_REPORT
-    )
-    d = await make_ticket(alice, lights, title="灯杆 axb 损坏", priority=Priority.P3)
-    e = await make_ticket(alice, lights, title="已关闭", priority=Priority.P3)
-    await drive_to(e.id, Status.CLOSED, alice, now)
-    f = await make_ticket(alice, bridge, title="已排期")
-    await drive_to(f.id, Status.SCHEDULED, alice, now)
-
-    assert await ids(alice, now) == {a.id, b.id, c.id, d.id, f.id}  # default: open
-    assert await ids(alice, now, status="open") == {a.id, b.id, c.id, d.id, f.id}
-    assert await ids(alice, now, status="final") == {e.id}
-    assert await ids(alice, now, status="") == {a.id, b.id, c.id, d.id, e.id, f.id}
-    assert await ids(alice, now, status="scheduled") == {f.id}
-    assert await ids(alice, now, status="closed") == {e.id}
-    assert await ids(alice, now, priority=Priority.P0) == {a.id}
-    assert await ids(alice, now, priority=Priority.P3, status="") == {d.id, e.id}
-    assert await ids(alice, now, asset=bridge.id) == {a.id, b.id, f.id}
-    assert await ids(alice, now, site=plaza.id, status="") == {c.id, d.id, e.id}
-    assert await ids(alice, now, assignee=carol.id) == {a.id}
-    assert await ids(alice, now, source=Source.CITIZEN_REPORT) == {b.id, c.id}
-    assert await ids(alice, now, overdue=True) == {a.id}
-    assert await ids(alice, now + dt.timedelta(days=31), overdue=True) == {a.id, b.id, c.id, f.id}
-    # search: in title or description, case-insensitive, % and _ are plain characters
-    assert await ids(alice, now, q="50%") == {a.id}
-    assert await ids(alice, now, q="50") == {a.id, b.id}
-    assert await ids(alice, now, q="a_b") == {c.id}
-    assert await ids(alice, now, q="_") == {c.id}
-    assert await ids(alice, now, q="%") == {a.id}
-    assert await ids(alice, now, q="DECK") == {b.id}
-    assert await ids(alice, now, q="  灯杆  ") == {c.id, d.id}
-    assert await ids(alice, now, q="灯杆", priority=Priority.P3) == {d.id}
-    with pytest.raises(ValidationFailed):
-        await tickets.list_tickets(alice, filters(status="bogus"), now)
-
-
-async def seed_tickets(count: int, now: dt.datetime) -> list[dict[str, Any]]:
-    """``count`` tickets in one insert, with many equal created/updated/due values (ties)."""
-    site = await make_site()
-    assets = [await make_asset(site), await make_asset(site)]
-    rows = [
-        RepairTicket(
-            asset=assets[i % 2].id,
-            title=f"批量工单 {i}",
-            priority=list(Priority)[i % 4],
-            status=Status.NEW if i % 7 else Status.IN_PROGRESS,
-            created_at=now - dt.timedelta(minutes=i // 3),  # groups of three share an instant
-            updated_at=now - dt.timedelta(minutes=(i * 7) % 5),  # only five distinct values
-            sla_due_at=now + dt.timedelta(hours=(i * 11) % 6),  # six distinct values
-        )
-        for i in range(count)
-    ]
-    await RepairTicket.insert(*rows)
-    return await RepairTicket.select(
-        RepairTicket.id,
-        RepairTicket.created_at,
-        RepairTicket.updated_at,
-        RepairTicket.sla_due_at,
-        RepairTicket.priority,
-    )
-
-
-def expected_order(rows: list[dict[str, Any]], sort: str) -> list[int]:
-    keys = {
-        "-created": (lambda r: (r["created_at"], r["id"]), True),
-        "-updated": (lambda r: (r["updated_at"], r["id"]), True),
-        "due": (lambda r: (r["sla_due_at"], r["id"]), False),
-        "priority": (lambda r: (r["priority"], r["sla_due_at"], r["id"]), False),
-    }
-    key, reverse = keys[sort]
-    return [r["id"] for r in sorted(rows, key=key, reverse=reverse)]
-
-
-@pytest.mark.parametrize("sort", ["-created", "-updated", "due", "priority"])
-async def test_keyset_pagination_visits_every_ticket_once_in_order(sort, personas, now):
-    rows = await seed_tickets(130, now)
-    assert len(rows) == 130
-    seen: list[int] = []
-    cursor = ""
-    pages = 0
-    while True:
-        page = await tickets.list_tickets(
-            personas["alice"], filters(status="", sort=sort, per_page=25, after=cursor), now
-        )
-        pages += 1
-        seen.extend(v.ticket.id for v in page.items)
-        if page.next_cursor is None:
-            break
-        assert len(page.items) == 25
-        cursor = page.next_cursor
-    assert pages == 6
-    assert seen == expected_order(rows, sort)
-    # exports walk the same way
-    exported = [
-        v.ticket.id
-        async for v in tickets.iter_tickets(
-            personas["alice"], filters(status="", sort=sort), now, batch=40
-        )
-    ]
-    assert exported == seen
-
-
-def _cursor(values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-GARBAGE_CURSORS = [
-    "garbage!!",
-    "%%%",
-    "é",
-    _cursor({"a": 1}),
-    _cursor([1]),
-    _cursor(["2026-11-28T02:00:00+00:00"]),
-    _cursor(["not a date", 5]),
-    _cursor([None, 5]),
-    _cursor(["2026-11-28T02:00:00+00:00", "five"]),
-    _cursor(["2026-11-28T02:00:00+00:00", 2**40]),
-    _cursor(["2026-11-28T02:00:00+00:00", 0]),
-    _cursor(["2026-11-28T02:00:00", 5]),
-    base64.urlsafe_b64encode(b'["2026-11-28T02:00:00+00:00", Infinity]').decode(),
-    base64.urlsafe_b64encode(b'["2026-11-28T02:00:00+00:00", NaN]').decode(),
-    base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-]
-
-
-async def test_a_garbage_cursor_is_a_validation_error(personas, now):
-    """A cursor comes from the URL: anything made up is a 400, never a database error."""
-    await seed_tickets(3, now)
-    for after in GARBAGE_CURSORS:
-        with pytest.raises(ValidationFailed) as refused:
-            await tickets.list_tickets(personas["alice"], filters(status="", after=after), now)
-        assert set(refused.value.errors) == {"after"}, after
-
-
-async def test_a_cursor_of_one_sort_is_refused_by_another(personas, now):
-    await seed_tickets(30, now)
-    page = await tickets.list_tickets(personas["alice"], filters(status="", per_page=10), now)
-    assert page.next_cursor
-    with pytest.raises(ValidationFailed):
-        await tickets.list_tickets(
-            personas["alice"], filters(status="", sort="priority", after=page.next_cursor), now
-        )
-
-
-# --- the dashboard --------------------------------------------------------------------------
-
-
-async def _close_repaired(
-    actor: Actor, ticket: RepairTicket, at: dt.datetime, reason: ClosingReason
-) -> None:
-    ticket = await drive_to(ticket.id, Status.ACCEPTED, actor, ticket.created_at)
-    await tickets.transition(
-        actor, ticket.id, transition_data(Action.CLOSE, ticket, 0, closing_reason=reason), at
-    )
-
-
-async def test_dashboard_numbers_on_a_known_data_set(personas, now):
-    alice = personas["alice"]
-    day = dt.timedelta(days=1)
-    bridge, lights = await make_asset(code="GX-QL-PH-001"), await make_asset(code="GX-LD-002")
-    # open: A (P0, new, overdue), B (P1, triaged), C (P2, in progress, overdue), D (P1, on hold)
-    await make_ticket(alice, bridge, priority=Priority.P0, now=now - 2 * day)
-    b = await make_ticket(alice, bridge, priority=Priority.P1, now=now - day)
-    await drive_to(b.id, Status.TRIAGED, alice, now - day)
-    c = await make_ticket(alice, lights, priority=Priority.P2, now=now - 40 * day)
-    await drive_to(c.id, Status.IN_PROGRESS, alice, now - 39 * day)
-    d = await make_ticket(alice, bridge, priority=Priority.P1, now=now - 3 * day)
-    await drive_to(d.id, Status.ON_HOLD, alice, now - 3 * day)
-    # accepted: work done, waiting to be closed: not in the open backlog
-    e = await make_ticket(alice, lights, priority=Priority.P1, now=now - 4 * day)
-    await drive_to(e.id, Status.ACCEPTED, alice, now - 4 * day)
-    # fixed and closed: F 5 days (on time), G 12 days (late), H 10 days 50 days ago (on time),
-    # K long ago (outside both windows)
-    f = await make_ticket(alice, bridge, priority=Priority.P1, now=now - 10 * day)
-    await _close_repaired(alice, f, now - 5 * day, ClosingReason.REPAIRED)
-    g = await make_ticket(alice, bridge, priority=Priority.P1, now=now - 20 * day)
-    await _close_repaired(alice, g, now - 8 * day, ClosingReason.REPLACED)
-    h = await make_ticket(alice, lights, priority=Priority.P2, now=now - 60 * day)
-    await _close_repaired(alice, h, now - 50 * day, ClosingReason.REPAIRED)
-    k = await make_ticket(alice, lights, priority=Priority.P2, now=now - 130 * day)
-    await _close_repaired(alice, k, now - 100 * day, ClosingReason.REPAIRED)
-    # closed without a repair, rejected, cancelled: never in MTTR nor SLA compliance
-    i = await make_ticket(alice, bridge, priority=Priority.P3, now=now - 2 * day)
-    await drive_to(i.id, Status.CLOSED, alice, now - day)
-    j = await make_ticket(alice, bridge, priority=Priority.P3, now=now - 2 * day)
-    await drive_to(j.id, Status.REJECTED, alice, now - day)
-
-    stats = await tickets.dashboard(personas["dave"], now)
-    assert stats.open_total == 4
-    assert stats.overdue == 2
-    assert stats.backlog == {
-        "P0": {"new": 1},
-        "P1": {"triaged": 1, "on_hold": 1},
-        "P2": {"in_progress": 1},
-        "P3": {},
-    }
-    assert stats.mttr_days == {30: 8.5, 90: 10.0}
-    assert stats.closed_counts == {30: 2, 90: 3}
-    assert stats.sla_compliance == {30: 0.5, 90: 0.667}
-    assert [(r["code"], int(r["n"]), int(r["p0"])) for r in stats.per_asset] == [
-        ("GX-QL-PH-001", 3, 1),
-        ("GX-LD-002", 1, 0),
-    ]
-    # nothing closed in the window: no number rather than a made-up zero
-    empty = await tickets.dashboard(personas["dave"], now + 400 * day)
-    assert empty.mttr_days == {30: None, 90: None}
-    assert empty.sla_compliance == {30: None, 90: None}
-    assert empty.overdue == 4
-
-
-async def test_board_calendar_and_asset_helpers(personas, now):
-    alice = personas["alice"]
-    asset = await make_asset()
-    planned = await make_ticket(
-        alice,
-        asset,
-        planned_start_on=dt.date(2026, 12, 30),
-        planned_end_on=dt.date(2027, 1, 3),
-        priority=Priority.P0,
-    )
-    await make_ticket(alice, asset, planned_start_on=dt.date(2027, 2, 1))
-    rows = await tickets.planned_between(alice, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
-    assert [r["id"] for r in rows] == [planned.id]
-    assert await tickets.open_p0_assets([asset.id]) == {asset.id}
-    assert await tickets.open_p0_assets([]) == set()
-    views = await tickets.tickets_for_asset(alice, asset.id, now)
-    assert views[0].ticket.id == planned.id

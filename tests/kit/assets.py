@@ -1,8 +1,7 @@
-"""Factories with explicit, readable defaults; every argument can be overridden."""
+"""Asset register factories with explicit, readable defaults; every argument can be overridden."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from facilities.accounts.permissions import SYSTEM
@@ -10,8 +9,8 @@ from facilities.assets import services as assets
 from facilities.assets.choices import AssetType
 from facilities.assets.schemas import AssetIn, ComponentIn, SiteIn
 from facilities.assets.tables import Asset, Component, Site
+from tests.kit.constants import NOW
 
-NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 _counter = 0
 
 

@@ -3,9 +3,9 @@ database, and Playwright pages in the system Chromium.
 
 - ``start_server(folder, ...)`` (a context manager) migrates a fresh SQLite file, seeds it (the
   demo, and/or a ``module:function`` of your own), optionally points e-mail at a real SMTP
-  server (``SmtpServer`` from conftest, aiosmtpd on loopback), and serves it on a free port with
-  the embedded scheduler on or off. The returned ``Server`` also runs scheduler jobs and seed
-  functions as subprocesses against the same database, as an operator would.
+  server (``SmtpServer`` from tests/kit/servers.py, aiosmtpd on loopback), and serves it on a
+  free port with the embedded scheduler on or off. The returned ``Server`` also runs scheduler
+  jobs and seed functions as subprocesses against the same database, as an operator would.
 - ``Pages`` opens pages in phone (390x844) or desktop (1280x900) contexts, zh-CN or en, and on
   failure saves a full-page screenshot of each into ``var/screenshots/<test name>.png``.
 
@@ -31,9 +31,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SmtpServer, free_port, on_postgres
+from tests.kit.database import on_postgres
+from tests.kit.servers import SmtpServer, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -96,8 +97,7 @@ class Server:
 
 def call_in_subprocess(target: str, env: dict[str, str], *args: Any) -> Any:
     code = (
-        "import sys; from tests.browser_support import _call_main; "
-        "_call_main(sys.argv[1], sys.argv[2])"
+        "import sys; from tests.kit.browser import _call_main; _call_main(sys.argv[1], sys.argv[2])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, target, json.dumps(args)],
@@ -194,9 +194,7 @@ def start_server(
         )
     env.update(extra_env or {})
     # one process migrates and seeds (each Python start-up costs seconds on a busy machine)
-    seeded = call_in_subprocess(
-        "tests.browser_support:prepare", env, demo, seed, shift.total_seconds()
-    )
+    seeded = call_in_subprocess("tests.kit.browser:prepare", env, demo, seed, shift.total_seconds())
     cli = [sys.executable, "-m", "facilities.cli"]
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log)

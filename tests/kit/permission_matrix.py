@@ -1,0 +1,492 @@
+"""The permission matrix: every staff route with the personas that may use it (``MATRIX``), and
+every route open to everyone with what an anonymous call answers (``PUBLIC``).
+
+The services are the authority (``require(actor, Perm...)`` in each domain's services, GRANTS
+in facilities/accounts/choices.py, the transition roles in facilities/tickets/choices.py); this
+table restates them route by route, so a changed grant or a forgotten check fails a case in
+test_permission_matrix.py."""
+
+from __future__ import annotations
+
+from facilities.closures.tables import Closure
+from facilities.inspections.tables import Inspection
+from facilities.tickets.tables import RepairTicket
+from tests.kit.permission_world import (
+    SLA_FORM,
+    Rule,
+    asset_api_form,
+    asset_form,
+    asset_update,
+    at,
+    attachment,
+    closure_edit,
+    closure_edit_form,
+    closure_new,
+    closure_new_form,
+    closure_on_asset,
+    comment,
+    component_form,
+    component_update,
+    defaults,
+    draft_update,
+    extension,
+    finding_new,
+    fixed,
+    form,
+    inspection_new,
+    inspection_photo,
+    key_form,
+    link,
+    linked_closure,
+    merge,
+    new_report,
+    notice,
+    open_finding,
+    open_gate_closure,
+    password_form,
+    planned_inspection,
+    proposal,
+    record_api,
+    record_form,
+    schedule_edit,
+    schedule_new,
+    site_api_form,
+    site_form,
+    site_update,
+    started_inspection,
+    submitted_inspection,
+    ticket_edit,
+    ticket_new,
+    token_form,
+    triage,
+    triaged_ticket,
+    user_form,
+    user_update,
+    verified_closure,
+    versioned,
+)
+
+# Who may use a route, by persona: admin, alice (supervisor), bob (inspector), carol (crew),
+# dave (viewer). The grants behind each set are in facilities/accounts/choices.py.
+STAFF = frozenset({"admin", "alice", "bob", "carol", "dave"})  # *.view
+EDITORS = frozenset({"admin", "alice"})  # assets/tickets/closures edit, schedules, sign-off,
+# notices, finalising inspections, the job list
+ADMINS = frozenset({"admin"})  # users, API tokens, the SLA policy, Open311 keys
+CREATORS = frozenset({"admin", "alice", "bob", "carol"})  # tickets.create, tickets.work
+WORKERS = frozenset({"admin", "alice", "carol"})  # the ticket's "start" (tickets/choices.py)
+INSPECTORS = frozenset({"admin", "alice", "bob"})  # inspections.plan/record, reports.triage
+JOB_VIEWERS = EDITORS
+
+
+# Every staff route: "METHOD path-as-declared" -> Rule. test_matrix_covers_every_route fails
+# when the app has a staff route missing here (or this table names a route that is gone).
+MATRIX: dict[str, Rule] = {
+    # assets, sites and components: everyone sees, supervisors and admins change
+    "GET /assets": Rule(STAFF, at("/assets")),
+    "GET /assets/export.csv": Rule(STAFF, at("/assets/export.csv")),
+    "GET /assets/{asset_id:int}": Rule(STAFF, at("/assets/{asset}")),
+    "GET /assets/new": Rule(EDITORS, at("/assets/new")),
+    "POST /assets": Rule(EDITORS, at("/assets"), asset_form, 303),
+    "GET /assets/{asset_id:int}/edit": Rule(EDITORS, at("/assets/{asset}/edit")),
+    "POST /assets/{asset_id:int}": Rule(EDITORS, at("/assets/{asset}"), asset_update, 303),
+    "GET /assets/{asset_id:int}/components/new": Rule(
+        EDITORS, at("/assets/{asset}/components/new")
+    ),
+    "POST /assets/{asset_id:int}/components": Rule(
+        EDITORS, at("/assets/{asset}/components"), component_form, 303
+    ),
+    "GET /assets/components/{component_id:int}/edit": Rule(
+        EDITORS, at("/assets/components/{component}/edit")
+    ),
+    "POST /assets/components/{component_id:int}": Rule(
+        EDITORS, at("/assets/components/{component}"), component_update, 303
+    ),
+    "GET /sites": Rule(STAFF, at("/sites")),
+    "GET /sites/new": Rule(EDITORS, at("/sites/new")),
+    "POST /sites": Rule(EDITORS, at("/sites"), site_form, 303),
+    "GET /sites/{site_id:int}/edit": Rule(EDITORS, at("/sites/{site}/edit")),
+    "POST /sites/{site_id:int}": Rule(EDITORS, at("/sites/{site}"), site_update, 303),
+    "GET /api/v1/assets": Rule(STAFF, at("/api/v1/assets")),
+    "POST /api/v1/assets": Rule(EDITORS, at("/api/v1/assets"), asset_api_form, 201),
+    "GET /api/v1/assets/{asset_id:int}": Rule(STAFF, at("/api/v1/assets/{asset}")),
+    "PUT /api/v1/assets/{asset_id:int}": Rule(EDITORS, at("/api/v1/assets/{asset}"), asset_update),
+    "GET /api/v1/assets/{asset_id:int}/components": Rule(
+        STAFF, at("/api/v1/assets/{asset}/components")
+    ),
+    "POST /api/v1/assets/{asset_id:int}/components": Rule(
+        EDITORS, at("/api/v1/assets/{asset}/components"), component_form, 201
+    ),
+    "GET /api/v1/components/{component_id:int}": Rule(STAFF, at("/api/v1/components/{component}")),
+    "PUT /api/v1/components/{component_id:int}": Rule(
+        EDITORS, at("/api/v1/components/{component}"), component_update
+    ),
+    "GET /api/v1/sites": Rule(STAFF, at("/api/v1/sites")),
+    "POST /api/v1/sites": Rule(EDITORS, at("/api/v1/sites"), site_api_form, 201),
+    "GET /api/v1/sites/{site_id:int}": Rule(STAFF, at("/api/v1/sites/{site}")),
+    "PUT /api/v1/sites/{site_id:int}": Rule(EDITORS, at("/api/v1/sites/{site}"), site_update),
+    # administration, the job list, one's own account
+    "GET /admin/users": Rule(ADMINS, at("/admin/users")),
+    "GET /admin/users/new": Rule(ADMINS, at("/admin/users/new")),
+    "POST /admin/users": Rule(ADMINS, at("/admin/users"), user_form, 303),
+    "GET /admin/users/{user_id:int}/edit": Rule(ADMINS, at("/admin/users/{user}/edit")),
+    "POST /admin/users/{user_id:int}": Rule(ADMINS, at("/admin/users/{user}"), user_update, 303),
+    "GET /admin/tokens": Rule(ADMINS, at("/admin/tokens")),
+    "POST /admin/tokens": Rule(ADMINS, at("/admin/tokens"), token_form, 201),
+    "POST /admin/tokens/{token_id:int}/revoke": Rule(
+        ADMINS, at("/admin/tokens/{token}/revoke"), fixed({}), 303
+    ),
+    "GET /jobs": Rule(JOB_VIEWERS, at("/jobs")),
+    "GET /account/password": Rule(STAFF, at("/account/password")),
+    "POST /account/password": Rule(STAFF, at("/account/password"), password_form, 303),
+    # repair tickets: everyone reads; the field roles open and work them; supervisors edit;
+    # "start" is for workers (admin, supervisor, crew); the SLA policy is the admin's
+    "GET /tickets": Rule(STAFF, at("/tickets")),
+    "GET /tickets/mine": Rule(STAFF, at("/tickets/mine")),
+    "GET /tickets/export.csv": Rule(STAFF, at("/tickets/export.csv")),
+    "GET /tickets/board": Rule(STAFF, at("/tickets/board")),
+    "GET /tickets/calendar": Rule(STAFF, at("/tickets/calendar")),
+    "GET /tickets/dashboard": Rule(STAFF, at("/tickets/dashboard")),
+    "GET /tickets/sla": Rule(STAFF, at("/tickets/sla")),
+    "POST /tickets/sla": Rule(ADMINS, at("/tickets/sla"), fixed(SLA_FORM), 303),
+    "GET /tickets/new": Rule(CREATORS, at("/tickets/new")),
+    "POST /tickets": Rule(CREATORS, at("/tickets"), form(ticket_new), 303),
+    "GET /tickets/{ticket_id:int}": Rule(STAFF, at("/tickets/{ticket}")),
+    "GET /tickets/{ticket_id:int}/edit": Rule(EDITORS, at("/tickets/{ticket}/edit")),
+    "POST /tickets/{ticket_id:int}": Rule(EDITORS, at("/tickets/{ticket}"), form(ticket_edit), 303),
+    "POST /tickets/{ticket_id:int}/transitions": Rule(
+        WORKERS,
+        at("/tickets/{fresh}/transitions"),
+        form(versioned(RepairTicket, action="start")),
+        303,
+        fresh=triaged_ticket,
+    ),
+    "POST /tickets/{ticket_id:int}/comments": Rule(
+        CREATORS, at("/tickets/{ticket}/comments"), comment, 303
+    ),
+    "POST /tickets/{ticket_id:int}/attachments": Rule(
+        CREATORS, at("/tickets/{ticket}/attachments"), attachment, 303
+    ),
+    "GET /tickets/attachments/{attachment_id:int}": Rule(
+        STAFF, at("/tickets/attachments/{attachment}")
+    ),
+    "GET /tickets/attachments/{attachment_id:int}/thumbnail": Rule(
+        STAFF, at("/tickets/attachments/{attachment}/thumbnail")
+    ),
+    "GET /api/v1/tickets": Rule(STAFF, at("/api/v1/tickets")),
+    "POST /api/v1/tickets": Rule(CREATORS, at("/api/v1/tickets"), ticket_new, 201),
+    "GET /api/v1/tickets/{ticket_id:int}": Rule(STAFF, at("/api/v1/tickets/{ticket}")),
+    "PUT /api/v1/tickets/{ticket_id:int}": Rule(
+        EDITORS, at("/api/v1/tickets/{ticket}"), ticket_edit
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/transitions": Rule(
+        WORKERS,
+        at("/api/v1/tickets/{fresh}/transitions"),
+        versioned(RepairTicket, action="start"),
+        fresh=triaged_ticket,
+    ),
+    "GET /api/v1/tickets/{ticket_id:int}/comments": Rule(
+        STAFF, at("/api/v1/tickets/{ticket}/comments")
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/comments": Rule(
+        CREATORS, at("/api/v1/tickets/{ticket}/comments"), comment, 201
+    ),
+    "GET /api/v1/tickets/{ticket_id:int}/attachments": Rule(
+        STAFF, at("/api/v1/tickets/{ticket}/attachments")
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/attachments": Rule(
+        CREATORS, at("/api/v1/tickets/{ticket}/attachments"), attachment, 201
+    ),
+    # inspections: everyone reads; inspectors (and up) raise and record, supervisors finalise
+    # and edit schedules; a finding becomes a ticket for whoever may open tickets
+    "GET /inspections": Rule(STAFF, at("/inspections")),
+    "GET /inspections/calendar": Rule(STAFF, at("/inspections/calendar")),
+    "GET /inspections/schedules": Rule(STAFF, at("/inspections/schedules?asset={asset}")),
+    "POST /inspections/schedules/defaults": Rule(
+        EDITORS, at("/inspections/schedules/defaults"), defaults, 303
+    ),
+    "GET /inspections/schedules/new": Rule(EDITORS, at("/inspections/schedules/new")),
+    "POST /inspections/schedules": Rule(
+        EDITORS, at("/inspections/schedules"), form(schedule_new), 303
+    ),
+    "GET /inspections/schedules/{schedule_id:int}/edit": Rule(
+        EDITORS, at("/inspections/schedules/{schedule}/edit")
+    ),
+    "POST /inspections/schedules/{schedule_id:int}": Rule(
+        EDITORS, at("/inspections/schedules/{schedule}"), form(schedule_edit), 303
+    ),
+    "GET /inspections/new": Rule(INSPECTORS, at("/inspections/new")),
+    "POST /inspections": Rule(INSPECTORS, at("/inspections"), form(inspection_new), 303),
+    "GET /inspections/{inspection_id:int}": Rule(STAFF, at("/inspections/{inspection}")),
+    "POST /inspections/{inspection_id:int}/record": Rule(
+        INSPECTORS, at("/inspections/{inspection}/record"), form(record_form), 303
+    ),
+    "POST /inspections/{inspection_id:int}/start": Rule(
+        INSPECTORS,
+        at("/inspections/{fresh}/start"),
+        form(versioned(Inspection)),
+        303,
+        fresh=planned_inspection,
+    ),
+    "POST /inspections/{inspection_id:int}/submit": Rule(
+        INSPECTORS,
+        at("/inspections/{fresh}/submit"),
+        form(versioned(Inspection)),
+        303,
+        fresh=started_inspection,
+    ),
+    "POST /inspections/{inspection_id:int}/finalise": Rule(
+        EDITORS,
+        at("/inspections/{fresh}/finalise"),
+        form(versioned(Inspection)),
+        303,
+        fresh=submitted_inspection,
+    ),
+    "POST /inspections/{inspection_id:int}/findings": Rule(
+        INSPECTORS, at("/inspections/{inspection}/findings"), form(finding_new), 303
+    ),
+    "POST /inspections/{inspection_id:int}/photos": Rule(
+        INSPECTORS, at("/inspections/{inspection}/photos"), inspection_photo, 303
+    ),
+    "GET /inspections/photos/{photo_id:int}": Rule(STAFF, at("/inspections/photos/{photo}")),
+    "GET /inspections/photos/{photo_id:int}/thumbnail": Rule(
+        STAFF, at("/inspections/photos/{photo}/thumbnail")
+    ),
+    "POST /inspections/findings/{finding_id:int}/ticket": Rule(
+        CREATORS, at("/inspections/findings/{fresh}/ticket"), fixed({}), 303, fresh=open_finding
+    ),
+    "GET /inspections/assets/{asset_id:int}/history": Rule(
+        STAFF, at("/inspections/assets/{asset}/history")
+    ),
+    "GET /api/v1/schedules": Rule(STAFF, at("/api/v1/schedules")),
+    "POST /api/v1/schedules": Rule(EDITORS, at("/api/v1/schedules"), schedule_new, 201),
+    "POST /api/v1/schedules/preview": Rule(
+        STAFF, at("/api/v1/schedules/preview"), schedule_new, writes=False
+    ),
+    "GET /api/v1/schedules/{schedule_id:int}": Rule(STAFF, at("/api/v1/schedules/{schedule}")),
+    "PUT /api/v1/schedules/{schedule_id:int}": Rule(
+        EDITORS, at("/api/v1/schedules/{schedule}"), schedule_edit
+    ),
+    "GET /api/v1/inspections": Rule(STAFF, at("/api/v1/inspections")),
+    "POST /api/v1/inspections": Rule(INSPECTORS, at("/api/v1/inspections"), inspection_new, 201),
+    "GET /api/v1/inspections/{inspection_id:int}": Rule(
+        STAFF, at("/api/v1/inspections/{inspection}")
+    ),
+    "PUT /api/v1/inspections/{inspection_id:int}/record": Rule(
+        INSPECTORS, at("/api/v1/inspections/{inspection}/record"), record_api
+    ),
+    "POST /api/v1/inspections/{inspection_id:int}/start": Rule(
+        INSPECTORS,
+        at("/api/v1/inspections/{fresh}/start"),
+        versioned(Inspection),
+        fresh=planned_inspection,
+    ),
+    "POST /api/v1/inspections/{inspection_id:int}/submit": Rule(
+        INSPECTORS,
+        at("/api/v1/inspections/{fresh}/submit"),
+        versioned(Inspection),
+        fresh=started_inspection,
+    ),
+    "POST /api/v1/inspections/{inspection_id:int}/finalise": Rule(
+        EDITORS,
+        at("/api/v1/inspections/{fresh}/finalise"),
+        versioned(Inspection),
+        fresh=submitted_inspection,
+    ),
+    "GET /api/v1/inspections/{inspection_id:int}/findings": Rule(
+        STAFF, at("/api/v1/inspections/{inspection}/findings")
+    ),
+    "POST /api/v1/inspections/{inspection_id:int}/findings": Rule(
+        INSPECTORS, at("/api/v1/inspections/{inspection}/findings"), finding_new, 201
+    ),
+    "POST /api/v1/findings/{finding_id:int}/ticket": Rule(
+        CREATORS, at("/api/v1/findings/{fresh}/ticket"), fixed({}), 201, fresh=open_finding
+    ),
+    # closures: everyone reads; supervisors and admins change them, sign off, publish notices
+    "GET /closures": Rule(STAFF, at("/closures")),
+    "GET /closures/drafts": Rule(STAFF, at("/closures/drafts")),
+    "GET /closures/new": Rule(EDITORS, at("/closures/new")),
+    "POST /closures": Rule(EDITORS, at("/closures"), closure_new_form, 303),
+    "GET /closures/{closure_id:int}": Rule(STAFF, at("/closures/{closure}")),
+    "GET /closures/{closure_id:int}/edit": Rule(EDITORS, at("/closures/{closure}/edit")),
+    "POST /closures/{closure_id:int}": Rule(
+        EDITORS, at("/closures/{closure}"), closure_edit_form, 303
+    ),
+    "POST /closures/{closure_id:int}/sign-off": Rule(
+        EDITORS,
+        at("/closures/{fresh}/sign-off"),
+        form(versioned(Closure)),
+        303,
+        fresh=verified_closure,
+    ),
+    "POST /closures/{closure_id:int}/tickets": Rule(
+        EDITORS, at("/closures/{closure}/tickets"), form(link("网页")), 303
+    ),
+    "POST /closures/{closure_id:int}/tickets/{ticket_id:int}/unlink": Rule(
+        EDITORS,
+        at("/closures/{fresh}/tickets/{ticket}/unlink"),
+        fixed({}),
+        303,
+        fresh=linked_closure,
+    ),
+    "POST /closures/{closure_id:int}/updates": Rule(
+        EDITORS, at("/closures/{closure}/updates"), form(notice), 303
+    ),
+    "GET /closures/{closure_id:int}/extend": Rule(EDITORS, at("/closures/{closure}/extend")),
+    "POST /closures/{closure_id:int}/extend": Rule(
+        EDITORS, at("/closures/{closure}/extend"), form(extension), 303
+    ),
+    "GET /closures/{closure_id:int}/cancel": Rule(EDITORS, at("/closures/{closure}/cancel")),
+    "POST /closures/{closure_id:int}/cancel": Rule(
+        EDITORS,
+        at("/closures/{fresh}/cancel"),
+        form(versioned(Closure, reason_zh="计划取消")),
+        303,
+        fresh=closure_on_asset,
+    ),
+    "GET /closures/{closure_id:int}/lift": Rule(EDITORS, at("/closures/{closure}/lift")),
+    "POST /closures/{closure_id:int}/lift": Rule(
+        EDITORS,
+        at("/closures/{fresh}/lift"),
+        form(versioned(Closure)),
+        303,
+        fresh=open_gate_closure,
+    ),
+    "POST /closures/drafts/{update_id:int}/publish": Rule(
+        EDITORS, at("/closures/drafts/{fresh}/publish"), fixed({}), 303, fresh=draft_update
+    ),
+    "POST /closures/drafts/{update_id:int}/discard": Rule(
+        EDITORS, at("/closures/drafts/{fresh}/discard"), fixed({}), 303, fresh=draft_update
+    ),
+    "POST /closures/proposals/{proposal_id:int}/approve": Rule(
+        EDITORS, at("/closures/proposals/{fresh}/approve"), fixed({}), 303, fresh=proposal
+    ),
+    "POST /closures/proposals/{proposal_id:int}/dismiss": Rule(
+        EDITORS, at("/closures/proposals/{fresh}/dismiss"), fixed({}), 303, fresh=proposal
+    ),
+    "GET /api/v1/closures": Rule(STAFF, at("/api/v1/closures")),
+    "POST /api/v1/closures": Rule(EDITORS, at("/api/v1/closures"), closure_new, 201),
+    "GET /api/v1/closures/drafts": Rule(STAFF, at("/api/v1/closures/drafts")),
+    "GET /api/v1/closures/proposals": Rule(STAFF, at("/api/v1/closures/proposals")),
+    "POST /api/v1/closures/proposals/{proposal_id:int}/approve": Rule(
+        EDITORS, at("/api/v1/closures/proposals/{fresh}/approve"), fixed({}), 201, fresh=proposal
+    ),
+    "POST /api/v1/closures/proposals/{proposal_id:int}/dismiss": Rule(
+        EDITORS, at("/api/v1/closures/proposals/{fresh}/dismiss"), fixed({}), 204, fresh=proposal
+    ),
+    "POST /api/v1/closures/updates/{update_id:int}/publish": Rule(
+        EDITORS, at("/api/v1/closures/updates/{fresh}/publish"), fixed({}), fresh=draft_update
+    ),
+    "POST /api/v1/closures/updates/{update_id:int}/discard": Rule(
+        EDITORS, at("/api/v1/closures/updates/{fresh}/discard"), fixed({}), fresh=draft_update
+    ),
+    "GET /api/v1/closures/{closure_id:int}": Rule(STAFF, at("/api/v1/closures/{closure}")),
+    "PUT /api/v1/closures/{closure_id:int}": Rule(
+        EDITORS, at("/api/v1/closures/{closure}"), closure_edit
+    ),
+    "POST /api/v1/closures/{closure_id:int}/extend": Rule(
+        EDITORS, at("/api/v1/closures/{closure}/extend"), extension
+    ),
+    "POST /api/v1/closures/{closure_id:int}/cancel": Rule(
+        EDITORS,
+        at("/api/v1/closures/{fresh}/cancel"),
+        versioned(Closure, reason_zh="计划取消"),
+        fresh=closure_on_asset,
+    ),
+    "POST /api/v1/closures/{closure_id:int}/sign-off": Rule(
+        EDITORS, at("/api/v1/closures/{fresh}/sign-off"), versioned(Closure), fresh=verified_closure
+    ),
+    "POST /api/v1/closures/{closure_id:int}/lift": Rule(
+        EDITORS, at("/api/v1/closures/{fresh}/lift"), versioned(Closure), fresh=open_gate_closure
+    ),
+    "POST /api/v1/closures/{closure_id:int}/tickets": Rule(
+        EDITORS, at("/api/v1/closures/{closure}/tickets"), link("接口")
+    ),
+    "DELETE /api/v1/closures/{closure_id:int}/tickets/{ticket_id:int}": Rule(
+        EDITORS, at("/api/v1/closures/{fresh}/tickets/{ticket}"), None, 204, fresh=linked_closure
+    ),
+    "GET /api/v1/closures/{closure_id:int}/updates": Rule(
+        STAFF, at("/api/v1/closures/{closure}/updates")
+    ),
+    "POST /api/v1/closures/{closure_id:int}/updates": Rule(
+        EDITORS, at("/api/v1/closures/{closure}/updates"), notice, 201
+    ),
+    # citizen reports: triage is for inspectors and up (converting also needs tickets.create,
+    # merging tickets.work: the same people); the Open311 keys are the admin's
+    "GET /triage": Rule(INSPECTORS, at("/triage")),
+    "GET /triage/{report_id:int}": Rule(INSPECTORS, at("/triage/{report}")),
+    "POST /triage/{report_id:int}/convert": Rule(
+        INSPECTORS,
+        at("/triage/{fresh}/convert"),
+        form(triage(priority="P2", work_class="minor")),
+        303,
+        fresh=new_report,
+    ),
+    "POST /triage/{report_id:int}/merge": Rule(
+        INSPECTORS, at("/triage/{fresh}/merge"), form(merge), 303, fresh=new_report
+    ),
+    "POST /triage/{report_id:int}/reject": Rule(
+        INSPECTORS,
+        at("/triage/{fresh}/reject"),
+        form(triage(reason="不是设施问题 / not a facility problem")),
+        303,
+        fresh=new_report,
+    ),
+    "POST /triage/{report_id:int}/not-ours": Rule(
+        INSPECTORS,
+        at("/triage/{fresh}/not-ours"),
+        form(triage(reason="属于市政道路 / a city road")),
+        303,
+        fresh=new_report,
+    ),
+    "GET /triage/photos/{photo_id:int}": Rule(INSPECTORS, at("/triage/photos/{report_photo}")),
+    "GET /triage/photos/{photo_id:int}/thumbnail": Rule(
+        INSPECTORS, at("/triage/photos/{report_photo}/thumbnail")
+    ),
+    "GET /triage/api-keys": Rule(ADMINS, at("/triage/api-keys")),
+    "POST /triage/api-keys": Rule(ADMINS, at("/triage/api-keys"), key_form, 201),
+    "POST /triage/api-keys/{key_id:int}/revoke": Rule(
+        ADMINS, at("/triage/api-keys/{key}/revoke"), fixed({}), 303
+    ),
+}
+
+
+# Routes open to everyone (no staff guard): "METHOD path" -> (URL to call, anonymous status).
+PUBLIC: dict[str, tuple[str, int]] = {
+    "GET /": ("/", 200),
+    "GET /language": ("/language", 303),
+    "GET /healthz": ("/healthz", 200),
+    "GET /readyz": ("/readyz", 200),
+    "GET /metrics": ("/metrics", 200),  # the test client is on loopback
+    "GET /staff": ("/staff", 303),
+    "GET /login": ("/login", 200),
+    "POST /login": ("/login", 400),  # an empty form
+    "POST /logout": ("/logout", 303),
+    "GET /notices": ("/notices", 200),
+    "GET /notices/{closure_id:int}": ("/notices/999999", 404),
+    "GET /notices/sites/{site_id:int}": ("/notices/sites/999999", 404),
+    "GET /facilities/{asset_id:int}": ("/facilities/999999", 404),
+    "GET /feeds/notices.atom": ("/feeds/notices.atom", 200),
+    "GET /feeds/sites/{name:str}": ("/feeds/sites/999999.atom", 404),
+    "GET /feeds/facilities/{name:str}": ("/feeds/facilities/999999.atom", 404),
+    "GET /feeds/closures.ics": ("/feeds/closures.ics", 200),
+    "GET /feeds/closures.geojson": ("/feeds/closures.geojson", 200),
+    "GET /feeds/cap/{name:str}": ("/feeds/cap/999999.xml", 404),
+    "GET /inspections/calendar.ics": ("/inspections/calendar.ics", 403),  # needs team + token
+    "GET /subscriptions": ("/subscriptions", 200),
+    "POST /subscriptions": ("/subscriptions", 400),  # an empty form
+    "GET /subscriptions/requested": ("/subscriptions/requested", 200),
+    "GET /subscriptions/confirm/{token:str}": ("/subscriptions/confirm/nope", 404),
+    "GET /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
+    "POST /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
+    "GET /accountability": ("/accountability", 200),
+    "GET /report": ("/report", 200),
+    "POST /report": ("/report", 400),  # an empty form
+    "GET /report/nearby.json": ("/report/nearby.json", 400),  # no location given
+    "GET /reports/{token:str}": ("/reports/nope", 404),
+    "POST /reports/{token:str}/still-broken": ("/reports/nope/still-broken", 404),
+    "GET /open311/v2/{name:str}": ("/open311/v2/discovery.json", 200),
+    "POST /open311/v2/{name:str}": ("/open311/v2/requests.json", 403),  # no api_key
+    "GET /open311/v2/services/{name:str}": ("/open311/v2/services/nope.json", 404),
+    "GET /open311/v2/requests/{name:str}": ("/open311/v2/requests/999999.json", 404),
+    "GET /open311/v2/tokens/{name:str}": ("/open311/v2/tokens/nope.json", 404),
+}
