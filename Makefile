@@ -22,8 +22,13 @@ run: $(STAMP)
 	$(BIN)/facilities demo
 	$(BIN)/facilities serve
 
+# Two passes: every test but the `serial` ones in $(WORKERS) xdist workers (one database each,
+# a test file per worker at a time), then the serial ones alone (PostgreSQL restarts, scheduler
+# replicas, schemathesis).
+WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --serial-only $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

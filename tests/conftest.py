@@ -287,6 +287,13 @@ def page(server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
+        "--serial-only",
+        action="store_true",
+        default=False,
+        help="run only the tests marked serial, in this one process (make test runs the rest in "
+        "xdist workers first, which leave the serial ones out)",
+    )
+    parser.addoption(
         "--clock-ahead-years",
         type=int,
         default=0,
@@ -314,13 +321,31 @@ def wall_clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL, run only the tests that touch the database: the others (recurrence
-    rules, templates, catalogs, settings...) do the same on either engine and ran on SQLite."""
-    if not on_postgres():
-        return
-    kept = [item for item in items if uses_the_database(item)]
-    if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[i for i in items if not uses_the_database(i)])
-        items[:] = kept
+    rules, templates, catalogs, settings...) do the same on either engine and ran on SQLite.
+    Tests marked ``serial`` (PostgreSQL restarts, scheduler replicas, schemathesis) run only in
+    the main process: xdist workers leave them out and ``--serial-only`` runs just them."""
+    _keep(config, items, lambda item: not on_postgres() or uses_the_database(item))
+    if config.getoption("--serial-only"):
+        _keep(config, items, lambda item: item.get_closest_marker("serial") is not None)
+    elif hasattr(config, "workerinput"):  # an xdist worker: the serial tests run after, alone
+        _keep(config, items, lambda item: item.get_closest_marker("serial") is None)
+
+
+def _keep(config: pytest.Config, items: list[pytest.Item], wanted: Any) -> None:
+    dropped = [item for item in items if not wanted(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if wanted(item)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """``--serial-only`` with nothing marked serial in the selection (e.g. only the browser
+    tests) ran nothing on purpose: that is a success, not pytest's "no tests" (5)."""
+    if (
+        session.config.getoption("--serial-only")
+        and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+    ):
+        session.exitstatus = pytest.ExitCode.OK
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -48,6 +48,8 @@ from tests.kit.processes import (
 from tests.kit.servers import free_port
 
 pytestmark = [
+    pytest.mark.serial,
+    pytest.mark.wall_clock,  # the web server and scheduler subprocesses read the real clock
     pytest.mark.postgres_only,
     pytest.mark.skipif(not on_postgres(), reason="restarts PostgreSQL (set TEST_DATABASE_URL)"),
 ]

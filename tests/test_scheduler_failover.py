@@ -17,6 +17,7 @@ import signal
 import time
 from typing import Any
 
+import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from facilities.jobs import services as jobs
@@ -28,6 +29,10 @@ from facilities.notifications.tables import Notification
 from scheduler import registry, runner
 from scheduler.registry import JobSpec
 from tests.kit.processes import eventually, start_scheduler, stop_all, tails
+
+# Runs alone, in the main process: scheduler replicas within time bounds, with no second
+# worker competing for the two cores.
+pytestmark = pytest.mark.serial
 
 
 def hourly(spec_id: str, func: Any, **fields: Any) -> JobSpec:

@@ -84,6 +84,8 @@ from tests.kit.servers import free_port
 from tests.kit.tickets import make_ticket
 
 pytestmark = [
+    pytest.mark.serial,
+    pytest.mark.wall_clock,  # the replicas read the real clock; the seed is placed by it
     pytest.mark.postgres_only,
     pytest.mark.skipif(
         not on_postgres(), reason="scheduler replicas need PostgreSQL (set TEST_DATABASE_URL)"
