@@ -32,6 +32,8 @@ from facilities import db
 from facilities.accounts.permissions import SYSTEM
 from facilities.tickets import services as tickets
 from facilities.tickets.schemas import TicketFilters
+from facilities.tickets.services import reading as ticket_reading
+from facilities.tickets.tables import RepairTicket
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -204,11 +206,11 @@ async def seed_postgres(url: str, rows: list[tuple[Any, ...]], assets: int) -> N
 async def deep_cursor(filters: TicketFilters, page: int) -> str:
     """The cursor that starts page ``page`` (computed once, as a user paging would reach it)."""
     offset = (page - 1) * filters.per_page - 1
-    query = tickets.RepairTicket.objects().where(*tickets._conditions(filters, NOW))
+    query = RepairTicket.objects().where(*ticket_reading._conditions(filters, NOW))
     for column, ascending in tickets.SORTS[filters.sort]:
         query = query.order_by(column, ascending=ascending)
     row = (await query.offset(offset).limit(1))[0]
-    return tickets._encode_cursor(row, filters.sort)
+    return ticket_reading._encode_cursor(row, filters.sort)
 
 
 async def measure(samples: int, rows: int) -> list[tuple[str, list[float]]]:

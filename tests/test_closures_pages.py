@@ -25,6 +25,7 @@ from facilities.inspections import services as inspections
 from facilities.inspections.choices import InspectionType
 from facilities.inspections.schemas import InspectionIn
 from facilities.inspections.tables import ClosureProposal
+from facilities.records import loads
 from facilities.tickets.choices import Status as TicketStatus
 from tests.kit.assets import make_asset
 from tests.kit.clients import csrf_token
@@ -116,7 +117,7 @@ async def test_creating_a_closure_from_the_form(login, personas):
     assert closure.status == Status.ACTIVE  # it started in the past
     assert closure.effective_from == dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)  # 09:00 +08:00
     assert closure.planned_reopen_on == dt.date(2027, 5, 1)
-    assert closures._json(closure.safety_measures) == [
+    assert loads(closure.safety_measures) == [
         "fencing",
         "nets_over_water",
         "warning_signs",

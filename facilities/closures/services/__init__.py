@@ -72,11 +72,6 @@ from facilities.closures.services.subscriptions import (
     unsubscribe,
 )
 from facilities.closures.services.views import ClosureView, closure_view
-from facilities.records import loads
-
-#: The JSON column reader under its former name here (tests/test_closures_pages.py reads
-#: ``services._json``); the code uses :func:`facilities.records.loads`.
-_json = loads
 
 __all__ = [
     "APPROVED",

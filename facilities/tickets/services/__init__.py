@@ -41,10 +41,6 @@ from facilities.tickets.services.reading import (
     list_tickets,
     tickets_for_asset,
 )
-
-# The keyset internals are read by bench/tickets_list.py (to build a deep cursor directly).
-from facilities.tickets.services.reading import _conditions as _conditions
-from facilities.tickets.services.reading import _encode_cursor as _encode_cursor
 from facilities.tickets.services.sla import due_at, set_sla_hours, sla_hours
 from facilities.tickets.services.stats import (
     Dashboard,
@@ -65,7 +61,6 @@ from facilities.tickets.services.writing import (
     transition,
     update_ticket,
 )
-from facilities.tickets.tables import RepairTicket
 
 __all__ = [
     "CENTS",
@@ -75,7 +70,6 @@ __all__ = [
     "SORTS",
     "Action",
     "Dashboard",
-    "RepairTicket",
     "TicketFilters",
     "TicketPage",
     "TicketView",
