@@ -31,6 +31,7 @@ from facilities.closures.api import ClosureApiController
 from facilities.closures.pages import ClosureController
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.pages import InspectionController
+from facilities.inspections.schedule_pages import InspectionScheduleController
 from facilities.jobs.pages import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
@@ -79,6 +80,7 @@ CONTROLLERS = [
     AssetController,
     TicketController,
     InspectionController,
+    InspectionScheduleController,
     ClosureController,
     TriageController,
     JobController,

@@ -35,39 +35,25 @@ from facilities.inspections import services as inspections
 from facilities.inspections.calendar_feed import FEED_DAYS_AHEAD, FEED_DAYS_BEHIND, team_calendar
 from facilities.inspections.choices import InspectionType
 from facilities.inspections.grade_chart import grade_chart
-from facilities.inspections.outs import schedule_outs
 from facilities.inspections.page_forms import (
     asset_options,
     parse_record_form,
     record_errors_for_form,
-    schedule_form_values,
-    team_options,
 )
 from facilities.inspections.page_views import (
     inspection_page,
     new_inspection_page,
-    schedule_form_page,
 )
-from facilities.inspections.schemas import FindingIn, InspectionIn, ScheduleIn, StepIn
-from facilities.inspections.tables import InspectionSchedule
+from facilities.inspections.schemas import FindingIn, InspectionIn, StepIn
 from facilities.lib import recurrence
 from facilities.lib.forms import parse_fields
 from facilities.records import MAX_ID
 from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
-from facilities.web.forms import form_values, parse_form
+from facilities.web.forms import form_values
 from facilities.web.forms import submit as submit_form
-from facilities.web.params import IdParam, zone_of
+from facilities.web.params import IdParam, int_query, zone_of
 from facilities.web.responses import media_file, redirect, render
-
-
-def _int_query(request: Request[Any, Any, Any], name: str) -> int | None:
-    raw = request.query_params.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-        raise ValidationFailed({name: _("Choose one of the listed options.")})
-    return int(raw)
 
 
 class InspectionController(Controller):
@@ -81,7 +67,7 @@ class InspectionController(Controller):
     @get("/", guards=[staff_guard])
     async def index(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        asset_id = _int_query(request, "asset")
+        asset_id = int_query(request, "asset")
         mine = request.query_params.get("mine") == "true"
         overdue_only = request.query_params.get("overdue") == "true"
         rows = await inspections.list_inspections(
@@ -180,111 +166,6 @@ class InspectionController(Controller):
         )
 
     # --- schedules -----------------------------------------------------------------------
-
-    @get("/schedules", guards=[staff_guard])
-    async def schedules(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
-        actor = require_actor(request)
-        asset_id = _int_query(request, "asset")
-        asset = await assets.load_asset(actor, asset_id) if asset_id else None
-        rows = await inspections.list_schedules(actor, asset_id)
-        outs = await schedule_outs(rows, now)
-        codes = {r["id"]: r["code"] for r in await assets.all_asset_choices(actor)}
-        return render(
-            request,
-            "inspections/schedules.html",
-            asset=asset,
-            schedules=outs,
-            asset_codes=codes,
-            teams=dict(await team_options()),
-            proposals=await inspections.list_proposals(actor, asset_id) if asset_id else [],
-            firings=await inspections.list_firings(actor, asset_id) if asset_id else [],
-            can_edit=can(actor, Perm.SCHEDULES_EDIT),
-            now=now,
-        )
-
-    @post("/schedules/defaults", guards=[staff_guard])
-    async def apply_defaults(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
-        actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
-        values = await form_values(request)
-        raw = values.get("asset_id", "").strip()
-        if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-            raise ValidationFailed({"asset_id": _("Choose an existing asset.")})
-        created = await inspections.apply_default_schedules(actor, int(raw), zone_of(request), now)
-        message = (
-            _("%(n)s default schedule(s) added.") % {"n": created}
-            if created
-            else _("This asset already has every default schedule.")
-        )
-        return redirect(f"/inspections/schedules?asset={int(raw)}", message)
-
-    @get("/schedules/new", guards=[staff_guard])
-    async def new_schedule(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
-        require(require_actor(request), Perm.SCHEDULES_EDIT)
-        today = now.astimezone(zone_of(request)).date()
-        form = {
-            "asset_id": request.query_params.get("asset", ""),
-            "inspection_type": InspectionType.ROUTINE_MONTHLY.value,
-            "rrule": "FREQ=MONTHLY;BYMONTHDAY=1",
-            "anchor": "fixed",
-            "starts_on": today.isoformat(),
-            "start_time": "09:00",
-            "lead_days": 0,
-            "tolerance_days": 0,
-        }
-        return await schedule_form_page(request, form, {})
-
-    async def _save_schedule(
-        self, request: Request[Any, Any, Any], schedule: InspectionSchedule | None
-    ) -> Any:
-        actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
-        zone = zone_of(request)
-        now = now_of(request)
-        data, errors, values = await parse_form(request, ScheduleIn)
-        wants_preview = values.get("action") == "preview"
-        if data is not None and wants_preview:
-            try:
-                dates = inspections.preview(
-                    data, zone, now, schedule.last_completed_at if schedule else None
-                )
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return await schedule_form_page(request, values, {}, schedule, preview=dates)
-        elif data is not None:
-            try:
-                if schedule is None:
-                    saved = await inspections.create_schedule(actor, data, zone, now)
-                else:
-                    saved = await inspections.update_schedule(actor, schedule.id, data, zone, now)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except Conflict:
-                fresh = await inspections.get_schedule(actor, schedule.id if schedule else 0)
-                values["version"] = str(fresh.version)
-                return await schedule_form_page(
-                    request, values, {}, fresh, status_code=409, conflict=True
-                )
-            else:
-                return redirect(f"/inspections/schedules?asset={saved.asset}", _("Schedule saved."))
-        return await schedule_form_page(request, values, errors, schedule, status_code=400)
-
-    @post("/schedules", guards=[staff_guard])
-    async def create_schedule(self, request: Request[Any, Any, Any]) -> Any:
-        return await self._save_schedule(request, None)
-
-    @get("/schedules/{schedule_id:int}/edit", guards=[staff_guard])
-    async def edit_schedule(self, request: Request[Any, Any, Any], schedule_id: IdParam) -> Any:
-        actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
-        schedule = await inspections.get_schedule(actor, schedule_id)
-        return await schedule_form_page(
-            request, schedule_form_values(schedule, zone_of(request)), {}, schedule
-        )
-
-    @post("/schedules/{schedule_id:int}", guards=[staff_guard])
-    async def update_schedule(self, request: Request[Any, Any, Any], schedule_id: IdParam) -> Any:
-        actor = require(require_actor(request), Perm.SCHEDULES_EDIT)
-        schedule = await inspections.get_schedule(actor, schedule_id)
-        return await self._save_schedule(request, schedule)
 
     # --- ad hoc inspections --------------------------------------------------------------
 
