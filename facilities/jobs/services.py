@@ -7,6 +7,7 @@ from typing import Any
 
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, require
+from facilities.i18n import N_
 from facilities.jobs.tables import JobRun, ScheduledJob
 
 
@@ -30,7 +31,7 @@ async def finish_run(
     ).where(JobRun.id == run_id)
 
 
-ABANDONED = "abandoned: its scheduler stopped (killed, or lost the database) before it finished"
+ABANDONED = N_("abandoned: its scheduler stopped (killed, or lost the database) before it finished")
 
 
 async def abandon_runs(runner: str, now: dt.datetime) -> int:
