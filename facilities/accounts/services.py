@@ -35,8 +35,8 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-but-a-timing-shield")
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this user name from this address in the window;
-    ``retry_after`` is the number of seconds until the window ends."""
+    """Too many failed logins for this user name from this address in the sliding window;
+    ``retry_after`` is the number of seconds until the oldest of them leaves it."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after} s")
@@ -229,16 +229,20 @@ async def change_password(
 async def authenticate(
     username: str, password: str, ip: str, now: dt.datetime, max_attempts: int, window: int
 ) -> StaffUser:
-    """Check a login; failures are counted per user name and address in the shared store."""
+    """Check a login. At most ``max_attempts`` failures per user name and address count in any
+    ``window`` seconds (a sliding window, shared by every process through the database): the
+    attempt takes one of that many places before its password is checked, atomically, so
+    parallel attempts cannot all slip under the limit; a failure keeps its place for the window,
+    a success gives it back. With no place free the password is not checked at all."""
     key = f"login:{username.strip().lower()}:{ip}"
-    if await rate_count(key, window, now) >= max_attempts:
-        ends = _window_start(now, window) + window
-        raise LoginThrottled(max(1, math.ceil(ends - now.timestamp())))
+    place, wait = await _take_place(key, max_attempts, window, now)
+    if place is None:
+        raise LoginThrottled(max(1, math.ceil(wait)))
     user = await find_user_by_username(username)
     valid = verify_password(user.password_hash if user else "", password)
     if user is None or not valid or not user.is_active:
-        await rate_hit(key, window, now)
         raise ValidationFailed({"password": _("Wrong user name or password.")})
+    await _give_back_place(place, now)
     if _hasher.check_needs_rehash(user.password_hash):
         await StaffUser.update({StaffUser.password_hash: hash_password(password)}).where(
             StaffUser.id == user.id
@@ -414,6 +418,88 @@ async def rate_hit(key: str, window: int, now: dt.datetime) -> int:
         start,
     )
     return int(rows[0]["hits"])
+
+
+async def rate_take(key: str, limit: int, window: int, now: dt.datetime) -> int | None:
+    """Count one event in the current fixed window if it holds fewer than ``limit``, and return
+    the new count; None, counting nothing, when the window is full. One conditional upsert (on
+    PostgreSQL the row is locked and the condition rechecked on its latest version), so parallel
+    callers never count past ``limit`` and a refused event uses up nothing."""
+    if limit < 1:
+        return None
+    rows = await RateLimitBucket.raw(
+        "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "hits = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
+        "THEN rate_limit_bucket.hits + 1 ELSE 1 END, "
+        "window_start = excluded.window_start "
+        "WHERE rate_limit_bucket.window_start <> excluded.window_start "
+        "OR rate_limit_bucket.hits < {} "
+        "RETURNING hits",
+        key,
+        _window_start(now, window),
+        limit,
+    )
+    return int(rows[0]["hits"]) if rows else None
+
+
+# A sliding window of ``limit`` places per key, each a rate_limit_bucket row ``key#n`` (``n`` below
+# ``limit``): ``window_start`` is the second it was taken, ``hits`` 1 while it is held and 0 once
+# given back. A place is free when it has no row yet, was given back, or was taken ``window``
+# seconds ago or more; so no more than ``limit`` events hold a place in any ``window`` seconds,
+# and the next is let in exactly ``window`` seconds after the oldest of them.
+
+
+def _places(key: str, limit: int) -> list[str]:
+    return [f"{key[:190]}#{n}" for n in range(limit)]
+
+
+async def _take_place(
+    key: str, limit: int, window: int, now: dt.datetime
+) -> tuple[str | None, float]:
+    """Take a free place under ``key``: (the place, 0), or (None, seconds until the first held
+    place frees) when all are held. Each place is taken by one conditional upsert (on
+    PostgreSQL it locks the row and rechecks the condition on its latest version), so of any
+    number of parallel callers exactly as many get a place as there were free places."""
+    second = int(now.timestamp())
+    places = _places(key, limit)
+    while True:
+        held = {
+            row["key"]: row["window_start"]
+            for row in await RateLimitBucket.select(
+                RateLimitBucket.key, RateLimitBucket.window_start
+            ).where(
+                RateLimitBucket.key.is_in(places)
+                & (RateLimitBucket.hits > 0)
+                & (RateLimitBucket.window_start > second - window)
+            )
+        }
+        if len(held) >= limit:
+            return None, min(held.values()) + window - now.timestamp()
+        for place in places:
+            if place not in held and await _claim(place, second, window):
+                return place, 0.0
+        # Every place seen free was taken meanwhile by parallel attempts: look again.
+
+
+async def _claim(place: str, second: int, window: int) -> bool:
+    rows = await RateLimitBucket.raw(
+        "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
+        "ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, hits = 1 "
+        "WHERE rate_limit_bucket.hits = 0 OR rate_limit_bucket.window_start <= {} "
+        "RETURNING id",
+        place,
+        second,
+        second - window,
+    )
+    return bool(rows)
+
+
+async def _give_back_place(place: str, now: dt.datetime) -> None:
+    """Free a place taken at ``now`` (and not since taken again)."""
+    await RateLimitBucket.update({RateLimitBucket.hits: 0}).where(
+        (RateLimitBucket.key == place) & (RateLimitBucket.window_start == int(now.timestamp()))
+    )
 
 
 async def supervisor_addresses() -> list[tuple[str, str]]:

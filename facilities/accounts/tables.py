@@ -64,7 +64,10 @@ class ApiToken(Table, tablename="api_token"):
 
 
 class RateLimitBucket(Table, tablename="rate_limit_bucket"):
-    """A fixed-window counter shared by every process through the database."""
+    """A rate-limit counter shared by every process through the database: the hits of ``key``
+    in the fixed window starting at ``window_start`` (``accounts.services.rate_hit``), or one
+    place of a sliding window (``key#n``; ``window_start``: the second the place was taken,
+    ``hits``: 1 while held), as the login limit keeps them."""
 
     id = Serial(primary_key=True)
     key = Varchar(length=200, unique=True, required=True)

@@ -285,8 +285,9 @@ class Open311Controller(Controller):
             if client is None:
                 await reports.take_rate(f"open311:badkey:{ip}", reports.BAD_KEYS_PER_IP, now)
                 raise Open311Error(403, _("api_key is missing or not valid."))
-            await reports.take_rate(f"open311:key:{client.id}", reports.OPEN311_POSTS_PER_KEY, now)
+            # The address first: the key's hourly budget counts only posts that passed it.
             await reports.take_rate(f"open311:ip:{ip}", reports.OPEN311_POSTS_PER_IP, now)
+            await reports.take_rate(f"open311:key:{client.id}", reports.OPEN311_POSTS_PER_KEY, now)
         except reports.RateLimited as exc:
             raise Open311Error(429, exc.detail, exc.retry_after) from None
         values = {k: v for k in form if isinstance(v := form.get(k), str)}

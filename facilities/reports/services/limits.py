@@ -37,14 +37,17 @@ class RateLimited(DomainError):
 
 
 async def take_rate(key: str, limit: int, now: dt.datetime) -> None:
-    """Count one attempt under ``key`` (shared by every process through the database) and raise
-    RateLimited once the window holds more than ``limit``. The count is one atomic upsert, so
-    two processes cannot both slip through the last place."""
-    hits = await accounts.rate_hit(key[:200], RATE_WINDOW_SECONDS, now)
-    if hits > limit:
+    """Count one attempt under ``key`` (shared by every process through the database), or raise
+    RateLimited when the window already holds ``limit``: a refused attempt is not counted, so
+    the count is of the attempts let through. Check and count are one conditional upsert, so
+    two processes cannot both slip through the last place. Where one attempt passes several
+    limits, take them in order and the later ones count only attempts the earlier let through
+    (an Open311 key's budget is taken after its address's limit)."""
+    if await accounts.rate_take(key[:200], limit, RATE_WINDOW_SECONDS, now) is None:
         ends = int(now.timestamp()) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
         raise RateLimited(max(1, ends + RATE_WINDOW_SECONDS - int(now.timestamp())))
 
 
 async def rate_used(key: str, now: dt.datetime) -> int:
+    """The attempts counted under ``key`` in the current window."""
     return await accounts.rate_count(key[:200], RATE_WINDOW_SECONDS, now)
