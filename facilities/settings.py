@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from facilities.lib.media import PIXEL_CEILING
+
 PREFIX = "FACILITIES_"
 DEV_SECRET = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
 
@@ -148,6 +150,11 @@ class Settings:
     media_dir: str = _setting("var/media", _text, "Where uploaded photos and documents are stored")
     max_upload_bytes: int = _setting(
         8_000_000, _int_between(1024, 500_000_000), "Largest accepted photo or document in bytes"
+    )
+    max_image_pixels: int = _setting(
+        24_000_000,
+        _int_between(10_000, PIXEL_CEILING),
+        "Largest accepted image in pixels (width x height), checked before it is decoded",
     )
     max_request_bytes: int = _setting(
         10_000_000, _int_between(1024, 1_000_000_000), "Largest accepted request body in bytes"

@@ -319,6 +319,7 @@ class InspectionController(Controller):
                     settings.media_path,
                     settings.max_upload_bytes,
                     now,
+                    max_pixels=settings.max_image_pixels,
                 )
             except ValidationFailed as exc:
                 return await inspection_page(
@@ -360,6 +361,7 @@ class InspectionController(Controller):
                 settings.media_path,
                 settings.max_upload_bytes,
                 now,
+                max_pixels=settings.max_image_pixels,
             )
         except ValidationFailed as exc:
             return await inspection_page(request, inspection_id, 400, finding_errors=exc.errors)

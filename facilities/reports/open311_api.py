@@ -326,6 +326,7 @@ class Open311Controller(Controller):
                 now,
                 media_root=settings.media_path,
                 max_upload_bytes=settings.max_upload_bytes,
+                max_image_pixels=settings.max_image_pixels,
                 channel=Channel.OPEN311,
                 client=client,
             )

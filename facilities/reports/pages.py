@@ -169,6 +169,7 @@ class ReportController(Controller):
                     now,
                     media_root=settings.media_path,
                     max_upload_bytes=settings.max_upload_bytes,
+                    max_image_pixels=settings.max_image_pixels,
                 )
             except ValidationFailed as exc:
                 errors = exc.errors

@@ -242,5 +242,6 @@ class TicketApiController(Controller):
             settings.media_path,
             settings.max_upload_bytes,
             now,
+            max_pixels=settings.max_image_pixels,
         )
         return Response(attachment_out(row), status_code=201)

@@ -429,6 +429,7 @@ class TicketController(Controller):
                 settings.media_path,
                 settings.max_upload_bytes,
                 now,
+                max_pixels=settings.max_image_pixels,
             )
         except ValidationFailed as exc:
             return await self._show(request, ticket_id, 400, errors=exc.errors)

@@ -98,6 +98,7 @@ async def _finding_to_ticket(
                     media_root,
                     max(photo.size, 1) * 4 + 1_000_000,
                     now,
+                    max_pixels=media.PIXEL_CEILING,  # vetted when the inspector sent it
                 )
                 stored.append((attachment.storage_key, attachment.thumbnail_key))
             await audit.record(

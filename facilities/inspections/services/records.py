@@ -309,6 +309,8 @@ async def add_photo(
     media_root: Path,
     max_bytes: int,
     now: dt.datetime,
+    *,
+    max_pixels: int = media.MAX_PIXELS,
 ) -> InspectionPhoto:
     require(actor, Perm.INSPECTIONS_RECORD)
     inspection = await get_inspection(actor, inspection_id)
@@ -318,7 +320,9 @@ async def add_photo(
         (Finding.id == finding_id) & (Finding.inspection == inspection.id)
     ):
         raise ValidationFailed({"finding_id": _("Choose a finding of this inspection.")})
-    stored = media.store_checked(data, media_root, f"inspections/{inspection.id}", max_bytes)
+    stored = await media.store_checked(
+        data, media_root, f"inspections/{inspection.id}", max_bytes, max_pixels=max_pixels
+    )
     try:
         async with db.transaction():
             row = InspectionPhoto(

@@ -75,8 +75,11 @@ def _check_attributes(category: str, values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-def _store_photos(photos: Sequence[Upload], media_root: Any, max_bytes: int) -> list[Any]:
-    """Check and store the photos (images only, metadata stripped); all or none are kept."""
+async def _store_photos(
+    photos: Sequence[Upload], media_root: Any, max_bytes: int, max_pixels: int
+) -> list[Any]:
+    """Check and store the photos (images only, metadata stripped, decoded off the event
+    loop); all or none are kept."""
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed({"photos": _("Send at most %(n)s photos.") % {"n": MAX_PHOTOS}})
     for photo in photos:
@@ -94,10 +97,14 @@ def _store_photos(photos: Sequence[Upload], media_root: Any, max_bytes: int) -> 
         for photo in photos:
             if photo.data.startswith(b"%PDF-"):
                 raise media.UnsupportedFile("pdf")
-            item = media.store_upload(photo.data, media_root, "reports")
+            item = await media.store(photo.data, media_root, "reports", max_pixels=max_pixels)
             stored.append(item)
             if not item.is_image:
                 raise media.UnsupportedFile(item.content_type)
+    except media.TooManyPixels as exc:
+        for item in stored:
+            media.remove(media_root, item.storage_key, item.thumbnail_key)
+        raise ValidationFailed({"photos": media.too_many_pixels(exc.limit)}) from None
     except media.UnsupportedFile:
         for item in stored:
             media.remove(media_root, item.storage_key, item.thumbnail_key)
@@ -110,6 +117,10 @@ def _store_photos(photos: Sequence[Upload], media_root: Any, max_bytes: int) -> 
         raise ValidationFailed(
             {"photos": _("The photo could not be stored. Nothing was saved; please try again.")}
         ) from None
+    except BaseException:  # cancelled (the client went away): keep none
+        for item in stored:
+            media.remove(media_root, item.storage_key, item.thumbnail_key)
+        raise
     return stored
 
 
@@ -134,6 +145,7 @@ async def submit_report(
     *,
     media_root: Any,
     max_upload_bytes: int,
+    max_image_pixels: int = media.MAX_PIXELS,
     channel: Channel = Channel.WEB,
     client: Open311Key | None = None,
     follow_up_of: int | None = None,
@@ -150,7 +162,7 @@ async def submit_report(
     if errors:
         raise ValidationFailed(errors)
     assert facility is not None
-    stored = _store_photos(photos, media_root, max_upload_bytes)
+    stored = await _store_photos(photos, media_root, max_upload_bytes, max_image_pixels)
     token = secrets.token_urlsafe(24)
     try:
         async with db.transaction():

@@ -157,6 +157,7 @@ async def _copy_photos(
             media_root,
             max(max_bytes, len(data)),
             now,
+            max_pixels=media.PIXEL_CEILING,  # vetted when the citizen sent it
         )
         created.append(attachment)
 

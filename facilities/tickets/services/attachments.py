@@ -31,6 +31,8 @@ async def add_attachment(
     media_root: Path,
     max_bytes: int,
     now: dt.datetime,
+    *,
+    max_pixels: int = media.MAX_PIXELS,
 ) -> TicketAttachment:
     """Check, clean and store a photo or PDF, then record it; the file is removed again if the
     database write fails, so there is never a file without its row."""
@@ -38,7 +40,9 @@ async def add_attachment(
     ticket = await find_ticket(ticket_id)
     if ticket is None:
         raise NotFound(_("No such ticket."))
-    stored = media.store_checked(data, media_root, f"tickets/{ticket.id}", max_bytes)
+    stored = await media.store_checked(
+        data, media_root, f"tickets/{ticket.id}", max_bytes, max_pixels=max_pixels
+    )
     try:
         async with db.transaction():
             row = TicketAttachment(
