@@ -19,7 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from facilities import db
+from facilities import db, maintenance
 from facilities.accounts.guards import AuthMiddleware
 from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.asset_file import provide_asset_file, provide_commission
@@ -49,6 +49,7 @@ from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.errors import EXCEPTION_HANDLERS
 from facilities.web.headers import add_security_headers
+from facilities.web.json_depth import refuse_deep_json
 from facilities.web.locale import locale_middleware_factory
 from facilities.web.observability import (
     configure_logging,
@@ -117,7 +118,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        current: Settings = app.state.settings
+        sqlite_file = db.sqlite_path(current.database_url) if current.is_sqlite else None
         async with (
+            maintenance.serving(sqlite_file),  # `facilities restore` refuses while it is held
             db.connection_pool(settings.db_pool_min, settings.db_pool_max),
             memory.trimming(settings.memory_trim_seconds),
         ):
@@ -154,6 +158,7 @@ def create_app(
             "commission": Provide(provide_commission, sync_to_thread=False),
         },
         before_send=[add_security_headers, count_unmatched],
+        before_request=refuse_deep_json,
         middleware=[
             observability_middleware_factory,
             locale_middleware_factory,

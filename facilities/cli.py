@@ -232,17 +232,31 @@ def backup(path: Path) -> None:
     click.echo(f"backed up {pages} pages to {path}")
 
 
+class DatabaseInUse(click.ClickException):
+    """``facilities restore`` refused: the database is in use (exit code 3, as a second
+    scheduler's)."""
+
+    exit_code = 3
+
+
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Replace the current database without asking")
-def restore(path: Path, yes: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even while the database is in use (the running processes may lose changes)",
+)
+def restore(path: Path, yes: bool, force: bool) -> None:
     """Replace the SQLite database with the backup at PATH (stop the app first).
 
-    On PostgreSQL use pg_restore (see the README's "Backup and restore")."""
+    Refuses while the database is in use (a web process, a scheduler or another program has it
+    open) unless --force. On PostgreSQL use pg_restore (see the README's "Backup and restore")."""
     settings = _settings()
     if not settings.is_sqlite:
         raise click.ClickException(
-            'on PostgreSQL use: pg_restore --clean --dbname="$FACILITIES_DATABASE_URL" FILE'
+            "on PostgreSQL use: pg_restore --clean --if-exists "
+            '--dbname="$FACILITIES_DATABASE_URL" FILE'
         )
     from facilities import maintenance
 
@@ -250,9 +264,14 @@ def restore(path: Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Replace {target} with {path}?", abort=True)
     try:
-        maintenance.restore_sqlite(path, target)
+        maintenance.restore_sqlite(path, target, force=force)
     except maintenance.NotABackup as exc:
         raise click.ClickException(str(exc)) from None
+    except maintenance.DatabaseInUse as exc:
+        raise DatabaseInUse(
+            f"{exc}. Stop the web app and the scheduler, then run restore again; "
+            "or pass --force to restore anyway (the running processes may lose changes)."
+        ) from None
     click.echo(f"restored {target} from {path}")
 
 

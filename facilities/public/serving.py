@@ -19,6 +19,7 @@ from litestar import Request
 from facilities import i18n
 from facilities.closures import public
 from facilities.i18n import gettext as _
+from facilities.public import feeds
 from facilities.public.wording import HELPERS, local_text
 from facilities.web import templating
 from facilities.web.auth import current_actor
@@ -102,30 +103,60 @@ def lang_query() -> str:
     return "?lang=en" if i18n.current_locale() == "en" else ""
 
 
+def _media_type(media_type: str) -> str:
+    """A feed's media type without its parameters, as a <link type="..."> names it."""
+    return media_type.split(";")[0].strip()
+
+
+ATOM = _media_type(feeds.atom.MEDIA_TYPE)
+ICAL = _media_type(feeds.ical.MEDIA_TYPE)
+GEOJSON = _media_type(feeds.geojson.MEDIA_TYPE)
+
+
 def feed_links(
     *, asset: public.PublicAsset | None = None, site_id: int | None = None
 ) -> list[dict[str, str]]:
-    """Every feed a page offers (Atom also as <link rel="alternate">), in the reader's language."""
+    """Every feed a page offers, in the reader's language, each with its media type: the page
+    lists them and advertises every one in its <head> (``<link rel="alternate">``)."""
     q = lang_query()
-    links = [{"rel": "atom", "href": f"/feeds/notices.atom{q}", "title": _("All closure notices")}]
+    links = [
+        {
+            "rel": "atom",
+            "type": ATOM,
+            "href": f"/feeds/notices.atom{q}",
+            "title": _("All closure notices"),
+        }
+    ]
     if site_id is not None:
         links.append(
-            {"rel": "atom", "href": f"/feeds/sites/{site_id}.atom{q}", "title": _("This site")}
+            {
+                "rel": "atom",
+                "type": ATOM,
+                "href": f"/feeds/sites/{site_id}.atom{q}",
+                "title": _("This site"),
+            }
         )
     if asset is not None:
         links.append(
             {
                 "rel": "atom",
+                "type": ATOM,
                 "href": f"/feeds/facilities/{asset.id}.atom{q}",
                 "title": _("This facility"),
             }
         )
     links.append(
-        {"rel": "ics", "href": f"/feeds/closures.ics{q}", "title": _("Closure calendar (iCal)")}
+        {
+            "rel": "ics",
+            "type": ICAL,
+            "href": f"/feeds/closures.ics{q}",
+            "title": _("Closure calendar (iCal)"),
+        }
     )
     links.append(
         {
             "rel": "geojson",
+            "type": GEOJSON,
             "href": "/feeds/closures.geojson",
             "title": _("Map of closures (GeoJSON)"),
         }

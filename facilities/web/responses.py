@@ -30,7 +30,7 @@ def read_flash(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
         return []
     try:
         messages = json.loads(base64.urlsafe_b64decode(raw.encode()))
-    except ValueError:
+    except (ValueError, RecursionError):  # a forged cookie: not JSON, or nested too deeply
         return []
     if not isinstance(messages, list):
         return []
