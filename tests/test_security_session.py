@@ -81,13 +81,15 @@ async def test_every_staff_write_needs_the_csrf_token(app, login, world):
 
 
 async def test_public_cookie_less_writes_need_the_csrf_token_too(app, login, anon, world, now):
-    """The citizen's forms (report, still broken, subscribe) and login/logout set a CSRF
-    cookie with the form, so they check it: a forged post answers 403 and writes nothing.
+    """The citizen's forms (report, still broken, subscribe and its confirmation) and
+    login/logout set a CSRF cookie with the form, so they check it: a forged post answers 403
+    and writes nothing.
     The only exemptions are the declared machine and one-click posts."""
     assert set(writes(app, staff=False)) - CSRF_EXEMPT == {
         "POST /login",
         "POST /logout",
         "POST /subscriptions",
+        "POST /subscriptions/confirm/{token:str}",
         "POST /report",
         "POST /reports/{token:str}/still-broken",
     }
@@ -111,6 +113,7 @@ async def test_public_cookie_less_writes_need_the_csrf_token_too(app, login, ano
         (anon, f"/reports/{submitted.token}/still-broken", {"description": "还是坏的"}),
         # The exemptions are anchored: a path that merely contains "/open311" is not exempt.
         (anon, "/reports/open311/still-broken", {"description": "x"}),
+        (anon, "/subscriptions/confirm/nope", {}),  # a link scanner cannot confirm either
     ]
     state, sessions = await database_state(), await Session.count()
     reports = await ServiceRequest.count()

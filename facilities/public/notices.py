@@ -7,7 +7,8 @@ in ``facilities.closures.public`` (which select public columns only) and answers
 made by the pure renderers in ``facilities.public.feeds``, the sentences by
 ``facilities.public.wording``.
 
-Subscriptions: double opt-in (``services.subscribe`` queues the confirmation e-mail), one-click
+Subscriptions: double opt-in (``services.subscribe`` queues the confirmation e-mail; its link
+opens a page whose button confirms by POST, so a mail link scanner confirms nothing), one-click
 unsubscribe (RFC 8058: the POST needs no cookie or CSRF token; its path is excluded from CSRF in
 ``facilities.app``), a honeypot field, and a limit per client address and per e-mail address
 counted in the database (so it holds across processes). The address is never shown back
@@ -49,7 +50,7 @@ from facilities.public.subscribe_pages import (
     subscribe_page,
 )
 from facilities.public.wording import local_text
-from facilities.web.conditional import HTML
+from facilities.web.conditional import HTML, csrf_token
 from facilities.web.forms import form_values
 from facilities.web.public_cache import cache_of
 from facilities.web.responses import client_ip, render
@@ -328,11 +329,25 @@ class NoticeController(Controller):
         return render(request, "public/subscribe_requested.html")
 
     @get("/subscriptions/confirm/{token:str}")
+    async def confirm_page(self, request: Request[Any, Any, Any], token: str) -> Template:
+        """The page the e-mail's link opens: a button that confirms (a mail link scanner
+        following the link confirms nothing)."""
+        state = await public.subscription_state(token)
+        if state == "active":
+            return render(request, "public/subscription_confirmed.html", token=token)
+        if state != "pending":
+            return render(request, "public/subscription_invalid.html", status_code=404)
+        return render(
+            request, "public/subscription_confirm.html", token=token, csrf=csrf_token(request)
+        )
+
+    @post("/subscriptions/confirm/{token:str}")
     async def confirm(
         self, request: Request[Any, Any, Any], token: str, now: dt.datetime
-    ) -> Template:
+    ) -> Response[Any]:
+        """The button: confirms (again is fine), then shows the confirmed page."""
         if await closures.confirm_subscription(token, now):
-            return render(request, "public/subscription_confirmed.html", token=token)
+            return Redirect(path=f"/subscriptions/confirm/{token}", status_code=303)
         return render(request, "public/subscription_invalid.html", status_code=404)
 
     @get("/unsubscribe/{token:str}")

@@ -58,7 +58,26 @@ def expected_text(day: dt.date | None, precision: str, since: dt.datetime | None
     return _("Expected to reopen before %(date)s") % {"date": date}
 
 
-def expected(closure: public.PublicClosure) -> str:
+def overdue_text(day: dt.date, precision: str, since: dt.datetime | None = None) -> str:
+    """A promise whose date has passed: 「原定5月1日前重新开放，已逾期」 /
+    "Expected to reopen before 1 May; this date has passed." (or "on 1 May")."""
+    date = day_text(day, _local_year(since) if since else None)
+    if precision == Precision.EXACT:
+        return _("Expected to reopen on %(date)s; this date has passed.") % {"date": date}
+    return _("Expected to reopen before %(date)s; this date has passed.") % {"date": date}
+
+
+def overdue(closure: public.PublicClosure, now: dt.datetime) -> bool:
+    """The promised reopening date has passed without a reopening."""
+    return closure.overdue(now, templating._zone)
+
+
+def expected(closure: public.PublicClosure, now: dt.datetime | None = None) -> str:
+    """The reopening promise; with ``now``, says so when its date has passed."""
+    if now is not None and closure.planned_reopen_on is not None and overdue(closure, now):
+        return overdue_text(
+            closure.planned_reopen_on, closure.reopen_precision, closure.effective_from
+        )
     return expected_text(
         closure.planned_reopen_on, closure.reopen_precision, closure.effective_from
     )
@@ -130,6 +149,7 @@ def in_both_languages(
 HELPERS: dict[str, Any] = {
     "expected": expected,
     "expected_text": expected_text,
+    "overdue": overdue,
     "revision_text": revision_text,
     "headline": headline,
     "tone": tone,

@@ -476,6 +476,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "POST /subscriptions": ("/subscriptions", 400),  # an empty form
     "GET /subscriptions/requested": ("/subscriptions/requested", 200),
     "GET /subscriptions/confirm/{token:str}": ("/subscriptions/confirm/nope", 404),
+    "POST /subscriptions/confirm/{token:str}": ("/subscriptions/confirm/nope", 404),
     "GET /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
     "POST /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
     "GET /accountability": ("/accountability", 200),

@@ -1,7 +1,7 @@
 """What changed, and when: :func:`version` is the cheap fingerprint of everything the public
 views show (ETag and Last-Modified of every public page and feed), with the next instant at
 which the views change by the clock alone (a planned start, an announced reopening, a
-reopening leaving the 30-day list)."""
+reopening leaving the 30-day list, a promised reopening date passing)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from facilities.closures.choices import Precision
 from facilities.closures.public.listings import RECENTLY_REOPENED
+from facilities.closures.public.views import promise_broken_at
 from facilities.closures.tables import Closure
+from facilities.web import templating
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +53,26 @@ SELECT
   (SELECT max(reopens_at) FROM closure
      WHERE status = 'lifted' AND reopens_at <= {}) AS last_reopen,
   (SELECT max(reopens_at) FROM closure
-     WHERE status = 'lifted' AND reopens_at <= {}) AS last_expiry
+     WHERE status = 'lifted' AND reopens_at <= {}) AS last_expiry,
+  (SELECT min(planned_reopen_on) FROM closure WHERE status IN ('planned', 'active', 'extended')
+     AND reopen_precision = 'before' AND planned_reopen_on > {}) AS next_before,
+  (SELECT min(planned_reopen_on) FROM closure WHERE status IN ('planned', 'active', 'extended')
+     AND reopen_precision <> 'before' AND planned_reopen_on >= {}) AS next_on,
+  (SELECT max(planned_reopen_on) FROM closure WHERE status IN ('planned', 'active', 'extended')
+     AND reopen_precision = 'before' AND planned_reopen_on <= {}) AS last_before,
+  (SELECT max(planned_reopen_on) FROM closure WHERE status IN ('planned', 'active', 'extended')
+     AND reopen_precision <> 'before' AND planned_reopen_on < {}) AS last_on
 """
 _INSTANTS = ("closure_at", "published_at", "ticket_at", "asset_at", "site_at")
+
+
+def _broken_at(value: Any, precision: str) -> dt.datetime | None:
+    """When a promise of reopening (a date: a ``date`` on PostgreSQL, text on SQLite) is broken,
+    in the bureau's zone (see :func:`promise_broken_at`)."""
+    if value is None:
+        return None
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return promise_broken_at(day, precision, templating._zone)
 
 
 def _instant(value: Any) -> dt.datetime | None:
@@ -66,7 +86,10 @@ def _instant(value: Any) -> dt.datetime | None:
 async def version(now: dt.datetime) -> Version:
     """One query: the newest change of every public fact, and the clock's next effect."""
     window = now - RECENTLY_REOPENED
-    rows = await Closure.raw(_VERSION_SQL, now, now, window, now, window)
+    today = now.astimezone(templating._zone).date()
+    rows = await Closure.raw(
+        _VERSION_SQL, now, now, window, now, window, today, today, today, today
+    )
     row = rows[0]
     instants = [_instant(row[name]) for name in _INSTANTS]
     next_expiry = _instant(row["next_expiry"])
@@ -74,11 +97,15 @@ async def version(now: dt.datetime) -> Version:
         _instant(row["next_start"]),
         _instant(row["next_reopen"]),
         next_expiry + RECENTLY_REOPENED if next_expiry else None,
+        _broken_at(row["next_before"], Precision.BEFORE),
+        _broken_at(row["next_on"], Precision.EXACT),
     ]
     last_expiry = _instant(row["last_expiry"])
     passed = [
         _instant(row["last_reopen"]),
         last_expiry + RECENTLY_REOPENED if last_expiry else None,
+        _broken_at(row["last_before"], Precision.BEFORE),
+        _broken_at(row["last_on"], Precision.EXACT),
     ]
     valid_until = min((u for u in upcoming if u is not None), default=None)
     changed_at = max((i for i in instants if i is not None), default=None)

@@ -1,6 +1,7 @@
 """The public views of a closure and its asset: frozen dataclasses made only from the columns
 named in :data:`ASSET_COLUMNS` and :data:`CLOSURE_COLUMNS`, and the builders that read them
-(a closure with its asset, every promise made and the public progress of its linked work).
+(a closure with its asset, every promise made and the public progress of its linked work,
+which reads "planned" until the closure starts).
 
 A new internal column never reaches a citizen by accident: nothing here selects a whole row."""
 
@@ -11,9 +12,26 @@ import datetime as dt
 from typing import Any
 
 from facilities.assets.tables import Asset, Site
-from facilities.closures.choices import IN_FORCE, TICKET_PROGRESS, PublicProgress, Status
+from facilities.closures.choices import (
+    IN_FORCE,
+    TICKET_PROGRESS,
+    Precision,
+    PublicProgress,
+    Status,
+)
 from facilities.closures.tables import Closure, ClosurePromise, ClosureTicket
 from facilities.records import loads
+
+#: Closures whose reopening is still to come: a passed promise date means a broken promise.
+AWAITING_REOPENING = IN_FORCE | {Status.PLANNED}
+
+
+def promise_broken_at(day: dt.date, precision: str, zone: dt.tzinfo) -> dt.datetime:
+    """The instant a promise to reopen is broken if the facility has not reopened: the start
+    (in the bureau's ``zone``) of the promised day for "before 1 May", of the day after for
+    "on 1 May"."""
+    last = day if precision == Precision.BEFORE else day + dt.timedelta(days=1)
+    return dt.datetime.combine(last, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +152,13 @@ class PublicClosure:
         return (
             self.status == Status.LIFTED and self.reopens_at is not None and self.reopens_at <= now
         )
+
+    def overdue(self, now: dt.datetime, zone: dt.tzinfo) -> bool:
+        """The promised reopening date has passed at ``now`` and the facility has not been
+        reopened (nor its reopening announced)."""
+        if self.planned_reopen_on is None or self.status not in AWAITING_REOPENING:
+            return False
+        return promise_broken_at(self.planned_reopen_on, self.reopen_precision, zone) <= now
 
 
 ASSET_COLUMNS = (
@@ -269,13 +294,17 @@ async def public_closures(rows: list[dict[str, Any]]) -> list[PublicClosure]:
     result = []
     for r in rows:
         values = {k: r[k] for k in r if k not in {"asset", "safety_measures"}}
+        work = progress.get(r["id"], [])
+        if r["status"] == Status.PLANNED:
+            # the closure has not started: its work is planned, whatever the crew has begun
+            work = [dataclasses.replace(p, progress=PublicProgress.PLANNED) for p in work]
         result.append(
             PublicClosure(
                 **values,
                 asset=assets[r["asset"]],
                 safety_measures=loads(r["safety_measures"]),
                 promises=promises.get(r["id"], []),
-                progress=progress.get(r["id"], []),
+                progress=work,
             )
         )
     return result

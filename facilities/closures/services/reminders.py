@@ -1,6 +1,7 @@
-"""Reminders that keep the notice honest: a promise about to slip while linked work is still open
-(the supervisors are alerted and a delay notice drafted), and a closure whose notice has been
-quiet too long; each once, by a unique key."""
+"""Reminders that keep the notice honest: a promise about to slip while a reopening criterion is
+still unmet (linked work open, no passed acceptance inspection, a bad grade or no sign-off: the
+reopening gate's criteria; the supervisors are alerted and a delay notice drafted), and a
+closure whose notice has been quiet too long; each once, by a unique key."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 
 from facilities import db
 from facilities.accounts import services as accounts
+from facilities.assets.tables import Asset
 from facilities.closures.choices import IN_FORCE, NoticeSource, NoticeState
 from facilities.closures.services.common import (
     DONE_TICKET_STATUSES,
@@ -15,40 +17,46 @@ from facilities.closures.services.common import (
     bilingual,
 )
 from facilities.closures.services.reading import linked_tickets
+from facilities.closures.services.reopening_gate import gate
 from facilities.closures.tables import Closure, ClosurePromise, NoticeUpdate
 from facilities.i18n import N_
 from facilities.notifications import services as notifications
 
 
 async def warn_promise_slips(now: dt.datetime, days: int) -> int:
-    """A promise is about to slip (reopening within ``days`` while linked work is open): alert
+    """A promise is about to slip (reopening within ``days`` while a reopening criterion is
+    unmet: open linked work, no passed acceptance inspection, a bad grade, no sign-off): alert
     the supervisors and draft a delay notice, once per promise."""
     horizon = (now + dt.timedelta(days=days)).date()
-    closures = await Closure.select(
-        Closure.id, Closure.planned_reopen_on, Closure.asset.code.as_alias("asset_code")
-    ).where(
+    closures = await Closure.objects().where(
         Closure.status.is_in(sorted(IN_FORCE))
         & Closure.planned_reopen_on.is_not_null()
         & (Closure.planned_reopen_on <= horizon)
     )
+    codes = {
+        row["id"]: row["code"]
+        for row in await Asset.select(Asset.id, Asset.code).where(
+            Asset.id.is_in(sorted({c.asset for c in closures}) or [0])
+        )
+    }
     warned = 0
     for closure in closures:
-        tickets = await linked_tickets(closure["id"])
+        unmet = [c for c in (await gate(closure)).criteria if not c.met]
+        if not unmet:
+            continue
         open_work = [
             t
-            for t in tickets
+            for t in await linked_tickets(closure.id)
             if t["status"] not in DONE_TICKET_STATUSES
             and t["status"] not in IRRELEVANT_TICKET_STATUSES
         ]
-        if not open_work:
-            continue
         promise = (
             await ClosurePromise.select(ClosurePromise.id)
-            .where(ClosurePromise.closure == closure["id"])
+            .where(ClosurePromise.closure == closure.id)
             .order_by(ClosurePromise.id, ascending=False)
             .first()
         )
-        key = f"slip:{closure['id']}:{promise['id'] if promise else 0}"
+        key = f"slip:{closure.id}:{promise['id'] if promise else 0}"
         async with db.transaction():
             zh, en = bilingual(
                 N_(
@@ -59,7 +67,7 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
             drafted = (
                 await NoticeUpdate.insert(
                     NoticeUpdate(
-                        closure=closure["id"],
+                        closure=closure.id,
                         state=NoticeState.DRAFT,
                         source=NoticeSource.SYSTEM,
                         dedupe_key=key,
@@ -80,10 +88,11 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
                     language=language,
                     now=now,
                     context={
-                        "closure_id": closure["id"],
-                        "asset_code": closure["asset_code"],
-                        "planned": closure["planned_reopen_on"],
+                        "closure_id": closure.id,
+                        "asset_code": codes.get(closure.asset, ""),
+                        "planned": closure.planned_reopen_on,
                         "open_tickets": len(open_work),
+                        "unmet": [c.code for c in unmet],
                     },
                     dedupe_key=f"{key}:{email}",
                 )
