@@ -98,3 +98,15 @@ async def test_a_planned_closures_work_is_planned_until_the_closure_starts(anon,
     clock.set(starts + dt.timedelta(minutes=1), frozen=True)
     page = await _read(anon, url, "en")
     assert '<span class="badge progress-in_progress">In progress</span>' in page
+
+
+async def test_the_cap_alert_says_so_too(anon, story, clock):
+    """The alert a navigation app or a siren relays must not promise a date already broken."""
+    url = f"/feeds/cap/{story.closure.id}.xml"
+    clock.set(BROKEN - dt.timedelta(seconds=1), frozen=True)
+    before = (await anon.get(url)).content.decode()
+    assert EN_PROMISE in before and "this date has passed" not in before
+    clock.set(BROKEN, frozen=True)
+    after = (await anon.get(url)).content.decode()
+    assert EN_OVERDUE in after
+    assert ZH_OVERDUE in after

@@ -58,7 +58,7 @@ def render(closure: public.PublicClosure, *, base: str, now: dt.datetime) -> byt
             measures = [label(SafetyMeasure, m) for m in closure.safety_measures]
             description = [
                 local_text(closure, "reason"),
-                expected(closure),
+                expected(closure, now),
                 *(revision_text(closure, r) for r in closure.revisions),
             ]
             if measures:
