@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from facilities import db
-from facilities.accounts.choices import Perm, Role
+from facilities.accounts.choices import GRANTS, Perm, Role
 from facilities.accounts.permissions import Actor, require
 from facilities.accounts.schemas import PasswordChange, TokenCreate, UserCreate, UserUpdate
 from facilities.accounts.tables import ApiToken, RateLimitBucket, Session, StaffUser
@@ -101,14 +101,16 @@ async def find_user_by_username(username: str) -> StaffUser | None:
     return await StaffUser.objects().where(StaffUser.username == username.strip()).first()
 
 
-async def staff_options() -> list[tuple[int, str]]:
-    """(id, display name) of every active member of staff, by name: the pickers for assignees,
-    inspectors and leads, and the names shown beside ids."""
-    rows = (
-        await StaffUser.select(StaffUser.id, StaffUser.display_name)
-        .where(StaffUser.is_active == True)  # noqa: E712
-        .order_by(StaffUser.display_name)
+async def staff_options(able_to: Perm | None = None) -> list[tuple[int, str]]:
+    """(id, display name) of every active member of staff, by name: the names shown beside ids,
+    and, with ``able_to``, a picker's choices: only those whose role holds that permission (the
+    assignee picker offers no read-only viewer)."""
+    query = StaffUser.select(StaffUser.id, StaffUser.display_name).where(
+        StaffUser.is_active == True  # noqa: E712
     )
+    if able_to is not None:
+        query = query.where(StaffUser.role.is_in(sorted(GRANTS[able_to])))
+    rows = await query.order_by(StaffUser.display_name)
     return [(r["id"], r["display_name"]) for r in rows]
 
 

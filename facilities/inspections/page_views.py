@@ -68,7 +68,7 @@ async def new_inspection_page(
         form=form,
         errors=errors,
         asset_options=await asset_options(actor),
-        staff_options=await accounts.staff_options(),
+        staff_options=await accounts.staff_options(able_to=Perm.INSPECTIONS_RECORD),
         team_options=await team_options(),
         checklist_options=await checklist_options(),
     )

@@ -75,7 +75,7 @@ async def _form_context(actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
             components = []
     return {
         "asset_options": await _asset_options(actor),
-        "staff_options": await accounts.staff_options(),
+        "staff_options": await accounts.staff_options(able_to=Perm.TICKETS_WORK),
         "components": components,
     }
 
