@@ -406,18 +406,20 @@ async def rate_count(key: str, window: int, now: dt.datetime) -> int:
     return int(row["hits"])
 
 
+# One event counted in the key's fixed window: a new window starts again at 1.
+_COUNT_EVENT = (
+    "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "hits = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
+    "THEN rate_limit_bucket.hits + 1 ELSE 1 END, "
+    "window_start = excluded.window_start "
+)
+
+
 async def rate_hit(key: str, window: int, now: dt.datetime) -> int:
     """Count one event in the current fixed window and return the new count (atomic upsert)."""
-    start = _window_start(now, window)
     rows = await RateLimitBucket.raw(
-        "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
-        "ON CONFLICT (key) DO UPDATE SET "
-        "hits = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
-        "THEN rate_limit_bucket.hits + 1 ELSE 1 END, "
-        "window_start = excluded.window_start "
-        "RETURNING hits",
-        key,
-        start,
+        _COUNT_EVENT + "RETURNING hits", key, _window_start(now, window)
     )
     return int(rows[0]["hits"])
 
@@ -430,12 +432,7 @@ async def rate_take(key: str, limit: int, window: int, now: dt.datetime) -> int 
     if limit < 1:
         return None
     rows = await RateLimitBucket.raw(
-        "INSERT INTO rate_limit_bucket (key, window_start, hits) VALUES ({}, {}, 1) "
-        "ON CONFLICT (key) DO UPDATE SET "
-        "hits = CASE WHEN rate_limit_bucket.window_start = excluded.window_start "
-        "THEN rate_limit_bucket.hits + 1 ELSE 1 END, "
-        "window_start = excluded.window_start "
-        "WHERE rate_limit_bucket.window_start <> excluded.window_start "
+        _COUNT_EVENT + "WHERE rate_limit_bucket.window_start <> excluded.window_start "
         "OR rate_limit_bucket.hits < {} "
         "RETURNING hits",
         key,

@@ -33,19 +33,19 @@ def day_text(day: dt.date, reference_year: int | None = None) -> str:
 def date_label(value: dt.date | dt.datetime) -> str:
     """「2026年4月1日」 / "1 April 2026" (a moment is read in the bureau's zone)."""
     if isinstance(value, dt.datetime):
-        value = value.astimezone(templating._zone).date()
+        value = value.astimezone(templating.display_zone()).date()
     return day_text(value, None)
 
 
 def moment(value: dt.datetime) -> str:
     """「2026年4月1日 10:00」 / "1 April 2026, 10:00" in the bureau's zone."""
-    local = value.astimezone(templating._zone)
+    local = value.astimezone(templating.display_zone())
     separator = " " if i18n.current_locale() == "zh_CN" else ", "
     return f"{date_label(local.date())}{separator}{local:%H:%M}"
 
 
 def _local_year(moment: dt.datetime) -> int:
-    return moment.astimezone(templating._zone).year
+    return moment.astimezone(templating.display_zone()).year
 
 
 def expected_text(day: dt.date | None, precision: str, since: dt.datetime | None = None) -> str:
@@ -69,7 +69,7 @@ def overdue_text(day: dt.date, precision: str, since: dt.datetime | None = None)
 
 def overdue(closure: public.PublicClosure, now: dt.datetime) -> bool:
     """The promised reopening date has passed without a reopening."""
-    return closure.overdue(now, templating._zone)
+    return closure.overdue(now, templating.display_zone())
 
 
 def expected(closure: public.PublicClosure, now: dt.datetime | None = None) -> str:

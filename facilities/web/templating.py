@@ -33,6 +33,11 @@ def configure(zone: ZoneInfo, extra_globals: dict[str, Any]) -> jinja2.Environme
     return env
 
 
+def display_zone() -> ZoneInfo:
+    """The bureau's zone, in which pages, feeds and e-mails show dates (set by configure)."""
+    return _zone
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(

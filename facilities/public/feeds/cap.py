@@ -21,7 +21,7 @@ MEDIA_TYPE = "application/cap+xml; charset=utf-8"
 
 def cap_time(moment: dt.datetime) -> str:
     """CAP 1.2 date-time: seconds, an explicit offset, never "Z"."""
-    text = moment.astimezone(templating._zone).replace(microsecond=0).isoformat()
+    text = moment.astimezone(templating.display_zone()).replace(microsecond=0).isoformat()
     return text.removesuffix("+00:00") + "-00:00" if text.endswith("+00:00") else text
 
 

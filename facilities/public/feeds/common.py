@@ -31,7 +31,7 @@ def rfc3339(moment: dt.datetime) -> str:
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
-    zone = templating._zone
+    zone = templating.display_zone()
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
 
 

@@ -89,7 +89,7 @@ async def render(closures: list[public.PublicClosure], *, base: str, cache: Publ
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", _("Facility closures"))
-    calendar.add("x-wr-timezone", str(templating._zone))
+    calendar.add("x-wr-timezone", str(templating.display_zone()))
     head = bytes(calendar.to_ical())
     end = b"END:VCALENDAR\r\n"
     assert head.endswith(end)
