@@ -42,7 +42,8 @@ format: $(STAMP)
 
 # Extract every translatable string and merge it into the zh_CN and en catalogs.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o var/messages.pot --no-location --sort-output .
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d facilities/locale -l zh_CN --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel update -i var/messages.pot -d facilities/locale -l en --no-fuzzy-matching --ignore-obsolete
 

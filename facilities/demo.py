@@ -43,6 +43,9 @@ STAFF = [
     ("carol", "陈卡 Carol Chen", Role.CREW, "carol@bureau.example"),
     ("dave", "赵大卫 Dave Zhao", Role.VIEWER, "dave@bureau.example"),
 ]
+#: The team each field worker works in (the demo's teams, demo_story.teams): crew and
+#: inspectors act on work assigned to them or to their team.
+STAFF_TEAMS = {"bob": "桥梁检查组 Bridge inspection team", "carol": "维修一班 Crew 1"}
 
 SITES = [
     SiteIn(
@@ -502,6 +505,7 @@ async def load(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> dict[str, 
                     display_name=name,
                     role=role,
                     email=email,
+                    team=STAFF_TEAMS.get(username, ""),
                     password=DEMO_PASSWORD,
                 ),
                 now,

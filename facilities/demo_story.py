@@ -23,6 +23,7 @@ from facilities.inspections import services as inspections
 from facilities.inspections.choices import (
     DefectType,
     InspectionType,
+    Recommendation,
     Severity,
     Trigger,
     Urgency,
@@ -67,8 +68,10 @@ async def _inspect(
     summary: str,
     zone: ZoneInfo,
     media_root: Path,
+    recommendation: Recommendation = Recommendation.NONE,
 ) -> Inspection:
-    """One inspection from planning to final: bob records it, alice signs it off."""
+    """One inspection from planning to final: bob records it (every component scored, the
+    recommendation chosen), alice signs it off."""
     bob, alice = await staff_actor("bob"), await staff_actor("alice")
     planned = await inspections.create_inspection(
         bob,
@@ -98,6 +101,7 @@ async def _inspect(
             version=started.version,
             conditions=conditions,
             weather=Weather.CLOUDY,
+            recommendation=recommendation,
             summary=summary,
         ),
         when + dt.timedelta(hours=2),
@@ -129,7 +133,7 @@ async def bridge_history(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> 
         InspectionType.PERIODIC_ROUTINE,
         Trigger.SCHEDULED,
         now - 630 * DAY,
-        {"deck_system": 86, "superstructure": 88, "substructure": 92},
+        {"deck_system": 86, "superstructure": 88, "substructure": 92, "ancillary": 90},
         [],
         "整体状况良好，桥面局部木板出现轻微开裂。 Good overall; a few deck planks show "
         "light cracking.",
@@ -141,7 +145,7 @@ async def bridge_history(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> 
         InspectionType.PERIODIC_ROUTINE,
         Trigger.SCHEDULED,
         now - 270 * DAY,
-        {"deck_system": 60, "superstructure": 72, "substructure": 90},
+        {"deck_system": 60, "superstructure": 72, "substructure": 90, "ancillary": 80},
         [
             FindingIn(
                 component_id=components.get("deck_planks"),
@@ -160,7 +164,7 @@ async def bridge_history(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> 
         InspectionType.SPECIAL,
         Trigger.PUBLIC_REPORT,
         now - 41 * DAY,
-        {"deck_system": 35, "superstructure": 52, "substructure": 72},
+        {"deck_system": 35, "superstructure": 52, "substructure": 72, "ancillary": 70},
         [
             FindingIn(
                 component_id=components.get("deck_planks"),
@@ -183,6 +187,7 @@ async def bridge_history(now: dt.datetime, zone: ZoneInfo, media_root: Path) -> 
         "The deck is in poor condition: close fully for a major repair.",
         zone,
         media_root,
+        Recommendation.FULL_CLOSURE,
     )
     return 3
 

@@ -70,12 +70,34 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` as meant in ``context`` (its own catalog entry, msgctxt): one English word
+    ("Closed") may need a different translation for a ticket than for a bridge."""
+    return str(translations(_current.get()).pgettext(context, message))
+
+
 _ = gettext
+
+#: A message marked with its context: (msgctxt, msgid).
+Msg = tuple[str, str]
 
 
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (choices' labels)."""
     return message
+
+
+def NC_(context: str, message: str) -> Msg:
+    """Mark a string with its context (msgctxt) for extraction; translate it later with
+    :func:`translate` (``make messages`` extracts it with ``-k NC_:1c,2``)."""
+    return (context, message)
+
+
+def translate(message: str | Msg) -> str:
+    """A marked message in the active locale, with its context when it has one."""
+    if isinstance(message, tuple):
+        return pgettext(*message)
+    return gettext(message)
 
 
 def babel_locale(locale: str | None = None) -> Locale:

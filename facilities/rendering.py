@@ -9,25 +9,36 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
+from facilities.accounts import labels as account_labels
 from facilities.accounts.choices import Perm, Role
 from facilities.accounts.permissions import can
 from facilities.assets import choices as asset_choices
+from facilities.assets import labels as asset_labels
+from facilities.audit import display as audit_display
 from facilities.audit.choices import action_label
 from facilities.closures import choices as closure_choices
+from facilities.closures import labels as closure_labels
 from facilities.inspections import choices as inspection_choices
+from facilities.inspections import labels as inspection_labels
 from facilities.inspections import services as inspection_services
 from facilities.notifications import services as notifications
 from facilities.notifications.choices import Status as NotificationStatus
+from facilities.public import wording
+from facilities.reports import labels as report_labels
 from facilities.settings import Settings
 from facilities.tickets import choices as ticket_choices
-from facilities.web import templating
+from facilities.tickets import labels as ticket_labels
+from facilities.web import forms, templating
 
 
 def template_globals(settings: Settings) -> dict[str, object]:
     """What every template (page or e-mail, in the web or the scheduler process) may use."""
     return {
         "base_url": settings.base_url,
+        "submission_key": forms.new_submission_key,
         "audit_label": action_label,
+        "audit_changes": audit_display.changes,
+        "closure_missing_english": closure_labels.missing_english,
         "TicketStatus": ticket_choices.Status,
         "TicketAction": ticket_choices.Action,
         "TicketSource": ticket_choices.Source,
@@ -39,6 +50,8 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
         "board_columns": ticket_choices.BOARD_COLUMNS,
         "describe_shortening": inspection_services.describe_shortening,
+        "notice_preview": wording.notice_preview,
+        "entry_preview": wording.entry_preview,
         "InspectionType": inspection_choices.InspectionType,
         "InspectionState": inspection_choices.State,
         "InspectionTrigger": inspection_choices.Trigger,
@@ -77,6 +90,18 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "GRADE_COLOURS": asset_choices.GRADE_COLOURS,
         "NotificationStatus": NotificationStatus,
     }
+
+
+#: Every domain's description of its audited fields (each module describes its own on import);
+#: named here so that histories read the same in the web and the scheduler processes.
+AUDIT_DESCRIPTIONS = (
+    account_labels,
+    asset_labels,
+    ticket_labels,
+    inspection_labels,
+    closure_labels,
+    report_labels,
+)
 
 
 def configure_rendering(settings: Settings) -> Environment:

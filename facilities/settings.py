@@ -176,11 +176,21 @@ class Settings:
         _actions,
         "Ticket actions whose public progress entry is published at once (others are drafts)",
     )
+    separate_acceptance: bool = _setting(
+        True,
+        _parse_bool,
+        "Acceptance of completed ticket work must be by someone other than who completed it",
+    )
     promise_slip_days: int = _setting(
         14, _int_between(1, 365), "Warn this many days before a promised reopening at risk"
     )
     notice_quiet_days: int = _setting(
         14, _int_between(1, 365), "Remind staff of closures without a published update for days"
+    )
+    date_horizon_years: int = _setting(
+        5,
+        _int_between(1, 100),
+        "Typed dates (reopening, planned work, schedules) may be at most this many years ahead",
     )
     subscribe_rate_limit: int = _setting(
         5, _int_between(1, 10000), "Subscription requests allowed per address per hour"

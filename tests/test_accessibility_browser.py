@@ -435,9 +435,11 @@ def test_a_citizen_reports_a_problem_with_the_keyboard_alone(
     page.keyboard.type("walker@example.org")
     assert keys.press("Tab")["id"] == "contact_name"
     page.keyboard.type("Walker")
+    assert keys.press("Tab")["id"] == "contact_phone"
+    page.keyboard.type("138 0013 8000")
     assert keys.press("Tab")["id"] == "submit-report"
     # Shift+Tab goes back through the photo field too.
-    assert keys.press("Shift+Tab")["id"] == "contact_name"
+    assert keys.press("Shift+Tab")["id"] == "contact_phone"
     assert keys.press("Tab")["id"] == "submit-report"
     keys.follow("Space")
 

@@ -191,7 +191,7 @@ async def test_sign_off_and_lift_errors_and_the_admin_override(api, personas, no
         {
             "version": version,
             "override_reason": "防汛通道，专家确认安全",
-            "reopens_at": "2099-01-01T00:00:00Z",
+            "reopens_at": "2030-01-01T00:00:00Z",
         },
     )
     assert overridden.status_code == 200, overridden.text
@@ -199,7 +199,7 @@ async def test_sign_off_and_lift_errors_and_the_admin_override(api, personas, no
     assert (data["status"], data["override_reason"], data["reopens_at"]) == (
         "lifted",
         "防汛通道，专家确认安全",
-        "2099-01-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
     )
     assert (await admin.post(f"{url}/lift", {"version": data["version"]})).status_code == 409
 

@@ -89,7 +89,9 @@ async def test_ticket_progress_is_drafted_or_published_exactly_once(app, setting
     asset = await make_asset()
     closure = await make_closure(alice, asset, now)
     called_off = await make_closure(alice, asset, now)
-    ticket = await drive_ticket(alice, asset, TicketStatus.SCHEDULED, now, title="更换桥面木板")
+    ticket = await drive_ticket(
+        alice, asset, TicketStatus.SCHEDULED, now, title="更换桥面木板", assignee_id=carol.id
+    )
     await link(alice, closure, ticket, "桥面木板更换")
     await link(alice, called_off, ticket, "桥面木板更换")
     await closures.cancel(
@@ -142,7 +144,7 @@ async def test_progress_committed_out_of_id_order_is_still_drafted(personas, now
     alice, carol = personas["alice"], personas["carol"]
     asset = await make_asset()
     closure = await make_closure(alice, asset, now)
-    ticket = await drive_ticket(alice, asset, TicketStatus.SCHEDULED, now)
+    ticket = await drive_ticket(alice, asset, TicketStatus.SCHEDULED, now, assignee_id=carol.id)
     await link(alice, closure, ticket, "桥面木板更换")
     await _step(carol, ticket.id, Action.START, now + DAY)
     await _step(carol, ticket.id, Action.HOLD, now + 2 * DAY, note="等待钢丝绳")

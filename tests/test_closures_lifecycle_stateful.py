@@ -56,7 +56,7 @@ from facilities.errors import (
     ValidationFailed,
 )
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import InspectionType, Trigger
+from facilities.inspections.choices import InspectionType, Recommendation, Trigger
 from facilities.inspections.schemas import ConditionIn, InspectionIn, RecordIn
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
@@ -641,6 +641,9 @@ class ClosureLifecycle(ServiceMachine):
                     ConditionIn(component_id=cable, score=score),
                 ],
                 summary="验收检查 / inspection",
+                # issue 16: no default recommendation; "none" at D/E needs a reason
+                recommendation=Recommendation.NONE,
+                no_restriction_reason="测试 / the gate is under test",
             ),
             self.now,
         )

@@ -3,8 +3,8 @@ dates), the closure page (gate checklist, promise history, linked tickets, timel
 audit history), extend / cancel / lift / sign-off, the drafts to publish, the proposals from
 inspections, and who may do what.
 
-Handlers read the wall clock, so closures made here start well in the past (in force whatever
-day the suite runs) or far in the future (planned).
+Closures made here start well in the past (in force) or a year ahead (planned): within the
+date horizon (FACILITIES_DATE_HORIZON_YEARS) of the app's clock.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ async def test_the_list_filters_by_status(login, personas, now):
         alice,
         planned_asset,
         now,
-        effective_from=now + dt.timedelta(days=3650),
+        effective_from=now + dt.timedelta(days=365),
         planned_reopen_on=None,
     )
     gone = await make_closure(alice, await make_asset(code="GX-QL-XX-003"), now)
@@ -399,12 +399,12 @@ async def test_sign_off_then_lift_through_the_open_gate(login, personas, now, tm
     lifted = await post(
         alice,
         f"/closures/{closure.id}/lift",
-        {"version": closure.version, "reopens_at": "2099-04-30T08:00"},
+        {"version": closure.version, "reopens_at": "2030-04-30T08:00"},
     )
     assert lifted.status_code == 303
     done = await fresh(closure.id)
     assert done.status == Status.LIFTED
-    assert done.reopens_at == dt.datetime(2099, 4, 30, 0, 0, tzinfo=dt.UTC)
+    assert done.reopens_at == dt.datetime(2030, 4, 30, 0, 0, tzinfo=dt.UTC)
     assert await events(closure.id, "closure.lifted")
 
 

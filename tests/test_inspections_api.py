@@ -188,6 +188,7 @@ async def test_inspection_happy_path_over_the_api(api, personas, now, settings):
             "answers": {"railing": "ok", "drainage": "not_ok"},
             "answer_notes": {"drainage": "排水口堵塞"},
             "weather": "cloudy",
+            "recommendation": "none",  # issue 16: no default; submitting needs one chosen
             "conditions": [
                 {"component_id": parts["deck"].id, "score": 60},
                 {"component_id": parts["cable"].id, "score": 90},
@@ -218,7 +219,11 @@ async def test_inspection_happy_path_over_the_api(api, personas, now, settings):
     assert submitted.json()["state"] == "submitted"
     refused = await bob.post(f"/api/v1/inspections/{iid}/finalise", {"version": 4})
     assert refused.status_code == 403
-    final = await alice.post(f"/api/v1/inspections/{iid}/finalise", {"version": 4})
+    # issue 16: the lamp was not scored, so finalising needs the flag and a reason
+    final = await alice.post(
+        f"/api/v1/inspections/{iid}/finalise",
+        {"version": 4, "finalise_anyway": True, "unscored_reason": "照明另行检查"},
+    )
     assert final.status_code == 200, final.text
     body = final.json()
     # 0.15*60 + 0.45*90 + 0.40*100 = 89.5: grade B

@@ -379,7 +379,7 @@ async def test_invalid_record_re_renders_400_keeping_every_answer(login, persona
 async def test_stale_record_is_409_and_keeps_the_answers(login, personas, now):
     asset, parts = await footbridge()
     inspection = await plan(personas["alice"], asset, now)
-    await inspections.start(personas["alice"], inspection.id, 1, now)
+    await inspections.start(personas["bob"], inspection.id, 1, now)  # his: he records it
     client = await login("bob")
     response = await post_form(
         client,
@@ -398,7 +398,13 @@ async def test_save_and_submit_then_finalise_by_a_supervisor(login, personas, no
     response = await post_form(
         bob,
         f"/inspections/{inspection.id}/record",
-        {"version": "1", "then": "submit", **{f"score__{p.id}": "95" for p in parts.values()}},
+        {
+            "version": "1",
+            "then": "submit",
+            # issue 16: no default recommendation; submitting needs one chosen
+            "recommendation": "none",
+            **{f"score__{p.id}": "95" for p in parts.values()},
+        },
     )
     assert response.status_code == 303
     assert (await inspections.get_inspection(SYSTEM, inspection.id)).state == State.SUBMITTED

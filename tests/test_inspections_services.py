@@ -194,8 +194,10 @@ async def test_lifecycle_planned_in_progress_submitted_final(personas, now, sett
         "inspection.created",
         "inspection.started",
         "inspection.recorded",
+        "inspection.recommended",  # issue 16: the chosen recommendation (no default) is audited
         "inspection.submitted",
         "inspection.finalised",
+        "inspection.finalised_unscored",  # issue 16: the lamp was not scored; the kit's reason
     ]
 
 
@@ -433,6 +435,8 @@ async def test_urgent_findings_and_failed_items_open_tickets_on_finalising(perso
                 ConditionIn(component_id=parts["cable"].id, score=85),
                 ConditionIn(component_id=parts["abutment"].id, score=85),
             ],
+            # issue 16: no default recommendation any more; submitting needs one chosen
+            recommendation=Recommendation.NONE,
         ),
         now,
     )

@@ -134,7 +134,7 @@ async def verify_pinghu_repair(closure_id: int) -> dict[str, Any]:
         InspectionType.ACCEPTANCE,
         Trigger.POST_REPAIR,
         now - dt.timedelta(minutes=5),
-        {"deck_system": 92, "superstructure": 90, "substructure": 91},
+        {"deck_system": 92, "superstructure": 90, "substructure": 91, "ancillary": 90},
         [],
         "桥面板全部更换，主缆保养完成，验收合格。 Deck replaced, cables serviced: accepted.",
         settings.zone,
@@ -231,6 +231,7 @@ def test_inspector_fails_a_check_on_a_phone_and_a_ticket_opens_with_the_photo(
         item.locator(f"input[value='{answer}']").check()
     phone.fill("#note__railing", "东段第12根立柱松动 Post 12 on the east section is loose")
     phone.fill("#summary", "栏杆一处松动，其余正常。 One loose railing post; the rest is fine.")
+    phone.select_option("#recommendation", "none")  # issue 16: no default, chosen by hand
     phone.locator("#record-form button[type=submit]:not([name])").click()
     phone.wait_for_url(f"{base}/inspections/{inspection_id}")
     assert phone.locator("input[name=answer__railing][value=not_ok]").is_checked()

@@ -6,6 +6,7 @@ the routes act on (the ``world`` fixture) tests/kit/permission_world.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from urllib.parse import quote
 
@@ -16,8 +17,8 @@ from facilities.accounts.choices import Role
 from tests.kit.clients import csrf_token, post_form
 from tests.kit.database import database_state
 from tests.kit.page_checks import page_problems
-from tests.kit.permission_matrix import MATRIX, PUBLIC, STAFF
-from tests.kit.permission_world import World, call, prepared
+from tests.kit.permission_matrix import MATRIX, PUBLIC, SCOPE, STAFF, acceptance_scope
+from tests.kit.permission_world import Rule, World, call, prepared
 from tests.kit.routes import FRAMEWORK_PREFIXES, app_routes, is_staff_route
 
 ROLES = {"admin": Role.ADMIN, "alice": Role.SUPERVISOR, "bob": Role.INSPECTOR}
@@ -136,3 +137,49 @@ async def test_every_staff_route_refuses_anonymous(app, anon):
             problems.append(f"{key}: redirected to {response.headers['location']}")
     assert problems == []
     assert await database_state() == before
+
+
+async def run_scope(
+    client: httpx.AsyncClient, world: World, who: str, rules: dict[str, Rule]
+) -> list[str]:
+    """Like the matrix, over cases that differ by whose work it is: allowed ones answer their
+    status (and write when it is a success), refused ones 403 (or the case's 409) and write
+    nothing."""
+    problems = []
+    for key, rule in rules.items():
+        case = await prepared(rule, world)
+        before = await database_state()
+        response = await call(client, key.split(":", 1)[0], rule, case, who)
+        expected = rule.ok if who in rule.allowed else 403
+        if response.status_code != expected:
+            problems.append(f"{key}: {response.status_code}, expected {expected}")
+            continue
+        problems += [f"{key}: {p}" for p in page_problems(response)]
+        wrote = await database_state() != before
+        if expected < 400 and not wrote:
+            problems.append(f"{key}: answered {expected} but wrote nothing")
+        elif expected >= 400 and wrote:
+            problems.append(f"{key}: refused ({expected}) but wrote to the database")
+    return problems
+
+
+@pytest.mark.parametrize("who", sorted(ROLES))
+async def test_assignment_scope(login, world, who):
+    """Crew and inspectors act only on work assigned to them or their team (own, team:
+    allowed; someone else's, another team's: 403; an unassigned ticket: take it first, an
+    unassigned inspection: whoever starts it); supervisors and admins act on anything; only
+    crew take, and only what is unassigned (409 otherwise)."""
+    client = await login(who)
+    problems = await run_scope(client, world, who, SCOPE)
+    assert problems == [], f"{who} ({ROLES[who]}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["separate", "same-allowed"])
+@pytest.mark.parametrize("who", sorted(ROLES))
+async def test_acceptance_by_someone_else(app, login, world, who, separate):
+    """Completed work is accepted by a supervisor or admin other than whoever completed it
+    (FACILITIES_SEPARATE_ACCEPTANCE, on by default); with the setting off, by any of them."""
+    app.state.settings = dataclasses.replace(app.state.settings, separate_acceptance=separate)
+    client = await login(who)
+    problems = await run_scope(client, world, who, acceptance_scope(separate))
+    assert problems == [], f"{who} ({ROLES[who]}):\n" + "\n".join(problems)

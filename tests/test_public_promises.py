@@ -79,7 +79,9 @@ async def test_a_planned_closures_work_is_planned_until_the_closure_starts(anon,
     """The boardwalk's closure starts on 30 April; the crew already began its repair."""
     starts = story.planned.effective_from
     before = starts - dt.timedelta(days=2)
-    boards = await new_ticket(story.alice, story.boardwalk.id, "更换东段木板", before)
+    boards = await new_ticket(
+        story.alice, story.boardwalk.id, "更换东段木板", before, assignee_id=story.carol.id
+    )
     await move_ticket(story.alice, boards, Action.TRIAGE, before)
     await move_ticket(story.carol, boards, Action.START, before + dt.timedelta(hours=1))
     await closures.link_ticket(
@@ -110,3 +112,21 @@ async def test_the_cap_alert_says_so_too(anon, story, clock):
     after = (await anon.get(url)).content.decode()
     assert EN_OVERDUE in after
     assert ZH_OVERDUE in after
+
+
+def _unfolded(ics: str) -> str:
+    """An iCalendar body with its folded lines joined and its text escapes undone."""
+    return ics.replace("\r\n ", "").replace("\\;", ";").replace("\\,", ",").replace("\\n", "\n")
+
+
+async def test_a_passed_promise_says_so_in_the_calendar_feed(anon, story, clock):
+    """Each event is cached by what it shows; whether its promise has passed is part of that."""
+    clock.set(BROKEN - dt.timedelta(seconds=1), frozen=True)
+    zh = _unfolded(await _read(anon, "/feeds/closures.ics", "zh_CN"))
+    assert ZH_PROMISE in zh and "已逾期" not in zh
+    en = _unfolded(await _read(anon, "/feeds/closures.ics", "en"))
+    assert EN_PROMISE in en and "this date has passed" not in en
+
+    clock.set(BROKEN, frozen=True)
+    assert ZH_OVERDUE in _unfolded(await _read(anon, "/feeds/closures.ics", "zh_CN"))
+    assert EN_OVERDUE in _unfolded(await _read(anon, "/feeds/closures.ics", "en"))

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from facilities.i18n import use_locale
+from facilities.reports.choices import Category
 from facilities.web.templating import TEMPLATE_DIR, environment, render_email
 
 TEMPLATES = sorted(
@@ -29,6 +30,9 @@ EMAIL_CONTEXT = {
     "asset_name": "<平湖公园景观悬索桥>",
     "asset_name_zh": "平湖公园景观悬索桥",
     "inspection_type": "patrol",
+    # "no restriction" at grade D/E, flagged to the supervisors (issue 16)
+    "grade": "D",
+    "reason": "<临时加固已完成>",
     "closure_id": 5,
     "planned": dt.date(2027, 5, 1),
     "open_tickets": 2,
@@ -36,6 +40,15 @@ EMAIL_CONTEXT = {
     "token": "tok",
     "text": "<Work has started>",
     "unsubscribe_url": "http://testserver/unsubscribe/tok",
+    # the reporter's e-mails (reports/services/reporter_mail.py)
+    "report_id": 12,
+    "category": "deck_damage",
+    "Category": Category,
+    "facility": {"name_zh": "<环湖木栈道>", "name_en": "<Lakeside Boardwalk>"},
+    "covered": True,
+    "follow_up_of": 11,
+    "merged": False,
+    "closing_reason": "repaired",
 }
 
 

@@ -208,7 +208,7 @@ async def test_put_replaces_with_the_version_read(api, personas, now):
 
 
 async def test_transitions_through_the_api(api, personas, now):
-    ticket = await make_ticket(personas["alice"])
+    ticket = await make_ticket(personas["alice"], assignee_id=personas["carol"].id)
     url = f"/api/v1/tickets/{ticket.id}/transitions"
     alice, carol = await api("alice"), await api("carol")
 

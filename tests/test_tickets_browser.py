@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facilities.i18n import gettext, use_locale
-from facilities.tickets.choices import Status
+from facilities.i18n import use_locale
+from facilities.tickets.choices import ClosingReason, Status
 from tests.kit.browser import log_in
 
 pytestmark = pytest.mark.browser
@@ -38,12 +38,20 @@ def test_a_ticket_goes_from_new_to_closed(server, page):
     act(page, "schedule", planned_start_on="2027-01-05")
     act(page, "start")
     act(page, "complete", note="已紧固扶手螺栓 Handrail bolts tightened; no after photo")
+    # she completed the work herself: someone else accepts it (FACILITIES_SEPARATE_ACCEPTANCE),
+    # and the page says why there is no accept button for her
+    accept = page.locator('form.action-form:has(input[name="action"][value="accept"])')
+    assert accept.count() == 0
+    assert page.locator("#accept-why").count() == 1
+    page.context.clear_cookies()  # alice leaves; the administrator accepts
+    log_in(page, server, "admin")
+    page.goto(ticket_url)
     act(page, "accept")
     act(page, "close", closing_reason="repaired")
 
     assert page.url.startswith(ticket_url)
     with use_locale("zh_CN"):
-        closed, repaired = Status.CLOSED.label, gettext("Repaired")
+        closed, repaired = Status.CLOSED.label, ClosingReason.REPAIRED.label
     badges = page.locator(".page-head .badge").all_inner_texts()
     assert closed in badges
     assert repaired in badges

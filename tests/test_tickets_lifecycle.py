@@ -20,6 +20,7 @@ import datetime as dt
 import pytest
 
 from facilities.accounts.choices import Role
+from facilities.accounts.permissions import SYSTEM
 from facilities.errors import InvalidTransition, PermissionDenied
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import TRANSITIONS, TRANSITIONS_BY_ACTION, Action, Status
@@ -75,8 +76,18 @@ async def test_action_from_every_status_for_every_role(
             actor = personas[username]
             label = f"{role} tries {action} from {status}"
             if ticket_id is None:
-                fresh = await make_ticket(personas["admin"], asset, now=now, title=label)
-                ticket_id = (await drive_to(fresh.id, status, personas["admin"], now)).id
+                # assigned to the crew (who act only on their own work), walked there with the
+                # work completed by the system (nobody accepts work they completed)
+                fresh = await make_ticket(
+                    personas["admin"],
+                    asset,
+                    now=now,
+                    title=label,
+                    assignee_id=personas["carol"].id,
+                )
+                ticket_id = (
+                    await drive_to(fresh.id, status, personas["admin"], now, completer=SYSTEM)
+                ).id
             before = await tickets.find_ticket(ticket_id)
             assert before is not None and before.status == status, label
             events_before = await audit_count(ticket_id)
@@ -131,7 +142,7 @@ async def test_action_from_every_status_for_every_role(
 async def test_resume_returns_to_the_status_it_was_held_from(personas, now) -> None:
     """Held from "in progress", resumed: back to work, the start time kept, held_from cleared."""
     alice, carol = personas["alice"], personas["carol"]
-    ticket = await make_ticket(alice, now=now)
+    ticket = await make_ticket(alice, now=now, assignee_id=carol.id)
     await drive_to(ticket.id, Status.IN_PROGRESS, alice, now)
     started = (await tickets.find_ticket(ticket.id)).actual_start_at
     assert started == now
@@ -146,7 +157,7 @@ async def test_resume_returns_to_the_status_it_was_held_from(personas, now) -> N
     assert (resumed.status, resumed.held_from) == (Status.IN_PROGRESS, None)
     assert resumed.actual_start_at == started
     # and a ticket held from "scheduled" goes back to "scheduled"
-    other = await make_ticket(alice, now=now)
+    other = await make_ticket(alice, now=now, assignee_id=carol.id)
     await drive_to(other.id, Status.SCHEDULED, alice, now)
     o = await tickets.find_ticket(other.id)
     o = await tickets.transition(carol, o.id, transition_data(Action.HOLD, o, 0), now)
@@ -160,7 +171,8 @@ async def test_resume_returns_to_the_status_it_was_held_from(personas, now) -> N
 
 async def test_rework_reopens_the_work(personas, now):
     alice, carol = personas["alice"], personas["carol"]
-    ticket = await drive_to((await make_ticket(alice)).id, Status.WORK_COMPLETE, alice, now)
+    ticket = await make_ticket(alice, assignee_id=carol.id)
+    ticket = await drive_to(ticket.id, Status.WORK_COMPLETE, alice, now)
     assert ticket.actual_end_at == now
     later = now + dt.timedelta(days=1)
     again = await tickets.transition(

@@ -11,7 +11,10 @@ refuses it. After every step the database is compared with the model:
 - versions go up by one on each change of the ticket and never otherwise;
 - no orphan rows: comments and attachments (and their files) point at existing tickets;
 - ticket states and SLA fields (due date from the policy, escalation once per due date) as the
-  model says.
+  model says;
+- who may touch what: crew act only on tickets assigned to them or to their team (carol works in
+  CREW_TEAM), take an unassigned one (one conditional update: taken once, then 409), and nobody
+  accepts work they completed themselves.
 
 The machine's base (its own event loop, a clean database per example, explicit time) is
 tests/kit/service_machine.py; the closure lifecycle machine is test_closures_lifecycle_stateful.py.
@@ -26,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from facilities.accounts.choices import Perm
-from facilities.accounts.permissions import can
+from facilities.accounts.permissions import Actor, can
 from facilities.audit.tables import AuditEvent
 from facilities.errors import (
     Conflict,
@@ -45,6 +49,7 @@ from facilities.tickets.choices import (
     CLOSING_REASONS_FROM,
     FINAL_STATUSES,
     OPEN_STATUSES,
+    SUPERVISORS,
     TRANSITIONS,
     TRANSITIONS_BY_ACTION,
     Action,
@@ -97,13 +102,20 @@ class TicketModel:
     comments: int = 0
     attachments: int = 0
     after_photos: int = 0
+    assignee: int | None = None
+    assignee_team: str = ""
+    completed_by: int | None = None  # who last marked the work complete
 
 
+#: The team carol (crew) works in; tickets are assigned to it, to another team, to carol, to
+#: the admin (someone else's work for the crew) or to nobody.
+CREW_TEAM = "东区维修班"
 NEEDS_NOTE = {Action.REWORK, Action.HOLD, Action.REJECT, Action.CANCEL}
 TICKET_STEPS = (
     ["advance"] * 8
     + ["transition"] * 2
     + ["edit", "comment", "attach"]
+    + ["take", "trespass"] * 2
     + ["advance_time"] * 2
     + ["escalate", "set_sla_policy", "missing"]
 )
@@ -121,7 +133,19 @@ class TicketLifecycle(ServiceMachine):
         self.hours = self.run(tickets.sla_hours())
 
     async def seed(self) -> dict[str, Any]:
-        return await super().seed() | {"asset_id": (await make_asset()).id}
+        seeded = await super().seed() | {"asset_id": (await make_asset()).id}
+        actors = dict(seeded["actors"])
+        actors["carol"] = dataclasses.replace(actors["carol"], team=CREW_TEAM)
+        return seeded | {"actors": actors}
+
+    @staticmethod
+    def may_act_on(actor: Actor, m: TicketModel) -> bool:
+        """Supervisors and admins act on any ticket; others on their own or their team's."""
+        return (
+            actor.role in SUPERVISORS
+            or (m.assignee is not None and m.assignee == actor.id)
+            or (bool(actor.team) and m.assignee_team == actor.team)
+        )
 
     # rules -----------------------------------------------------------------------------------
 
@@ -146,7 +170,7 @@ class TicketLifecycle(ServiceMachine):
         or time passes, the SLA policy changes, the escalation job runs, someone acts on a
         ticket that does not exist."""
         step = data.draw(st.sampled_from(TICKET_STEPS), label="step")
-        if step in {"advance", "transition", "edit", "comment", "attach"}:
+        if step in {"advance", "transition", "edit", "comment", "attach", "take", "trespass"}:
             unfinished = [i for i, m in self.model.items() if m.status not in FINAL_STATUSES]
             ticket = weighted(data, unfinished, sorted(self.model), "ticket", odds=4)
             getattr(self, step)(ticket, data)
@@ -156,7 +180,13 @@ class TicketLifecycle(ServiceMachine):
     def open_ticket(self, data: st.DataObject, priority: Priority) -> None:
         name, actor = self.who(data, lambda a: can(a, Perm.TICKETS_CREATE))
         expected = None if can(actor, Perm.TICKETS_CREATE) else PermissionDenied
-        assignee = data.draw(st.sampled_from([None, self.actors["carol"].id]), label="assignee")
+        carol, admin = self.actors["carol"].id, self.actors["admin"].id
+        assignee, team = data.draw(
+            st.sampled_from(
+                [(None, ""), (carol, ""), (admin, ""), (None, CREW_TEAM), (None, "西区维修班")]
+            ),
+            label="assigned to",
+        )
         ticket = self.attempt(
             f"{name} opens a {priority} ticket",
             tickets.open_ticket(
@@ -166,6 +196,7 @@ class TicketLifecycle(ServiceMachine):
                     title=f"桥面木板腐朽 #{len(self.model) + 1}",
                     priority=priority,
                     assignee_id=assignee,
+                    assignee_team=team,
                 ),
                 self.now,
             ),
@@ -181,6 +212,8 @@ class TicketLifecycle(ServiceMachine):
             updated_at=self.now,
             sla_due_at=self.now + dt.timedelta(hours=self.hours[priority]),
             events=[("ticket.created", actor.id)],
+            assignee=assignee,
+            assignee_team=team,
         )
 
     def advance(self, ticket: int, data: st.DataObject) -> None:
@@ -194,7 +227,16 @@ class TicketLifecycle(ServiceMachine):
             return
         action = pick_move(data, m.status)
         spec = TRANSITIONS_BY_ACTION[action]
-        name = data.draw(st.sampled_from([n for n in NAMES if PERSONAS[n] in spec.roles]))
+        able = [n for n in NAMES if PERSONAS[n] in spec.roles]
+        # someone who may act on this ticket (assigned to them or their team, or a supervisor)
+        # and, to accept, did not complete the work; now and then anyone the role allows
+        likely = [
+            n
+            for n in able
+            if self.may_act_on(self.actors[n], m)
+            and not (action == Action.ACCEPT and self.actors[n].id == m.completed_by)
+        ]
+        name = weighted(data, likely, able, "persona", odds=4)
         self.transition(ticket, data, action, name, m.version)
 
     def transition(
@@ -241,6 +283,10 @@ class TicketLifecycle(ServiceMachine):
             expected = InvalidTransition
         elif actor.role not in spec.roles:
             expected = PermissionDenied
+        elif not self.may_act_on(actor, m):
+            expected = PermissionDenied  # someone else's ticket, or nobody's: take it first
+        elif action == Action.ACCEPT and m.completed_by == actor.id:
+            expected = PermissionDenied  # a second person accepts the work
         elif (
             (action in NEEDS_NOTE and not note.strip())
             or (
@@ -277,6 +323,7 @@ class TicketLifecycle(ServiceMachine):
             m.actual_start_at = m.actual_start_at or self.now
         elif action == Action.COMPLETE:
             m.actual_end_at = self.now
+            m.completed_by = actor.id
         elif action == Action.REWORK:
             m.actual_end_at = None
         elif action == Action.HOLD:
@@ -329,6 +376,45 @@ class TicketLifecycle(ServiceMachine):
         m.version += 1
         m.updated_at = self.now
         m.events.append(("ticket.updated", actor.id))
+
+    def trespass(self, ticket: int, data: st.DataObject) -> None:
+        """A move the status and role allow, on the current version, where the work may not be
+        theirs: whoever completed the work accepting it, or the crew on a ticket that may be
+        someone else's (the model says which)."""
+        m = self.model[ticket]
+        names = {a.id: n for n, a in self.actors.items()}
+        if m.status == Status.WORK_COMPLETE and names.get(m.completed_by) in ("admin", "alice"):
+            self.transition(ticket, data, Action.ACCEPT, names[m.completed_by], m.version)
+            return
+        crew = self.actors["carol"].role
+        possible = [t.action for t in TRANSITIONS if m.status in t.sources and crew in t.roles]
+        if not possible:  # nothing the crew could do here: an ordinary move instead
+            self.advance(ticket, data)
+            return
+        action = data.draw(st.sampled_from(possible), label="action")
+        self.transition(ticket, data, action, "carol", m.version)
+
+    def take(self, ticket: int, data: st.DataObject) -> None:
+        """Take it: crew assign an unassigned, unfinished ticket to themselves; someone
+        else's (or a team's) answers 409, other roles 403."""
+        m = self.model[ticket]
+        name, actor = self.who(data, lambda a: a.role == "crew")
+        expected: type[DomainError] | None = None
+        if actor.role != "crew":
+            expected = PermissionDenied
+        elif m.status in FINAL_STATUSES:
+            expected = InvalidTransition
+        elif m.assignee is not None or m.assignee_team:
+            expected = Conflict
+        label = f"{name} takes #{ticket} ({m.status}, {m.assignee}/{m.assignee_team!r})"
+        result = self.attempt(label, tickets.take_ticket(actor, ticket, self.now), expected)
+        if result is None:
+            return
+        m.assignee = actor.id
+        m.version += 1
+        m.updated_at = self.now
+        m.events.append(("ticket.taken", actor.id))
+        assert (result.assignee, result.version) == (actor.id, m.version), label
 
     def comment(self, ticket: int, data: st.DataObject) -> None:
         m = self.model[ticket]
@@ -434,6 +520,8 @@ class TicketLifecycle(ServiceMachine):
                 m.actual_end_at,
             ), label
             assert row.planned_start_on == m.planned_start_on, label
+            assert (row.assignee, row.assignee_team) == (m.assignee, m.assignee_team), label
+            assert await tickets.completed_by(ticket_id) == m.completed_by, label
             # the lifecycle's own rules, whatever the model says
             assert (row.held_from is not None) == (row.status == Status.ON_HOLD), label
             assert (row.closed_at is not None) == (row.status in FINAL_STATUSES), label
@@ -485,7 +573,10 @@ def test_ticket_lifecycle_state_machine(database_template: str, tmp_path: Path) 
     seeded: dict[str, Any] = {}
     TicketLifecycle.outcomes = collections.Counter()
     run_state_machine_as_test(
-        lambda: TicketLifecycle(database_template, tmp_path, seeded), settings=SETTINGS
+        lambda: TicketLifecycle(database_template, tmp_path, seeded),
+        # more examples than the shared default: assignment and acceptance refusals are
+        # outcomes of their own that the exploration must reach too
+        settings=settings(SETTINGS, max_examples=80),
     )
     explored(
         TicketLifecycle.outcomes,
@@ -494,5 +585,7 @@ def test_ticket_lifecycle_state_machine(database_template: str, tmp_path: Path) 
         + [("update_ticket", o) for o in ("ok", "Conflict", "InvalidTransition")]
         + [("set_sla_hours", o) for o in ("ok", "ValidationFailed", "PermissionDenied")]
         + [("open_ticket", "ok"), ("add_comment", "ok"), ("add_attachment", "ok")]
+        + [("take_ticket", o) for o in ("ok", "Conflict", "PermissionDenied")]
+        + [("transition:accept", "PermissionDenied"), ("transition:start", "PermissionDenied")]
         + [("escalate_sla_breaches", "some")],
     )

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from facilities.accounts.permissions import Actor
+from facilities.accounts.permissions import SYSTEM, Actor
 from facilities.audit.tables import AuditEvent
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import TRANSITIONS, Priority, Source, Status
@@ -493,7 +493,10 @@ def expected_actions(actor: Actor, status: Status) -> list[str]:
 )
 async def test_the_page_offers_exactly_the_allowed_actions(status, staff, personas, now):
     alice = personas["alice"]
-    ticket = await drive_to((await make_ticket(alice)).id, status, alice, now)
+    # assigned to carol (crew act on their own work), completed by the system (not alice, who
+    # would otherwise not be offered "accept" on work she completed)
+    ticket = await make_ticket(alice, assignee_id=personas["carol"].id)
+    ticket = await drive_to(ticket.id, status, alice, now, completer=SYSTEM)
     for username in ("admin", "alice", "bob", "carol", "dave"):
         client = await staff(username)
         response = await client.get(f"/tickets/{ticket.id}")
@@ -518,7 +521,7 @@ async def test_posting_a_transition_form_moves_the_ticket(staff, personas, now):
     assert (await tickets.find_ticket(ticket.id)).status == Status.TRIAGED
     shown = await client.get(f"/tickets/{ticket.id}")
     assert "Done: Triage." in shown.text
-    assert "New → Triaged" in Page(shown.text).text
+    assert "New → Acknowledged" in Page(shown.text).text
     schedule = await post_form(
         client,
         f"/tickets/{ticket.id}/transitions",
@@ -550,9 +553,8 @@ async def test_a_stale_or_impossible_transition_rerenders_with_409(staff, person
 
 
 async def test_transition_form_errors(staff, personas, now):
-    ticket = await drive_to(
-        (await make_ticket(personas["alice"])).id, Status.TRIAGED, personas["alice"], now
-    )
+    mine = await make_ticket(personas["alice"], assignee_id=personas["carol"].id)
+    ticket = await drive_to(mine.id, Status.TRIAGED, personas["alice"], now)
     carol = await staff("carol")
     missing_note = await post_form(
         carol, f"/tickets/{ticket.id}/transitions", {"action": "hold", "version": "2", "note": " "}
@@ -653,7 +655,7 @@ async def test_ticket_history_is_shown_on_its_page(staff, personas, now):
     await drive_to(ticket.id, Status.ON_HOLD, alice, now)
     client = await staff("dave")
     page = Page((await client.get(f"/tickets/{ticket.id}")).text)
-    assert "Triaged → On hold" in page.text
+    assert "Acknowledged → On hold" in page.text
     assert "hold: 说明 / reason" in page.text
     assert await AuditEvent.count() >= 3
 

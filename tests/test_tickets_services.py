@@ -120,7 +120,8 @@ async def test_schedule_uses_the_planned_start_already_on_the_ticket(personas, n
 
 async def test_complete_needs_an_after_photo_or_a_note(personas, now, tmp_path):
     alice, carol = personas["alice"], personas["carol"]
-    ticket = await drive_to((await make_ticket(alice)).id, Status.IN_PROGRESS, alice, now)
+    mine = {"assignee_id": carol.id}  # crew work on what is assigned to them
+    ticket = await drive_to((await make_ticket(alice, **mine)).id, Status.IN_PROGRESS, alice, now)
     bare = TransitionIn(action=Action.COMPLETE, version=ticket.version, note="   ")
     before = await state(ticket.id)
     with pytest.raises(ValidationFailed) as refused:
@@ -132,7 +133,7 @@ async def test_complete_needs_an_after_photo_or_a_note(personas, now, tmp_path):
     with pytest.raises(ValidationFailed):
         await tickets.transition(carol, ticket.id, bare, now)
     # with a note it is fine
-    noted = await make_ticket(alice)
+    noted = await make_ticket(alice, **mine)
     noted = await drive_to(noted.id, Status.IN_PROGRESS, alice, now)
     done = await tickets.transition(
         carol,
@@ -149,7 +150,8 @@ async def test_complete_needs_an_after_photo_or_a_note(personas, now, tmp_path):
 
 async def test_complete_with_an_after_photo_needs_no_note(personas, now, tmp_path):
     alice, carol = personas["alice"], personas["carol"]
-    ticket = await drive_to((await make_ticket(alice)).id, Status.IN_PROGRESS, alice, now)
+    ticket = await make_ticket(alice, assignee_id=carol.id)
+    ticket = await drive_to(ticket.id, Status.IN_PROGRESS, alice, now)
     photo = await attach(carol, ticket.id, tmp_path, tag=PhotoTag.AFTER, filename="after.png")
     assert photo.content_type == "image/png"
     assert (tmp_path / photo.storage_key).is_file()

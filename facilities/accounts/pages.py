@@ -153,6 +153,7 @@ def _conflict_values(user: Any) -> dict[str, str]:
         "email": saved["email"],
         "role": str(saved["role"]),
         "language": saved["language"],
+        "team": saved["team"],
         "is_active": "true" if saved["is_active"] else "",
     }
 

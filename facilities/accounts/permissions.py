@@ -18,6 +18,7 @@ class Actor:
     display_name: str
     role: Role
     via: str = "session"  # session | token | system
+    team: str = ""  # the team the person works in (StaffUser.team); empty: none
 
     @property
     def is_system(self) -> bool:

@@ -4,12 +4,18 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from facilities.accounts.tables import ApiToken, RateLimitBucket, Session, StaffUser
+from facilities.accounts.tables import (
+    ApiToken,
+    RateLimitBucket,
+    Session,
+    StaffUser,
+    SubmissionRecord,
+)
 
 APP_CONFIG = AppConfig(
     app_name="accounts",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StaffUser, Session, ApiToken, RateLimitBucket],
+    table_classes=[StaffUser, Session, ApiToken, RateLimitBucket, SubmissionRecord],
     migration_dependencies=[],
     commands=[],
 )

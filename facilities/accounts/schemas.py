@@ -13,6 +13,7 @@ Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[
 DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
+TeamName = Annotated[str, msgspec.Meta(max_length=128)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^(zh_CN|en)$")]
 
 
@@ -22,6 +23,7 @@ class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Email = ""
     role: Role = Role.VIEWER
     language: Language = "zh_CN"
+    team: TeamName = ""
     password: Password
 
 
@@ -30,6 +32,7 @@ class UserUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Email = ""
     role: Role
     language: Language = "zh_CN"
+    team: TeamName = ""
     is_active: bool = False
     version: int
 

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from facilities import db
+from facilities.accounts import submissions
 from facilities.accounts.choices import GRANTS, Perm, Role
 from facilities.accounts.permissions import Actor, require
 from facilities.accounts.schemas import PasswordChange, TokenCreate, UserCreate, UserUpdate
@@ -66,6 +67,7 @@ def actor_of(user: StaffUser | dict[str, Any], via: str = "session") -> Actor:
         display_name=str(get("display_name")),
         role=Role(str(get("role"))),
         via=via,
+        team=str(get("team") or ""),
     )
 
 
@@ -77,6 +79,7 @@ def snapshot(user: StaffUser) -> dict[str, Any]:
         "email": user.email,
         "role": user.role,
         "language": user.language,
+        "team": user.team,
         "is_active": user.is_active,
     }
 
@@ -133,6 +136,7 @@ async def create_user(actor: Actor, data: UserCreate, now: dt.datetime) -> Staff
                     email=data.email.strip(),
                     role=data.role,
                     language=data.language,
+                    team=data.team.strip(),
                     password_hash=hash_password(data.password),
                     created_at=now,
                     updated_at=now,
@@ -167,6 +171,7 @@ async def update_user(actor: Actor, user_id: int, data: UserUpdate, now: dt.date
                     StaffUser.email: data.email.strip(),
                     StaffUser.role: data.role,
                     StaffUser.language: data.language,
+                    StaffUser.team: data.team.strip(),
                     StaffUser.is_active: data.is_active,
                     StaffUser.updated_at: now,
                     StaffUser.version: data.version + 1,
@@ -301,14 +306,15 @@ async def end_session(token: str) -> None:
 
 
 async def purge_expired(now: dt.datetime) -> int:
-    """Delete expired sessions and rate-limit windows older than a day; returns rows removed."""
+    """Delete expired sessions, rate-limit windows older than a day and expired submission keys;
+    returns rows removed."""
     expired = await Session.delete().where(Session.expires_at <= now).returning(Session.id)
     old = (
         await RateLimitBucket.delete()
         .where(RateLimitBucket.window_start < int(now.timestamp()) - 86400)
         .returning(RateLimitBucket.id)
     )
-    return len(expired) + len(old)
+    return len(expired) + len(old) + await submissions.purge_expired(now)
 
 
 # --- API tokens ----------------------------------------------------------------------------

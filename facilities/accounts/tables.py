@@ -1,9 +1,11 @@
-"""Accounts tables: staff users, their sessions, API tokens and shared rate-limit counters."""
+"""Accounts tables: staff users, their sessions, API tokens, shared rate-limit counters and the
+answers of once-only writes."""
 
 from __future__ import annotations
 
 from piccolo.columns import (
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Serial,
@@ -28,6 +30,9 @@ class StaffUser(Table, tablename="staff_user"):
     password_hash = Text(default="")
     is_active = Boolean(default=True)
     language = Varchar(length=8, default="zh_CN")
+    #: The team the person works in (a team's name, as tickets and inspections name theirs):
+    #: crew and inspectors act on work assigned to them or to this team. Empty: no team.
+    team = Varchar(length=128, default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
@@ -73,3 +78,20 @@ class RateLimitBucket(Table, tablename="rate_limit_bucket"):
     key = Varchar(length=200, unique=True, required=True)
     window_start = Integer(default=0)
     hits = Integer(default=0)
+
+
+class SubmissionRecord(Table, tablename="submission_record"):
+    """A write already answered, by the SHA-256 of its one-time key: a repeat gets this answer
+    instead of running again (``accounts.submissions``). ``done`` is false while the first
+    request runs; ``headers`` (JSON) are the answer's Location, Content-Type and Set-Cookie;
+    ``body`` holds a small 2xx answer (``body_length`` its real size)."""
+
+    id = Serial(primary_key=True)
+    key = Varchar(length=64, unique=True, required=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+    done = Boolean(default=False)
+    status = Integer(default=0)
+    headers = Text(default="[]")
+    body = Bytea(default=b"")
+    body_length = Integer(default=0)

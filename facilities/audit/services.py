@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Protocol
 
+from facilities.audit import display
 from facilities.audit.tables import AuditEvent
 
 Snapshot = dict[str, Any]
@@ -81,4 +82,17 @@ async def list_events(entity_type: str, entity_id: int, limit: int = 200) -> lis
     for row in rows:
         if isinstance(row["changes"], str):
             row["changes"] = json.loads(row["changes"])
+    names = await staff_names(display.user_ids(rows))
+    for row in rows:
+        row["names"] = names
     return rows
+
+
+async def staff_names(ids: set[int]) -> dict[int, str]:
+    """id -> display name of the staff named in a history (the actor's table, read through the
+    trail's own foreign key: audit sits below accounts and imports nothing of it)."""
+    if not ids:
+        return {}
+    users: Any = AuditEvent.actor._foreign_key_meta.resolved_references
+    rows = await users.select(users.id, users.display_name).where(users.id.is_in(sorted(ids)))
+    return {row["id"]: row["display_name"] for row in rows}

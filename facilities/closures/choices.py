@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilities.i18n import N_
+from facilities.i18n import N_, NC_
 from facilities.lib.labels import LabelledChoice, set_labels
 
 
@@ -97,11 +97,11 @@ set_labels(
 set_labels(
     Status,
     {
-        Status.PLANNED: N_("Planned"),
-        Status.ACTIVE: N_("In force"),
-        Status.EXTENDED: N_("Extended"),
-        Status.LIFTED: N_("Lifted"),
-        Status.CANCELLED: N_("Cancelled"),
+        Status.PLANNED: NC_("closure status", "Planned"),
+        Status.ACTIVE: NC_("closure status", "In force"),
+        Status.EXTENDED: NC_("closure status", "Extended"),
+        Status.LIFTED: NC_("closure status", "Lifted"),
+        Status.CANCELLED: NC_("closure status", "Cancelled"),
     },
 )
 set_labels(
@@ -138,9 +138,9 @@ set_labels(
 set_labels(
     NoticeState,
     {
-        NoticeState.DRAFT: N_("Draft"),
-        NoticeState.PUBLISHED: N_("Published"),
-        NoticeState.DISCARDED: N_("Discarded"),
+        NoticeState.DRAFT: NC_("notice state", "Draft"),
+        NoticeState.PUBLISHED: NC_("notice state", "Published"),
+        NoticeState.DISCARDED: NC_("notice state", "Discarded"),
     },
 )
 set_labels(
@@ -154,10 +154,12 @@ set_labels(
 set_labels(
     PublicProgress,
     {
-        PublicProgress.PLANNED: N_("Planned"),
-        PublicProgress.IN_PROGRESS: N_("In progress"),
-        PublicProgress.PAUSED: N_("Paused"),
-        PublicProgress.AWAITING_ACCEPTANCE: N_("Work complete, awaiting acceptance"),
-        PublicProgress.DONE: N_("Done"),
+        PublicProgress.PLANNED: NC_("repair progress", "Planned"),
+        PublicProgress.IN_PROGRESS: NC_("repair progress", "In progress"),
+        PublicProgress.PAUSED: NC_("repair progress", "Paused"),
+        PublicProgress.AWAITING_ACCEPTANCE: NC_(
+            "repair progress", "Work complete, awaiting acceptance"
+        ),
+        PublicProgress.DONE: NC_("repair progress", "Done"),
     },
 )

@@ -1,10 +1,12 @@
 """The closure form on the staff pages: a closure as the form's values (times in the bureau's
 zone), the posted form read back into ``ClosureIn`` (with its checkboxes of safety measures),
-and the choices and messages the form pages show."""
+and the choices and messages the form pages show, and the preview step before a form publishes."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,3 +78,25 @@ async def asset_options(actor: Actor) -> list[tuple[int, str]]:
 def field_error_of(errors: dict[str, str]) -> str:
     """One message for a form whose fields are not shown (the first error, or a general one)."""
     return next(iter(errors.values()), _("Some of the values sent are not valid."))
+
+
+#: Fields of a closure form that steer the preview, not data.
+PREVIEW_FIELDS = frozenset({"intent", "previewed"})
+
+
+def digest(values: dict[str, Any]) -> str:
+    """A fingerprint of the form's values: "confirm" publishes only what was previewed."""
+    data = {k: v for k, v in values.items() if k not in PREVIEW_FIELDS}
+    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def previewing(values: dict[str, Any], publishes: bool = True) -> bool:
+    """Show the public wording's preview (nothing saved) rather than save: asked for, or the
+    form was changed after its preview (confirming would publish words nobody has read). Only
+    ``intent=publish`` with the fingerprint of the preview saves; a post without ``intent``
+    (a script, not the form) saves at once, and so does one that publishes nothing."""
+    intent = values.get("intent")
+    if intent is None or not publishes:
+        return False
+    return intent != "publish" or values.get("previewed") != digest(values)

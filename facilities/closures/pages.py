@@ -1,7 +1,8 @@
 """The staff's closure pages (HTML under /closures): the list, the closure page with its linked
-tickets, timeline and history, the forms to plan, edit, extend, cancel and lift, the drafts to
-publish, and the decisions on proposed closures. Each handler parses, calls a service and
-renders or redirects; the JSON API over the same services is :mod:`facilities.closures.api`."""
+tickets, timeline and history, and the forms to plan, edit, extend, cancel and lift (each text
+that goes public previewed first). Each handler parses, calls a service and renders or
+redirects; drafts and proposals are :mod:`facilities.closures.decision_pages`, the JSON API over
+the same services :mod:`facilities.closures.api`."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from facilities.closures.choices import IN_FORCE, SafetyMeasure
 from facilities.closures.forms import (
     asset_options,
     closure_form,
+    digest,
     field_error_of,
     local_input,
+    previewing,
     read_closure_form,
 )
 from facilities.closures.labels import STATUS_TONES, closure_action_label
 from facilities.closures.params import OPEN, statuses
+from facilities.closures.public import previews
 from facilities.closures.schemas import (
     CancelIn,
     ExtendIn,
@@ -39,7 +43,7 @@ from facilities.lib.forms import parse_fields
 from facilities.web.auth import staff_guard
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.params import IdParam, zone_of
-from facilities.web.responses import redirect, render, safe_next
+from facilities.web.responses import redirect, render
 
 
 class ClosureController(Controller):
@@ -102,6 +106,18 @@ class ClosureController(Controller):
         data, errors, values = await read_closure_form(request)
         if data is not None:
             try:
+                if previewing(values):
+                    await closures.check_closure(actor, data, now)
+                    return await self._form_page(
+                        request,
+                        actor,
+                        "closures/new.html",
+                        values,
+                        {},
+                        preview=await previews.of_new(data, now),
+                        previewed=digest(values),
+                        now=now,
+                    )
                 closure = await closures.create_closure(actor, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
@@ -139,9 +155,14 @@ class ClosureController(Controller):
         view = await closures.closure_view(actor, closure_id)
         data, errors, values = await read_closure_form(request)
         conflict = False
+        preview = None
         if data is not None:
             try:
-                await closures.update_closure(actor, closure_id, data, now)
+                if previewing(values):
+                    await closures.check_closure(actor, data, now, closure_id)
+                    preview = await previews.of_edit(closure_id, data, now)
+                else:
+                    await closures.update_closure(actor, closure_id, data, now)
             except ValidationFailed as exc:
                 errors = exc.errors
             except Conflict:
@@ -149,17 +170,21 @@ class ClosureController(Controller):
                 view = await closures.closure_view(actor, closure_id)
                 values["version"] = view.closure.version
             else:
-                return redirect(f"/closures/{closure_id}", _("Changes saved."))
+                if preview is None:
+                    return redirect(f"/closures/{closure_id}", _("Changes saved."))
         return await self._form_page(
             request,
             actor,
             "closures/edit.html",
             values,
             errors,
-            status_code=409 if conflict else 400,
+            status_code=200 if preview else 409 if conflict else 400,
             view=view,
             c=view.closure,
             conflict=conflict,
+            preview=preview,
+            previewed=digest(values),
+            now=now,
         )
 
     # --- the closure page ----------------------------------------------------------------
@@ -258,6 +283,23 @@ class ClosureController(Controller):
         self, request: Request[Any, Any, Any], closure_id: IdParam, now: dt.datetime
     ) -> Any:
         actor = require_actor(request)
+        values = await form_values(request)
+        if previewing(values, values.get("publish") in {"true", "on", "1"}):
+            # Published at once: show staff the entry as citizens will read it first.
+            require(actor, Perm.NOTICES_PUBLISH)
+            data, errors = parse_fields(NoticeIn, values)
+            if data is not None:
+                await closures.get_closure(actor, closure_id)
+            typed_form: dict[str, Any] = {**values, "publish": True}
+            return await self._show(
+                request,
+                closure_id,
+                400 if data is None else 200,
+                errors=errors,
+                update_form=typed_form,
+                update_preview=data is not None,
+                previewed=digest(values),
+            )
         try:
             form = await submit(
                 request,
@@ -287,6 +329,7 @@ class ClosureController(Controller):
         errors: dict[str, str] | None = None,
         status_code: int = 200,
         message: str = "",
+        **extra: Any,
     ) -> Template:
         actor = require_actor(request)
         view = await closures.closure_view(actor, closure_id)
@@ -301,6 +344,7 @@ class ClosureController(Controller):
             errors=errors or {},
             message=message,
             can_override=can(actor, Perm.CLOSURES_OVERRIDE) and not view.gate.open,
+            **extra,
         )
 
     async def _step(
@@ -315,7 +359,7 @@ class ClosureController(Controller):
         400 for invalid input, 409 for a stale version or a refused transition."""
         values = await form_values(request)
         try:
-            await perform(values)
+            shown = await perform(values)
         except ValidationFailed as exc:
             return await self._step_page(
                 request, closure_id, template, values, exc.errors, 400, exc.detail
@@ -324,6 +368,8 @@ class ClosureController(Controller):
             view = await closures.closure_view(require_actor(request), closure_id)
             values["version"] = str(view.closure.version)
             return await self._step_page(request, closure_id, template, values, {}, 409, exc.detail)
+        if shown is not None:  # a preview, nothing saved
+            return shown
         return redirect(f"/closures/{closure_id}", done)
 
     @get("/{closure_id:int}/extend")
@@ -339,11 +385,25 @@ class ClosureController(Controller):
     ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
 
-        async def perform(values: dict[str, str]) -> None:
+        async def perform(values: dict[str, str]) -> Template | None:
             data, errors = parse_fields(ExtendIn, values)
             if data is None:
                 raise ValidationFailed(errors)
+            if previewing(values):
+                await closures.check_extension(actor, closure_id, data, now)
+                zh, en = closures.extension_texts(data)
+                return await self._step_page(
+                    request,
+                    closure_id,
+                    "closures/extend.html",
+                    values,
+                    preview=await previews.of_extension(closure_id, data, now),
+                    entry={"zh": zh, "en": en},
+                    previewed=digest(values),
+                    now=now,
+                )
             await closures.extend(actor, closure_id, data, now)
+            return None
 
         return await self._step(
             request, closure_id, "closures/extend.html", perform, _("The closure was extended.")
@@ -363,11 +423,25 @@ class ClosureController(Controller):
     ) -> Any:
         actor = require(require_actor(request), Perm.CLOSURES_EDIT)
 
-        async def perform(values: dict[str, str]) -> None:
+        async def perform(values: dict[str, str]) -> Template | None:
             data, errors = parse_fields(CancelIn, values)
             if data is None:
                 raise ValidationFailed(errors)
+            closure = await closures.get_closure(actor, closure_id)
+            if closure.status in IN_FORCE and previewing(values):
+                # A closure in force says why on its public timeline: show the entry first.
+                zh, en = closures.cancel_texts(data)
+                return await self._step_page(
+                    request,
+                    closure_id,
+                    "closures/cancel.html",
+                    values,
+                    entry={"zh": zh, "en": en},
+                    previewed=digest(values),
+                    now=now,
+                )
             await closures.cancel(actor, closure_id, data, now)
+            return None
 
         return await self._step(
             request, closure_id, "closures/cancel.html", perform, _("The closure was cancelled.")
@@ -402,86 +476,3 @@ class ClosureController(Controller):
         return await self._step(
             request, closure_id, "closures/lift.html", perform, _("The closure was lifted.")
         )
-
-    # --- drafts to publish ---------------------------------------------------------------
-
-    @get("/drafts")
-    async def drafts(self, request: Request[Any, Any, Any]) -> Template:
-        return await self._drafts(request)
-
-    async def _drafts(
-        self,
-        request: Request[Any, Any, Any],
-        status_code: int = 200,
-        errors: dict[int, dict[str, str]] | None = None,
-        edited: dict[int, dict[str, str]] | None = None,
-        message: str = "",
-    ) -> Template:
-        actor = require_actor(request)
-        return render(
-            request,
-            "closures/drafts.html",
-            status_code=status_code,
-            drafts=await closures.list_drafts(actor),
-            errors=errors or {},
-            edited=edited or {},
-            message=message,
-            can_publish=can(actor, Perm.NOTICES_PUBLISH),
-        )
-
-    @post("/drafts/{update_id:int}/publish")
-    async def publish_draft(
-        self, request: Request[Any, Any, Any], update_id: IdParam, now: dt.datetime
-    ) -> Any:
-        actor = require(require_actor(request), Perm.NOTICES_PUBLISH)
-        values = await form_values(request)
-        edited: NoticeIn | None = None
-        if "text_zh" in values:  # published from the drafts page, perhaps edited
-            edited, errors = parse_fields(NoticeIn, {**values, "publish": "true"})
-            if edited is None:
-                return await self._drafts(
-                    request, 400, errors={update_id: errors}, edited={update_id: values}
-                )
-        try:
-            await closures.publish_update(actor, update_id, now, edited)
-        except ValidationFailed as exc:
-            return await self._drafts(
-                request, 400, errors={update_id: exc.errors}, edited={update_id: values}
-            )
-        except InvalidTransition as exc:
-            return await self._drafts(request, 409, message=exc.detail)
-        return redirect(safe_next(values.get("next"), "/closures/drafts"), _("Update published."))
-
-    @post("/drafts/{update_id:int}/discard")
-    async def discard_draft(
-        self, request: Request[Any, Any, Any], update_id: IdParam, now: dt.datetime
-    ) -> Any:
-        actor = require(require_actor(request), Perm.NOTICES_PUBLISH)
-        values = await form_values(request)
-        try:
-            await closures.discard_update(actor, update_id, now)
-        except InvalidTransition as exc:
-            return await self._drafts(request, 409, message=exc.detail)
-        return redirect(safe_next(values.get("next"), "/closures/drafts"), _("Draft discarded."))
-
-    # --- proposals from inspections ------------------------------------------------------
-
-    @post("/proposals/{proposal_id:int}/approve")
-    async def approve(
-        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
-    ) -> Any:
-        actor = require_actor(request)
-        closure = await closures.approve_proposal(actor, proposal_id, now)
-        return redirect(
-            f"/closures/{closure.id}",
-            _("Closure #%(id)s is in force. Check its notice and link the repair tickets.")
-            % {"id": closure.id},
-        )
-
-    @post("/proposals/{proposal_id:int}/dismiss")
-    async def dismiss(
-        self, request: Request[Any, Any, Any], proposal_id: IdParam, now: dt.datetime
-    ) -> Any:
-        actor = require_actor(request)
-        await closures.dismiss_proposal(actor, proposal_id, now)
-        return redirect("/closures", _("Proposal dismissed."))

@@ -24,6 +24,7 @@ from facilities.inspections.outs import (
     schedule_outs,
 )
 from facilities.inspections.schemas import (
+    FinaliseIn,
     FindingIn,
     FindingOut,
     FindingTicketOut,
@@ -141,7 +142,8 @@ class InspectionApiController(Controller):
         now: dt.datetime,
     ) -> InspectionOut:
         """Save answers, component conditions, weather and summary (planned or in progress);
-        send the ``version`` you read."""
+        send the ``version`` you read. ``recommendation`` has no default: left out (or null)
+        it is not chosen yet, which a draft may be; submitting asks for it."""
         actor = require_actor(request)
         await inspections.save_record(actor, inspection_id, data, now)
         return await self._out(actor, inspection_id)
@@ -174,6 +176,9 @@ class InspectionApiController(Controller):
         data: JSONBody[StepIn],
         now: dt.datetime,
     ) -> InspectionOut:
+        """Send the record for review. 400 naming the field: ``recommendation`` (none chosen
+        yet), ``no_restriction_reason`` (grade D or E with "none" and no reason). With a reason,
+        "none" at D or E is flagged (``flagged_grade``) and the supervisors are told."""
         actor = require_actor(request)
         await inspections.submit(actor, inspection_id, data.version, now)
         return await self._out(actor, inspection_id)
@@ -187,15 +192,28 @@ class InspectionApiController(Controller):
         self,
         request: Request[Any, Any, Any],
         inspection_id: IdParam,
-        data: JSONBody[StepIn],
+        data: JSONBody[FinaliseIn],
         now: dt.datetime,
     ) -> InspectionOut:
         """Grade the inspection, update the asset's grade and next due date, open tickets for
-        urgent findings and failed items, run the rules. Supervisors only."""
+        urgent findings and failed items, run the rules. Supervisors only.
+
+        400 naming the field: ``recommendation`` (none chosen), ``no_restriction_reason``
+        (grade D or E, "none" recommended, no reason given), ``finalise_anyway`` (components
+        left unscored: the message names them; send ``finalise_anyway: true`` with an
+        ``unscored_reason``), ``unscored_reason`` (the flag without a reason)."""
         actor = require_actor(request)
         settings = request.app.state.settings
         await inspections.finalise(
-            actor, inspection_id, data.version, settings.zone, settings.media_path, now
+            actor,
+            inspection_id,
+            data.version,
+            settings.zone,
+            settings.media_path,
+            now,
+            finalise_anyway=data.finalise_anyway,
+            unscored_reason=data.unscored_reason,
+            no_restriction_reason=data.no_restriction_reason,
         )
         return await self._out(actor, inspection_id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilities.i18n import N_
+from facilities.i18n import N_, NC_
 from facilities.lib.labels import LabelledChoice, set_labels
 
 
@@ -120,20 +120,20 @@ set_labels(
 set_labels(
     Trigger,
     {
-        Trigger.SCHEDULED: N_("Scheduled"),
-        Trigger.EVENT: N_("After an event"),
-        Trigger.PUBLIC_REPORT: N_("Public report"),
-        Trigger.POST_REPAIR: N_("After repair"),
-        Trigger.PRE_REOPEN: N_("Before reopening"),
+        Trigger.SCHEDULED: NC_("inspection trigger", "Scheduled"),
+        Trigger.EVENT: NC_("inspection trigger", "After an event"),
+        Trigger.PUBLIC_REPORT: NC_("inspection trigger", "Public report"),
+        Trigger.POST_REPAIR: NC_("inspection trigger", "After repair"),
+        Trigger.PRE_REOPEN: NC_("inspection trigger", "Before reopening"),
     },
 )
 set_labels(
     State,
     {
-        State.PLANNED: N_("Planned"),
-        State.IN_PROGRESS: N_("In progress"),
-        State.SUBMITTED: N_("Submitted"),
-        State.FINAL: N_("Final"),
+        State.PLANNED: NC_("inspection state", "Planned"),
+        State.IN_PROGRESS: NC_("inspection state", "In progress"),
+        State.SUBMITTED: NC_("inspection state", "Submitted"),
+        State.FINAL: NC_("inspection state", "Final"),
     },
 )
 set_labels(
@@ -146,10 +146,10 @@ set_labels(
 set_labels(
     ScheduleStatus,
     {
-        ScheduleStatus.ON_TRACK: N_("On track"),
-        ScheduleStatus.DUE_SOON: N_("Due soon"),
-        ScheduleStatus.OVERDUE: N_("Overdue"),
-        ScheduleStatus.SUSPENDED: N_("Suspended"),
+        ScheduleStatus.ON_TRACK: NC_("schedule status", "On track"),
+        ScheduleStatus.DUE_SOON: NC_("schedule status", "Due soon"),
+        ScheduleStatus.OVERDUE: NC_("schedule status", "Overdue"),
+        ScheduleStatus.SUSPENDED: NC_("schedule status", "Suspended"),
     },
 )
 set_labels(
@@ -164,20 +164,20 @@ set_labels(
 set_labels(
     Severity,
     {
-        Severity.MINOR: N_("Minor"),
-        Severity.MODERATE: N_("Moderate"),
-        Severity.SEVERE: N_("Severe"),
-        Severity.CRITICAL: N_("Critical"),
+        Severity.MINOR: NC_("severity", "Minor"),
+        Severity.MODERATE: NC_("severity", "Moderate"),
+        Severity.SEVERE: NC_("severity", "Severe"),
+        Severity.CRITICAL: NC_("severity", "Critical"),
     },
 )
 set_labels(
     Urgency,
     {
-        Urgency.IMMEDIATE: N_("Immediate (within 24 h)"),
-        Urgency.SHORT: N_("Short (within 7 days)"),
-        Urgency.MEDIUM: N_("Medium (within 90 days)"),
-        Urgency.PLANNED: N_("Planned"),
-        Urgency.MONITOR: N_("Monitor"),
+        Urgency.IMMEDIATE: NC_("urgency", "Immediate (within 24 h)"),
+        Urgency.SHORT: NC_("urgency", "Short (within 7 days)"),
+        Urgency.MEDIUM: NC_("urgency", "Medium (within 90 days)"),
+        Urgency.PLANNED: NC_("urgency", "Planned"),
+        Urgency.MONITOR: NC_("urgency", "Monitor"),
     },
 )
 set_labels(
@@ -199,9 +199,9 @@ set_labels(
 set_labels(
     FindingStatus,
     {
-        FindingStatus.OPEN: N_("Open"),
-        FindingStatus.TICKETED: N_("Ticket opened"),
-        FindingStatus.RESOLVED: N_("Resolved"),
+        FindingStatus.OPEN: NC_("finding status", "Open"),
+        FindingStatus.TICKETED: NC_("finding status", "Ticket opened"),
+        FindingStatus.RESOLVED: NC_("finding status", "Resolved"),
     },
 )
 set_labels(
@@ -219,9 +219,9 @@ set_labels(
 set_labels(
     Answer,
     {
-        Answer.OK: N_("OK"),
-        Answer.NOT_OK: N_("Not OK"),
-        Answer.NOT_APPLICABLE: N_("Not applicable"),
+        Answer.OK: NC_("checklist result", "Pass"),
+        Answer.NOT_OK: NC_("checklist result", "Fail"),
+        Answer.NOT_APPLICABLE: NC_("checklist result", "N/A"),
     },
 )
 

@@ -83,7 +83,12 @@ def inspection_out(inspection: Inspection, findings: list[Finding]) -> Inspectio
         bci=inspection.bci,
         grade=inspection.grade,
         passed=inspection.passed,
-        recommendation=Recommendation(inspection.recommendation),
+        recommendation=Recommendation(inspection.recommendation)
+        if inspection.recommendation
+        else None,
+        no_restriction_reason=inspection.no_restriction_reason,
+        flagged_grade=inspection.flagged_grade,
+        unscored_reason=inspection.unscored_reason,
         summary=inspection.summary,
         started_at=inspection.started_at,
         submitted_at=inspection.submitted_at,
@@ -108,5 +113,6 @@ def row_out(row: dict[str, Any]) -> InspectionRowOut:
         inspector_id=row["inspector"],
         team_id=row["team"],
         grade=row["grade"],
+        flagged_grade=row["flagged_grade"],
         version=row["version"],
     )

@@ -60,6 +60,7 @@ def record_form_values(
         "version": inspection.version,
         "weather": inspection.weather or "",
         "recommendation": inspection.recommendation,
+        "no_restriction_reason": inspection.no_restriction_reason,
         "summary": inspection.summary,
     }
     for key, answer in inspections.answers_of(inspection).items():
@@ -132,9 +133,13 @@ def parse_record_form(
     weather = values.get("weather", "").strip()
     if weather and weather not in {w.value for w in Weather}:
         errors["weather"] = _("Choose one of the listed options.")
-    recommendation = values.get("recommendation", "").strip() or Recommendation.NONE.value
-    if recommendation not in {r.value for r in Recommendation}:
+    # no default: left empty, the draft saves without one (submitting then asks for it)
+    recommendation = values.get("recommendation", "").strip()
+    if recommendation and recommendation not in {r.value for r in Recommendation}:
         errors["recommendation"] = _("Choose one of the listed options.")
+    reason = values.get("no_restriction_reason", "").strip()
+    if len(reason) > 2000:
+        errors["no_restriction_reason"] = _("Enter at most %(n)s characters.") % {"n": 2000}
     summary = values.get("summary", "").strip()
     if len(summary) > 8000:
         errors["summary"] = _("Enter at most %(n)s characters.") % {"n": 8000}
@@ -151,7 +156,8 @@ def parse_record_form(
                 "answer_notes": notes,
                 "conditions": conditions,
                 "weather": weather or None,
-                "recommendation": recommendation,
+                "recommendation": recommendation or None,
+                "no_restriction_reason": reason,
                 "summary": summary,
             },
             RecordIn,

@@ -17,7 +17,7 @@ from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import can
 from facilities.assets import services as assets
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import State
+from facilities.inspections.choices import Recommendation, State
 from facilities.inspections.page_forms import (
     asset_options,
     checklist_options,
@@ -83,10 +83,17 @@ async def inspection_page(
     finding_form: dict[str, Any] | None = None,
     finding_errors: dict[str, str] | None = None,
     action_error: str = "",
+    finalise_form: dict[str, Any] | None = None,
 ) -> Template:
     actor = require_actor(request)
     now = now_of(request)
     inspection = await inspections.get_inspection(actor, inspection_id)
+    # the grade the record gives now (final: the one it got), for the checks before sign-off
+    grade = (
+        inspection.grade
+        if inspection.state == State.FINAL
+        else (await inspections.grade_inspection(inspection.id))[1]
+    )
     asset = await assets.load_asset(actor, inspection.asset)
     components = await assets.list_components(actor, inspection.asset)
     conditions = await inspections.conditions_of(inspection.id)
@@ -97,6 +104,7 @@ async def inspection_page(
     )
     names = dict(await accounts.staff_options())
     editable = inspection.state in (State.PLANNED, State.IN_PROGRESS)
+    mine = await inspections.may_work_on(actor, inspection)  # assigned to them or their team
     return render(
         request,
         "inspections/show.html",
@@ -116,14 +124,21 @@ async def inspection_page(
         photos_by_finding={f.id: [p for p in photos if p.finding == f.id] for f in findings},
         general_photos=[p for p in photos if p.finding is None],
         firings=await inspections.list_firings_for_inspection(actor, inspection.id),
+        history=await inspections.audit_trail(actor, inspection.id),
         schedule=schedule,
         inspector_name=names.get(inspection.inspector, "") if inspection.inspector else "",
         reviewer_name=names.get(inspection.reviewer, "") if inspection.reviewer else "",
         is_overdue=inspection.state != State.FINAL
         and (inspection.window_ends_at or inspection.due_at) < now,
-        can_record=editable and can(actor, Perm.INSPECTIONS_RECORD),
-        can_add=inspection.state != State.FINAL and can(actor, Perm.INSPECTIONS_RECORD),
+        can_record=editable and mine and can(actor, Perm.INSPECTIONS_RECORD),
+        can_add=inspection.state != State.FINAL and mine and can(actor, Perm.INSPECTIONS_RECORD),
         can_finalise=inspection.state == State.SUBMITTED and can(actor, Perm.INSPECTIONS_FINALISE),
         can_ticket=can(actor, Perm.TICKETS_CREATE),
         now=now,
+        current_grade=grade,
+        coverage=await inspections.coverage(inspection),
+        needs_reason=inspection.recommendation == Recommendation.NONE
+        and grade in inspections.FLAGGED_GRADES,
+        finalise_form=finalise_form or {},
+        closures=await inspections.closures_of_asset(actor, inspection.asset),
     )

@@ -44,7 +44,7 @@ from facilities.inspections.page_views import (
     inspection_page,
     new_inspection_page,
 )
-from facilities.inspections.schemas import FindingIn, InspectionIn, StepIn
+from facilities.inspections.schemas import FinaliseIn, FindingIn, InspectionIn, StepIn
 from facilities.lib import recurrence
 from facilities.lib.forms import parse_fields
 from facilities.records import MAX_ID
@@ -217,35 +217,42 @@ class InspectionController(Controller):
         if data is None:
             return await inspection_page(request, inspection_id, 400, form=values, errors=errors)
         try:
+            if values.get("then", "") == "submit":  # both or neither: a refusal saves nothing
+                await inspections.save_and_submit(actor, inspection_id, data, now)
+                return redirect(
+                    f"/inspections/{inspection_id}", _("Inspection submitted for review.")
+                )
             await inspections.save_record(actor, inspection_id, data, now)
         except ValidationFailed as exc:
             shown = record_errors_for_form(
                 exc.errors, [msgspec.to_builtins(c) for c in data.conditions]
             )
-            return await inspection_page(request, inspection_id, 400, form=values, errors=shown)
+            return await inspection_page(
+                request,
+                inspection_id,
+                400,
+                form=values,
+                errors=shown,
+                action_error=_("Nothing was saved: correct the fields marked below."),
+            )
         except (Conflict, InvalidTransition) as exc:
             return await inspection_page(
                 request, inspection_id, 409, form=values, action_error=exc.detail
             )
-        then = values.get("then", "")
-        if then == "submit":
-            try:
-                fresh = await inspections.get_inspection(actor, inspection_id)
-                await inspections.submit(actor, inspection_id, fresh.version, now)
-            except (Conflict, InvalidTransition) as exc:
-                return await inspection_page(request, inspection_id, 409, action_error=exc.detail)
-            return redirect(f"/inspections/{inspection_id}", _("Inspection submitted for review."))
         return redirect(f"/inspections/{inspection_id}", _("Inspection saved."))
 
     async def _step(self, request: Request[Any, Any, Any], inspection_id: int, action: str) -> Any:
         actor = require_actor(request)
         values = await form_values(request)
-        step, _errors = parse_fields(StepIn, values)
+        struct: type[StepIn | FinaliseIn] = FinaliseIn if action == "finalise" else StepIn
+        step, _errors = parse_fields(struct, values)
         if step is None:
             return await inspection_page(
                 request,
                 inspection_id,
                 400,
+                errors=_errors,
+                finalise_form=values if action == "finalise" else None,
                 action_error=_("Some of the values sent are not valid."),
             )
         settings = request.app.state.settings
@@ -258,14 +265,33 @@ class InspectionController(Controller):
                 await inspections.submit(actor, inspection_id, step.version, now)
                 message = _("Inspection submitted for review.")
             else:
+                assert isinstance(step, FinaliseIn)
                 final = await inspections.finalise(
-                    actor, inspection_id, step.version, settings.zone, settings.media_path, now
+                    actor,
+                    inspection_id,
+                    step.version,
+                    settings.zone,
+                    settings.media_path,
+                    now,
+                    finalise_anyway=step.finalise_anyway,
+                    unscored_reason=step.unscored_reason,
+                    no_restriction_reason=step.no_restriction_reason,
                 )
                 message = (
                     _("Inspection final: grade %(grade)s.") % {"grade": final.grade}
                     if final.grade
                     else _("Inspection final (no grade: no component was scored).")
                 )
+        except ValidationFailed as exc:
+            refused = _("Not finalised.") if action == "finalise" else _("Not submitted.")
+            return await inspection_page(
+                request,
+                inspection_id,
+                400,
+                errors=exc.errors,
+                finalise_form=values if action == "finalise" else None,
+                action_error=f"{refused} " + " ".join(exc.errors.values()),
+            )
         except (Conflict, InvalidTransition) as exc:
             return await inspection_page(request, inspection_id, 409, action_error=exc.detail)
         return redirect(f"/inspections/{inspection_id}", message)

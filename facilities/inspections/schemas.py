@@ -22,6 +22,7 @@ from facilities.inspections.choices import (
 Id = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class ScheduleIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -68,7 +69,10 @@ class RecordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ] = {}
     conditions: list[ConditionIn] = []
     weather: Weather | None = None
-    recommendation: Recommendation = Recommendation.NONE
+    #: no default: None until the inspector chooses (required to submit for review)
+    recommendation: Recommendation | None = None
+    #: required to submit when the grade is D or E and the recommendation is "none"
+    no_restriction_reason: Reason = ""
     summary: Annotated[str, msgspec.Meta(max_length=8000)] = ""
 
 
@@ -83,6 +87,17 @@ class FindingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class StepIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     version: Version
+
+
+class FinaliseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Signing an inspection off. ``finalise_anyway`` with an ``unscored_reason`` when not
+    every component of the asset was scored; ``no_restriction_reason`` when the grade is D or E,
+    the recommendation "none" and the inspector gave no reason."""
+
+    version: Version
+    finalise_anyway: bool = False
+    unscored_reason: Reason = ""
+    no_restriction_reason: Reason = ""
 
 
 class ScheduleOut(msgspec.Struct, kw_only=True):
@@ -133,7 +148,10 @@ class InspectionOut(msgspec.Struct, kw_only=True):
     bci: float | None
     grade: str | None
     passed: bool | None
-    recommendation: Recommendation
+    recommendation: Recommendation | None
+    no_restriction_reason: str
+    flagged_grade: str | None
+    unscored_reason: str
     summary: str
     started_at: dt.datetime | None
     submitted_at: dt.datetime | None
@@ -158,6 +176,7 @@ class InspectionRowOut(msgspec.Struct, kw_only=True):
     inspector_id: int | None
     team_id: int | None
     grade: str | None
+    flagged_grade: str | None
     version: int
 
 

@@ -101,7 +101,14 @@ class Inspection(Table, tablename="inspection"):
     weather = Varchar(length=12, choices=Weather, null=True, default=None)
     bci = DoublePrecision(null=True, default=None)
     grade = Varchar(length=1, null=True, default=None)
-    recommendation = Varchar(length=16, choices=Recommendation, default=Recommendation.NONE)
+    # "" until the inspector chooses one: there is no default recommendation (issue 16)
+    recommendation = Varchar(length=16, choices=Recommendation, default="")
+    #: why no restriction is recommended although the grade is D or E (required then)
+    no_restriction_reason = Text(default="")
+    #: the grade (D or E) at which "no restriction" was flagged to the supervisors, if it was
+    flagged_grade = Varchar(length=1, null=True, default=None)
+    #: why the inspection was finalised with components left unscored
+    unscored_reason = Text(default="")
     passed = Boolean(null=True, default=None)
     summary = Text(default="")
     ticket = ForeignKey(RepairTicket, null=True, on_delete=OnDelete.set_null)

@@ -146,6 +146,22 @@ def validate(rule: str) -> str:
     return text[6:] if text.upper().startswith("RRULE:") else text
 
 
+def until_day(rule: str) -> dt.date | None:
+    """The last day of a rule with an UNTIL part (``UNTIL=20301231`` or ``...T000000Z``), else
+    None (an unreadable UNTIL is None too: :func:`validate` refuses it)."""
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    for part in text.split(";"):
+        key, _sep, value = part.partition("=")
+        if key.strip().upper() == "UNTIL":
+            try:
+                return dt.datetime.strptime(value.strip()[:8], "%Y%m%d").date()
+            except ValueError:
+                return None
+    return None
+
+
 def localize(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """A naive local wall time as an aware UTC instant (DST gaps move forward, folds take the
     first instance)."""

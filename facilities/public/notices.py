@@ -249,7 +249,7 @@ class NoticeController(Controller):
         async def build(now: dt.datetime) -> bytes:
             closures_ = await public.calendar(now)
             return await feeds.ical.render(
-                closures_, base=base_url(request), cache=cache_of(request)
+                closures_, base=base_url(request), cache=cache_of(request), now=now
             )
 
         return await conditional(request, "ics", feeds.ical.MEDIA_TYPE, build)

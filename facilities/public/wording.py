@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from babel.dates import get_month_names
+from markupsafe import Markup
 
 from facilities import i18n
 from facilities.closures import public
@@ -143,6 +144,33 @@ def in_both_languages(
     for language, suffix in (("zh_CN", "zh"), ("en", "en")):
         with use_locale(language):
             out[suffix] = func(closure)
+    return out
+
+
+#: The notice page's fragment with the closure's own words (state, promise, why, measures ...).
+NOTICE_BODY = "public/_notice_body.html"
+
+
+def notice_preview(closure: public.PublicClosure, now: dt.datetime) -> dict[str, Markup]:
+    """What the public notice will say about ``closure``, in Chinese and in English, rendered
+    by the notice page's own fragment: staff read it before a form publishes."""
+    template = templating.environment().get_template(NOTICE_BODY)
+    out = {}
+    for language, suffix in (("zh_CN", "zh"), ("en", "en")):
+        with use_locale(language):
+            html = template.render(**HELPERS, closure=closure, now=now, prefix=f"preview-{suffix}-")
+        out[suffix] = Markup(html)  # noqa: S704 (rendered by the autoescaping environment)
+    return out
+
+
+def entry_preview(text_zh: str, text_en: str) -> dict[str, str]:
+    """A timeline entry as citizens will read it in Chinese and in English: what the notice
+    shows (``local_text``), so an English reader gets the Chinese text when there is no English."""
+    row = {"text_zh": text_zh.strip(), "text_en": text_en.strip()}
+    out = {}
+    for language, suffix in (("zh_CN", "zh"), ("en", "en")):
+        with use_locale(language):
+            out[suffix] = local_text(row, "text")
     return out
 
 

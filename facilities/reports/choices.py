@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from facilities.assets.choices import AssetType
-from facilities.i18n import N_
+from facilities.i18n import N_, NC_
 from facilities.lib.labels import LabelledChoice, set_labels
 
 
@@ -283,28 +283,107 @@ set_labels(
 set_labels(
     ReportStatus,
     {
-        ReportStatus.NEW: N_("New"),
-        ReportStatus.TICKETED: N_("Repair ticket opened"),
-        ReportStatus.MERGED: N_("Merged into a ticket"),
-        ReportStatus.REJECTED: N_("Rejected"),
-        ReportStatus.NOT_OURS: N_("Not our responsibility"),
-        ReportStatus.COVERED: N_("Answered by a closure notice"),
+        ReportStatus.NEW: NC_("report status", "New"),
+        ReportStatus.TICKETED: NC_("report status", "Repair ticket opened"),
+        ReportStatus.MERGED: NC_("report status", "Merged into a ticket"),
+        ReportStatus.REJECTED: NC_("report status", "Rejected"),
+        ReportStatus.NOT_OURS: NC_("report status", "Not our responsibility"),
+        ReportStatus.COVERED: NC_("report status", "Answered by a closure notice"),
     },
 )
 set_labels(Channel, {Channel.WEB: N_("Web form"), Channel.OPEN311: N_("Open311 app")})
-set_labels(PublicStatus, {PublicStatus.OPEN: N_("Open"), PublicStatus.CLOSED: N_("Closed")})
+set_labels(
+    PublicStatus,
+    {
+        PublicStatus.OPEN: NC_("Open311 status", "Open"),
+        PublicStatus.CLOSED: NC_("Open311 status", "Closed"),
+    },
+)
 set_labels(
     Stage,
     {
-        Stage.RECEIVED: N_("Received, waiting to be reviewed"),
-        Stage.INVESTIGATING: N_("Being looked into"),
-        Stage.ACTION_SCHEDULED: N_("Repair planned"),
-        Stage.IN_PROGRESS: N_("Repair in progress"),
-        Stage.FIXED: N_("Fixed"),
-        Stage.CLOSURE: N_("Facility closed for repair"),
-        Stage.CLOSED: N_("Closed"),
-        Stage.NO_FURTHER_ACTION: N_("No further action"),
-        Stage.NOT_OURS: N_("Not our responsibility"),
-        Stage.DUPLICATE: N_("Already reported"),
+        Stage.RECEIVED: NC_("report stage", "Received, waiting to be reviewed"),
+        Stage.INVESTIGATING: NC_("report stage", "Being looked into"),
+        Stage.ACTION_SCHEDULED: NC_("report stage", "Repair planned"),
+        Stage.IN_PROGRESS: NC_("report stage", "Repair in progress"),
+        Stage.FIXED: NC_("report stage", "Fixed"),
+        Stage.CLOSURE: NC_("report stage", "Facility closed for repair"),
+        Stage.CLOSED: NC_("report stage", "Closed"),
+        Stage.NO_FURTHER_ACTION: NC_("report stage", "No further action"),
+        Stage.NOT_OURS: NC_("report stage", "Not our responsibility"),
+        Stage.DUPLICATE: NC_("report stage", "Already reported"),
+    },
+)
+
+
+class TimelineKind(LabelledChoice):
+    """One dated step on the reporter's tracking page: their report's own steps (received,
+    reviewed), its repair ticket's public progress, and their follow-ups."""
+
+    RECEIVED = "received"
+    COVERED = "covered"
+    TICKETED = "ticketed"
+    MERGED = "merged"
+    REJECTED = "rejected"
+    NOT_OURS = "not_ours"
+    ASSESSED = "assessed"
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    COMPLETED = "completed"
+    ACCEPTED = "accepted"
+    REWORK = "rework"
+    ON_HOLD = "on_hold"
+    RESUMED = "resumed"
+    FIXED = "fixed"
+    CLOSED = "closed"
+    NO_REPAIR = "no_repair"
+    DUPLICATE = "duplicate"
+    FOLLOW_UP = "follow_up"
+
+
+#: A ticket's audited action -> the step the reporter reads (``close`` is FIXED when repaired).
+TICKET_ACTION_STEPS = {
+    "ticket.triage": TimelineKind.ASSESSED,
+    "ticket.schedule": TimelineKind.SCHEDULED,
+    "ticket.start": TimelineKind.STARTED,
+    "ticket.complete": TimelineKind.COMPLETED,
+    "ticket.accept": TimelineKind.ACCEPTED,
+    "ticket.rework": TimelineKind.REWORK,
+    "ticket.hold": TimelineKind.ON_HOLD,
+    "ticket.resume": TimelineKind.RESUMED,
+    "ticket.close": TimelineKind.CLOSED,
+    "ticket.reject": TimelineKind.NO_REPAIR,
+    "ticket.cancel": TimelineKind.NO_REPAIR,
+    "ticket.mark_duplicate": TimelineKind.DUPLICATE,
+}
+
+set_labels(
+    TimelineKind,
+    {
+        TimelineKind.RECEIVED: NC_("report timeline", "Report received"),
+        TimelineKind.COVERED: NC_(
+            "report timeline", "Added to the closure of this facility for repair"
+        ),
+        TimelineKind.TICKETED: NC_("report timeline", "Reviewed: a repair ticket was opened"),
+        TimelineKind.MERGED: NC_(
+            "report timeline", "Reviewed: added to a repair ticket already open"
+        ),
+        TimelineKind.REJECTED: NC_("report timeline", "Reviewed: not accepted"),
+        TimelineKind.NOT_OURS: NC_("report timeline", "Reviewed: not the bureau's responsibility"),
+        TimelineKind.ASSESSED: NC_("report timeline", "Repair assessed by the bureau"),
+        TimelineKind.SCHEDULED: NC_("report timeline", "Repair scheduled"),
+        TimelineKind.STARTED: NC_("report timeline", "Work started"),
+        TimelineKind.COMPLETED: NC_("report timeline", "Work finished, being checked"),
+        TimelineKind.ACCEPTED: NC_("report timeline", "Work checked and accepted"),
+        TimelineKind.REWORK: NC_("report timeline", "Work to be done again"),
+        TimelineKind.ON_HOLD: NC_("report timeline", "Repair on hold"),
+        TimelineKind.RESUMED: NC_("report timeline", "Repair resumed"),
+        TimelineKind.FIXED: NC_("report timeline", "Fixed"),
+        TimelineKind.CLOSED: NC_("report timeline", "Repair ticket closed"),
+        TimelineKind.NO_REPAIR: NC_("report timeline", "No repair is planned"),
+        TimelineKind.DUPLICATE: NC_(
+            "report timeline", "Joined an earlier report of the same problem"
+        ),
+        TimelineKind.FOLLOW_UP: NC_("report timeline", "You told us it is still broken"),
     },
 )

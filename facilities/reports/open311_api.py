@@ -27,6 +27,9 @@ from facilities.reports.schemas import Open311RequestIn, ReportIn
 from facilities.web.clock import now_of
 from facilities.web.responses import client_ip
 
+#: The service's field names that Open311 calls otherwise (in error descriptions).
+OPEN311_FIELDS = {"contact_phone": "phone", "contact_email": "email"}
+
 
 class Open311Error(Exception):
     """An answer in the spec's error document: the HTTP code, its description, and for 429
@@ -320,7 +323,7 @@ class Open311Controller(Controller):
                     contact_phone=data.phone,
                     device_id=data.device_id,
                     account_id=data.account_id,
-                    language=request_language(request),
+                    language=reports.report_language(data.locale) or request_language(request),
                 ),
                 await read_uploads(form, "media"),
                 now,
@@ -331,7 +334,8 @@ class Open311Controller(Controller):
                 client=client,
             )
         except ValidationFailed as exc:
-            raise Open311Error(400, _described(exc.errors)) from None
+            named = {OPEN311_FIELDS.get(k, k): v for k, v in exc.errors.items()}
+            raise Open311Error(400, _described(named)) from None
         zone = settings.zone
         return self._respond(
             request,

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.response import Template
+from litestar.response import File, Template
 
 from facilities.assets import services as assets
 from facilities.errors import NotFound, ValidationFailed
@@ -21,8 +21,8 @@ from facilities.reports.page_context import template_choices
 from facilities.reports.request_input import parse_float, parse_id, read_uploads, request_language
 from facilities.reports.schemas import ReportForm, ReportIn, StillBrokenIn
 from facilities.web.clock import now_of
-from facilities.web.forms import parse_form
-from facilities.web.responses import client_ip, redirect, render
+from facilities.web.forms import CONTROL_FIELDS, parse_form
+from facilities.web.responses import client_ip, media_file, redirect, render
 
 #: The "still broken?" answer is a few words: a small body is plenty.
 SMALL_BODY_BYTES = 64_000
@@ -32,6 +32,12 @@ PRIVATE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
 }
+
+
+def _private(response: File) -> File:
+    """A reporter's own file: not kept by shared caches, its secret address never sent on."""
+    response.headers.update({**PRIVATE_HEADERS, "Cache-Control": "private, no-store"})
+    return response
 
 
 def _too_many(request: Request[Any, Any, Any], exc: reports.RateLimited) -> Template:
@@ -140,7 +146,9 @@ class ReportController(Controller):
         except reports.RateLimited as exc:
             return _too_many(request, exc)
         form = await request.form()
-        values = {k: v for k in form if isinstance(v := form.get(k), str) and k != "_csrf_token"}
+        values = {
+            k: v for k in form if isinstance(v := form.get(k), str) and k not in CONTROL_FIELDS
+        }
         asset_id = parse_id(values.get("asset_id"))
         if values.get(HONEYPOT, "").strip():
             return await self._form_page(
@@ -163,6 +171,7 @@ class ReportController(Controller):
                         lng=data.lng,
                         contact_name=data.contact_name,
                         contact_email=data.contact_email,
+                        contact_phone=data.contact_phone,
                         language=request_language(request),
                     ),
                     photos,
@@ -190,6 +199,15 @@ class ReportController(Controller):
         )
         response.headers.update(PRIVATE_HEADERS)
         return response
+
+    @get("/reports/{token:str}/photos/{photo_id:int}")
+    async def photo(self, request: Request[Any, Any, Any], token: str, photo_id: int) -> File:
+        """A photo the reporter sent, for them only (their link is the key)."""
+        return _private(media_file(request, await reports.tracked_photo(token, photo_id), False))
+
+    @get("/reports/{token:str}/photos/{photo_id:int}/thumbnail")
+    async def thumbnail(self, request: Request[Any, Any, Any], token: str, photo_id: int) -> File:
+        return _private(media_file(request, await reports.tracked_photo(token, photo_id), True))
 
     @post("/reports/{token:str}/still-broken", request_max_body_size=SMALL_BODY_BYTES)
     async def still_broken(

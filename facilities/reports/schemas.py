@@ -18,7 +18,8 @@ Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 MAX_DESCRIPTION = 4000
 Description = Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION)]
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^$|^\+?[0-9][0-9 ()-]{2,38}$")]
+#: Only the length here: the receiving service checks the digits and says what it wants.
+Phone = Annotated[str, msgspec.Meta(max_length=40)]
 Name = Annotated[str, msgspec.Meta(max_length=128)]
 
 
@@ -48,6 +49,7 @@ class ReportForm(msgspec.Struct, kw_only=True):
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DESCRIPTION)]
     contact_name: Name = ""
     contact_email: Email = ""
+    contact_phone: Phone = ""
     lat: Latitude | None = None
     lng: Longitude | None = None
 
@@ -68,6 +70,8 @@ class Open311RequestIn(msgspec.Struct, kw_only=True):
     phone: Phone = ""
     description: Description = ""
     media_url: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    #: The reporter's language for our e-mails (zh_CN or en; else the request's Accept-Language).
+    locale: Annotated[str, msgspec.Meta(max_length=35)] = ""
 
 
 class StillBrokenIn(msgspec.Struct, kw_only=True):

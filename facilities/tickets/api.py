@@ -151,7 +151,14 @@ class TicketApiController(Controller):
     async def show(
         self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
     ) -> TicketOut:
-        return ticket_out(await tickets.get_ticket(require_actor(request), ticket_id, now))
+        return ticket_out(
+            await tickets.get_ticket(
+                require_actor(request),
+                ticket_id,
+                now,
+                separate_acceptance=request.app.state.settings.separate_acceptance,
+            )
+        )
 
     @put("/{ticket_id:int}", responses=api_errors(403, 404, 409))
     async def update(
@@ -175,9 +182,23 @@ class TicketApiController(Controller):
         now: dt.datetime,
     ) -> TicketOut:
         """Apply a lifecycle action. 409: not allowed from the current status, or stale
-        version; 403: the role may not; 400: required data missing."""
+        version; 403: the role may not, the ticket is assigned to someone else (or nobody:
+        take it first), or the actor would accept work they completed; 400: data missing."""
         actor = require_actor(request)
-        await tickets.transition(actor, ticket_id, data, now)
+        separate = request.app.state.settings.separate_acceptance
+        await tickets.transition(actor, ticket_id, data, now, separate_acceptance=separate)
+        return ticket_out(
+            await tickets.get_ticket(actor, ticket_id, now, separate_acceptance=separate)
+        )
+
+    @post("/{ticket_id:int}/take", status_code=200, responses=api_errors(403, 404, 409))
+    async def take(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> TicketOut:
+        """Take an unassigned ticket: it is assigned to you. 409: someone has it already (of
+        two taking it at once exactly one gets it); 403: only repair crew take tickets."""
+        actor = require_actor(request)
+        await tickets.take_ticket(actor, ticket_id, now)
         return ticket_out(await tickets.get_ticket(actor, ticket_id, now))
 
     @get("/{ticket_id:int}/comments", responses=api_errors(404))

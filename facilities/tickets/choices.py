@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from facilities.accounts.choices import Role
-from facilities.i18n import N_
+from facilities.i18n import N_, NC_
 from facilities.lib.labels import LabelledChoice, set_labels
 
 
@@ -223,17 +223,17 @@ PRIORITY_COLOURS = {
 set_labels(
     Status,
     {
-        Status.NEW: N_("New"),
-        Status.TRIAGED: N_("Triaged"),
-        Status.SCHEDULED: N_("Scheduled"),
-        Status.IN_PROGRESS: N_("In progress"),
-        Status.WORK_COMPLETE: N_("Work complete"),
-        Status.ACCEPTED: N_("Accepted"),
-        Status.CLOSED: N_("Closed"),
-        Status.ON_HOLD: N_("On hold"),
-        Status.REJECTED: N_("Rejected"),
-        Status.DUPLICATE: N_("Duplicate"),
-        Status.CANCELLED: N_("Cancelled"),
+        Status.NEW: NC_("ticket status", "New"),
+        Status.TRIAGED: NC_("ticket status", "Acknowledged"),
+        Status.SCHEDULED: NC_("ticket status", "Scheduled"),
+        Status.IN_PROGRESS: NC_("ticket status", "In progress"),
+        Status.WORK_COMPLETE: NC_("ticket status", "Work complete"),
+        Status.ACCEPTED: NC_("ticket status", "Accepted"),
+        Status.CLOSED: NC_("ticket status", "Closed"),
+        Status.ON_HOLD: NC_("ticket status", "On hold"),
+        Status.REJECTED: NC_("ticket status", "Rejected"),
+        Status.DUPLICATE: NC_("ticket status", "Duplicate"),
+        Status.CANCELLED: NC_("ticket status", "Cancelled"),
     },
 )
 set_labels(
@@ -268,36 +268,36 @@ set_labels(
 set_labels(
     ClosingReason,
     {
-        ClosingReason.REPAIRED: N_("Repaired"),
-        ClosingReason.REPLACED: N_("Replaced"),
-        ClosingReason.NO_ACTION_NEEDED: N_("No action needed"),
-        ClosingReason.NOT_OUR_RESPONSIBILITY: N_("Not our responsibility"),
-        ClosingReason.DUPLICATE: N_("Duplicate"),
+        ClosingReason.REPAIRED: NC_("closing reason", "Repaired"),
+        ClosingReason.REPLACED: NC_("closing reason", "Replaced"),
+        ClosingReason.NO_ACTION_NEEDED: NC_("closing reason", "No action needed"),
+        ClosingReason.NOT_OUR_RESPONSIBILITY: NC_("closing reason", "Not our responsibility"),
+        ClosingReason.DUPLICATE: NC_("closing reason", "Duplicate"),
     },
 )
 set_labels(
     PhotoTag,
     {
-        PhotoTag.BEFORE: N_("Before"),
-        PhotoTag.DURING: N_("During"),
-        PhotoTag.AFTER: N_("After"),
-        PhotoTag.DOCUMENT: N_("Document"),
+        PhotoTag.BEFORE: NC_("photo stage", "Before"),
+        PhotoTag.DURING: NC_("photo stage", "During"),
+        PhotoTag.AFTER: NC_("photo stage", "After"),
+        PhotoTag.DOCUMENT: NC_("photo stage", "Document"),
     },
 )
 set_labels(
     Action,
     {
-        Action.TRIAGE: N_("Triage"),
-        Action.SCHEDULE: N_("Schedule"),
-        Action.START: N_("Start work"),
-        Action.COMPLETE: N_("Work complete"),
-        Action.ACCEPT: N_("Accept the work"),
-        Action.REWORK: N_("Send back for rework"),
-        Action.CLOSE: N_("Close"),
-        Action.HOLD: N_("Put on hold"),
-        Action.RESUME: N_("Resume"),
-        Action.REJECT: N_("Reject"),
-        Action.MARK_DUPLICATE: N_("Mark as duplicate"),
-        Action.CANCEL: N_("Cancel"),
+        Action.TRIAGE: NC_("ticket action", "Triage"),
+        Action.SCHEDULE: NC_("ticket action", "Schedule"),
+        Action.START: NC_("ticket action", "Start work"),
+        Action.COMPLETE: NC_("ticket action", "Work complete"),
+        Action.ACCEPT: NC_("ticket action", "Accept the work"),
+        Action.REWORK: NC_("ticket action", "Send back for rework"),
+        Action.CLOSE: NC_("ticket action", "Close"),
+        Action.HOLD: NC_("ticket action", "Put on hold"),
+        Action.RESUME: NC_("ticket action", "Resume"),
+        Action.REJECT: NC_("ticket action", "Reject"),
+        Action.MARK_DUPLICATE: NC_("ticket action", "Mark as duplicate"),
+        Action.CANCEL: NC_("ticket action", "Cancel"),
     },
 )

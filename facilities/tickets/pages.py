@@ -299,7 +299,12 @@ class TicketController(Controller):
     ) -> Template:
         actor = require_actor(request)
         now = now_of(request)
-        view = await tickets.get_ticket(actor, ticket_id, now)
+        view = await tickets.get_ticket(
+            actor,
+            ticket_id,
+            now,
+            separate_acceptance=request.app.state.settings.separate_acceptance,
+        )
         extra.setdefault("errors", {})
         extra.setdefault("action_error", "")
         return render(
@@ -377,7 +382,13 @@ class TicketController(Controller):
                 action_error=_("Some of the values sent are not valid."),
             )
         try:
-            await tickets.transition(actor, ticket_id, data, now)
+            await tickets.transition(
+                actor,
+                ticket_id,
+                data,
+                now,
+                separate_acceptance=request.app.state.settings.separate_acceptance,
+            )
         except ValidationFailed as exc:
             return await self._show(
                 request,
@@ -391,6 +402,18 @@ class TicketController(Controller):
         return redirect(
             f"/tickets/{ticket_id}", _("Done: %(action)s.") % {"action": data.action.label}
         )
+
+    @post("/{ticket_id:int}/take")
+    async def take(
+        self, request: Request[Any, Any, Any], ticket_id: IdParam, now: dt.datetime
+    ) -> Any:
+        """Take it: assign an unassigned ticket to oneself (409 when someone was quicker)."""
+        actor = require_actor(request)
+        try:
+            await tickets.take_ticket(actor, ticket_id, now)
+        except (Conflict, InvalidTransition) as exc:
+            return await self._show(request, ticket_id, 409, action_error=exc.detail)
+        return redirect(f"/tickets/{ticket_id}", _("The ticket is yours now."))
 
     @post("/{ticket_id:int}/comments")
     async def comment(

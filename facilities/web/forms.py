@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -16,12 +17,21 @@ S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")
 
 
+#: Fields the forms carry for the machinery (CSRF token, one-time submission key), not as data.
+CONTROL_FIELDS = frozenset({"_csrf_token", "_submission"})
+
+
+def new_submission_key() -> str:
+    """A fresh one-time key for a rendered form (``accounts.submissions`` remembers its answer)."""
+    return secrets.token_urlsafe(18)
+
+
 async def form_values(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The submitted fields as text (first value of each), without the CSRF token."""
+    """The submitted fields as text (first value of each), without the control fields."""
     form = await request.form()
     values = {}
     for key in form:
-        if key == "_csrf_token":
+        if key in CONTROL_FIELDS:
             continue
         value = form.get(key)
         values[key] = value if isinstance(value, str) else ""

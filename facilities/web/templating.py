@@ -49,7 +49,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     env.filters.update(
         instant=format_instant,
@@ -67,6 +67,7 @@ def environment() -> jinja2.Environment:
         options=choice_options,
         site_options=lambda sites: [(site.id, local_name(site)) for site in sites],
         component_options=component_options,
+        shown_in_chinese=shown_in_chinese,
     )
     return env
 
@@ -113,6 +114,17 @@ def component_options(components: Any, editing: Any = None) -> list[tuple[int, s
     """Possible parents of a component, indented by depth; itself excluded."""
     skip = getattr(editing, "id", None)
     return [(c.id, "  " * c.depth + local_name(c)) for c in components if c.id != skip]
+
+
+def shown_in_chinese(row: Any, field: str = "name") -> bool:
+    """Whether :func:`local_name` gives this English reader the Chinese text (no English one is
+    written): the page marks it ``lang="zh-Hans"`` and says so."""
+    get = row.get if isinstance(row, dict) else lambda key, default="": getattr(row, key, default)
+    return (
+        i18n.current_locale() == "en"
+        and not str(get(f"{field}_en", "") or "").strip()
+        and bool(str(get(f"{field}_zh", "") or "").strip())
+    )
 
 
 def local_name(row: Any, field: str = "name") -> str:

@@ -31,7 +31,7 @@ from facilities.closures import services as closures
 from facilities.closures.choices import Reason, Scope
 from facilities.closures.schemas import ClosureIn, ExtendIn, LiftIn, LinkTicketIn, NoticeIn
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import Answer, InspectionType, Trigger
+from facilities.inspections.choices import Answer, InspectionType, Recommendation, Trigger
 from facilities.inspections.schemas import ConditionIn, FindingIn, InspectionIn, RecordIn
 from facilities.inspections.tables import ChecklistTemplate, Team
 from facilities.lib.clock import SettableClock
@@ -104,6 +104,7 @@ COVERED: dict[tuple[str, str], Field] = {
         json=("/api/v1/tickets/{ticket}/comments",),
     ),
     ("staff_user", "email"): Field(staff=("/admin/users/{mallory}/edit",)),
+    ("staff_user", "team"): Field(staff=("/admin/users/{mallory}/edit",)),
     ("api_token", "name"): Field(staff=("/admin/tokens",)),
     ("site", "name_zh"): Field(
         staff=("/sites", "/assets", "/assets/{asset}"),
@@ -195,6 +196,13 @@ COVERED: dict[tuple[str, str], Field] = {
     ),
     ("inspection", "summary"): Field(
         staff=("/inspections/{inspection}",), json=("/api/v1/inspections/{inspection}",)
+    ),
+    ("inspection", "no_restriction_reason"): Field(
+        staff=("/inspections/{inspection}",), json=("/api/v1/inspections/{inspection}",)
+    ),
+    ("inspection", "unscored_reason"): Field(
+        staff=("/inspections/{final_inspection}",),
+        json=("/api/v1/inspections/{final_inspection}",),
     ),
     ("component_condition", "note"): Field(staff=("/inspections/{inspection}",)),
     ("finding", "description"): Field(
@@ -403,6 +411,7 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
             display_name=v("staff_user", "display_name"),
             role=Role.SUPERVISOR,
             email=v("staff_user", "email"),
+            team=v("staff_user", "team"),
             password="correct horse battery",
         ),
         at,
@@ -523,6 +532,7 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
                 )
             ],
             summary=v("inspection", "summary"),
+            no_restriction_reason=v("inspection", "no_restriction_reason"),
         ),
         at,
     )
@@ -639,6 +649,36 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
         AnswerIn(version=rejected.report.version, reason=v("service_request", "public_reason")),
         at + dt.timedelta(hours=3),
     )
+    # a second inspection, finalised with every component unscored: its reason is shown
+    final_inspection = await inspections.create_inspection(
+        mallory,
+        InspectionIn(
+            asset_id=bridge.id,
+            inspection_type=InspectionType.SPECIAL,
+            trigger=Trigger.EVENT,
+            due_on=NOW.date(),
+            inspector_id=mallory.id,
+        ),
+        ZONE,
+        at,
+    )
+    recorded = await inspections.save_record(
+        mallory,
+        final_inspection.id,
+        RecordIn(version=final_inspection.version, recommendation=Recommendation.RESTRICT),
+        at,
+    )
+    submitted_inspection = await inspections.submit(mallory, recorded.id, recorded.version, at)
+    await inspections.finalise(
+        mallory,
+        submitted_inspection.id,
+        submitted_inspection.version,
+        ZONE,
+        media_root,
+        at,
+        finalise_anyway=True,
+        unscored_reason=v("inspection", "unscored_reason"),
+    )
     ids = {
         "site": site.id,
         "asset": bridge.id,
@@ -646,6 +686,7 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
         "component": component.id,
         "ticket": ticket.id,
         "inspection": inspection.id,
+        "final_inspection": final_inspection.id,
         "closure": closure.id,
         "lifted": lifted.id,
         "team": int(team_rows[0]["id"]),

@@ -1,6 +1,13 @@
 """Inspection factories and helpers: teams, seeded checklists, a footbridge with one component
 per weighted group, schedules, and an inspection planned, recorded, submitted and finalised
-through the services (``graded`` does it all)."""
+through the services (``graded`` does it all).
+
+Since issue 16 a recommendation has no default and finalising asks about unscored components:
+``record`` records ``KIT_RECOMMENDATION`` (no restriction, with ``KIT_NO_RESTRICTION_REASON``
+for grade D/E) unless given (``recommendation=None``: a draft without one) and ``finalise``
+finalises anyway with ``KIT_UNSCORED_REASON`` (the footbridge's lamp is never scored), so the
+tests about grades, tickets and schedules keep to their subject. The tests of those rules
+(tests/test_inspections_safety.py) call the services without these."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from facilities.accounts.permissions import SYSTEM, Actor
 from facilities.assets.choices import AssetType, ComponentGroup
 from facilities.assets.tables import Asset
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import Anchor, InspectionType, Trigger
+from facilities.inspections.choices import Anchor, InspectionType, Recommendation, Trigger
 from facilities.inspections.schemas import (
     ConditionIn,
     FindingIn,
@@ -23,6 +30,10 @@ from facilities.inspections.schemas import (
 from facilities.inspections.tables import ChecklistTemplate, Inspection, InspectionSchedule, Team
 from tests.kit.assets import make_asset, make_component
 from tests.kit.constants import ZONE
+
+KIT_RECOMMENDATION = Recommendation.NONE
+KIT_NO_RESTRICTION_REASON = "测试：本例只检验评级 / kit: the test is about the grade"
+KIT_UNSCORED_REASON = "测试：照明不在本次检查范围 / kit: the lamp is not part of this check"
 
 
 async def make_team(
@@ -105,6 +116,8 @@ async def record(
 ) -> Inspection:
     fresh = await inspections.get_inspection(SYSTEM, inspection.id)
     conditions = [ConditionIn(component_id=k, score=v) for k, v in (scores or {}).items()]
+    fields.setdefault("recommendation", KIT_RECOMMENDATION)
+    fields.setdefault("no_restriction_reason", KIT_NO_RESTRICTION_REASON)
     return await inspections.save_record(
         actor,
         inspection.id,
@@ -119,10 +132,24 @@ async def submit(actor: Actor, inspection: Inspection, now: dt.datetime) -> Insp
 
 
 async def finalise(
-    actor: Actor, inspection: Inspection, now: dt.datetime, media_root: Path
+    actor: Actor,
+    inspection: Inspection,
+    now: dt.datetime,
+    media_root: Path,
+    finalise_anyway: bool = True,
+    unscored_reason: str = KIT_UNSCORED_REASON,
 ) -> Inspection:
     fresh = await inspections.get_inspection(SYSTEM, inspection.id)
-    return await inspections.finalise(actor, inspection.id, fresh.version, ZONE, media_root, now)
+    return await inspections.finalise(
+        actor,
+        inspection.id,
+        fresh.version,
+        ZONE,
+        media_root,
+        now,
+        finalise_anyway=finalise_anyway,
+        unscored_reason=unscored_reason,
+    )
 
 
 async def graded(
@@ -134,7 +161,8 @@ async def graded(
     findings: list[FindingIn] = (),  # type: ignore[assignment]
     **fields: Any,
 ) -> Inspection:
-    """Plan, record (by bob), add findings, submit, finalise (by alice)."""
+    """Plan, record (by bob, the kit's recommendation), add findings, submit, finalise (by
+    alice, anyway when a component is unscored)."""
     inspection = await plan(personas["alice"], asset, now, **fields)
     await record(personas["bob"], inspection, now, scores)
     for finding in findings:

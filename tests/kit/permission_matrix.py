@@ -25,6 +25,7 @@ from tests.kit.permission_world import (
     closure_new_form,
     closure_on_asset,
     comment,
+    completed_ticket,
     component_form,
     component_update,
     defaults,
@@ -33,6 +34,7 @@ from tests.kit.permission_world import (
     finding_new,
     fixed,
     form,
+    inspection_assigned,
     inspection_new,
     inspection_photo,
     key_form,
@@ -55,11 +57,13 @@ from tests.kit.permission_world import (
     site_update,
     started_inspection,
     submitted_inspection,
+    ticket_assigned,
     ticket_edit,
     ticket_new,
     token_form,
     triage,
     triaged_ticket,
+    unassigned_ticket,
     user_form,
     user_update,
     verified_closure,
@@ -73,7 +77,9 @@ EDITORS = frozenset({"admin", "alice"})  # assets/tickets/closures edit, schedul
 # notices, finalising inspections, the job list
 ADMINS = frozenset({"admin"})  # users, API tokens, the SLA policy, Open311 keys
 CREATORS = frozenset({"admin", "alice", "bob", "carol"})  # tickets.create, tickets.work
-WORKERS = frozenset({"admin", "alice", "carol"})  # the ticket's "start" (tickets/choices.py)
+WORKERS = frozenset({"admin", "alice", "carol"})  # the ticket's "start" (tickets/choices.py),
+# on a ticket assigned to carol (crew act only on work assigned to them or their team)
+TAKERS = frozenset({"carol"})  # "Take it": crew take an unassigned ticket; supervisors assign
 INSPECTORS = frozenset({"admin", "alice", "bob"})  # inspections.plan/record, reports.triage
 JOB_VIEWERS = EDITORS
 
@@ -160,6 +166,9 @@ MATRIX: dict[str, Rule] = {
         303,
         fresh=triaged_ticket,
     ),
+    "POST /tickets/{ticket_id:int}/take": Rule(
+        TAKERS, at("/tickets/{fresh}/take"), fixed({}), 303, fresh=unassigned_ticket
+    ),
     "POST /tickets/{ticket_id:int}/comments": Rule(
         CREATORS, at("/tickets/{ticket}/comments"), comment, 303
     ),
@@ -183,6 +192,9 @@ MATRIX: dict[str, Rule] = {
         at("/api/v1/tickets/{fresh}/transitions"),
         versioned(RepairTicket, action="start"),
         fresh=triaged_ticket,
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/take": Rule(
+        TAKERS, at("/api/v1/tickets/{fresh}/take"), fixed({}), 200, fresh=unassigned_ticket
     ),
     "GET /api/v1/tickets/{ticket_id:int}/comments": Rule(
         STAFF, at("/api/v1/tickets/{ticket}/comments")
@@ -484,6 +496,11 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "POST /report": ("/report", 400),  # an empty form
     "GET /report/nearby.json": ("/report/nearby.json", 400),  # no location given
     "GET /reports/{token:str}": ("/reports/nope", 404),
+    "GET /reports/{token:str}/photos/{photo_id:int}": ("/reports/nope/photos/1", 404),
+    "GET /reports/{token:str}/photos/{photo_id:int}/thumbnail": (
+        "/reports/nope/photos/1/thumbnail",
+        404,
+    ),
     "POST /reports/{token:str}/still-broken": ("/reports/nope/still-broken", 404),
     "GET /open311/v2/{name:str}": ("/open311/v2/discovery.json", 200),
     "POST /open311/v2/{name:str}": ("/open311/v2/requests.json", 403),  # no api_key
@@ -491,3 +508,76 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /open311/v2/requests/{name:str}": ("/open311/v2/requests/999999.json", 404),
     "GET /open311/v2/tokens/{name:str}": ("/open311/v2/tokens/nope.json", 404),
 }
+
+
+# --- assignment scope ------------------------------------------------------------------------
+# Beyond the role: crew and inspectors act only on work assigned to them or to the team they
+# work in (carol in CREW_TEAM, bob in INSPECTION_TEAM; erin and frank are colleagues whose work
+# is someone else's); supervisors and admins act on anything. Keys: "METHOD url: case".
+ASSIGNMENT_CASES = ("own", "team", "other", "other_team", "unassigned")
+INSPECTION_SCOPE = {"own": INSPECTORS, "team": INSPECTORS, "unassigned": INSPECTORS}
+TICKET_SCOPE = {"own": WORKERS, "team": WORKERS}
+
+SCOPE: dict[str, Rule] = {}
+for _case in ASSIGNMENT_CASES:
+    _ticket = ticket_assigned(_case)
+    _allowed = TICKET_SCOPE.get(_case, EDITORS)
+    SCOPE[f"POST /tickets/{{fresh}}/transitions: start, {_case}"] = Rule(
+        _allowed,
+        at("/tickets/{fresh}/transitions"),
+        form(versioned(RepairTicket, action="start")),
+        303,
+        fresh=_ticket,
+    )
+    SCOPE[f"POST /api/v1/tickets/{{fresh}}/transitions: start, {_case}"] = Rule(
+        _allowed,
+        at("/api/v1/tickets/{fresh}/transitions"),
+        versioned(RepairTicket, action="start"),
+        fresh=_ticket,
+    )
+    # taking: only crew, only an unassigned ticket (an assigned one answers 409 to crew)
+    SCOPE[f"POST /api/v1/tickets/{{fresh}}/take: {_case}"] = Rule(
+        TAKERS,
+        at("/api/v1/tickets/{fresh}/take"),
+        fixed({}),
+        200 if _case == "unassigned" else 409,
+        fresh=_ticket,
+    )
+    _inspection = inspection_assigned(_case)
+    _allowed = INSPECTION_SCOPE.get(_case, EDITORS)
+    SCOPE[f"POST /inspections/{{fresh}}/start: {_case}"] = Rule(
+        _allowed,
+        at("/inspections/{fresh}/start"),
+        form(versioned(Inspection)),
+        303,
+        fresh=_inspection,
+    )
+    SCOPE[f"POST /api/v1/inspections/{{fresh}}/start: {_case}"] = Rule(
+        _allowed, at("/api/v1/inspections/{fresh}/start"), versioned(Inspection), fresh=_inspection
+    )
+    SCOPE[f"POST /api/v1/inspections/{{fresh}}/findings: {_case}"] = Rule(
+        _allowed, at("/api/v1/inspections/{fresh}/findings"), finding_new, 201, fresh=_inspection
+    )
+
+
+def acceptance_scope(separate: bool) -> dict[str, Rule]:
+    """Accepting completed work, by who completed it, with FACILITIES_SEPARATE_ACCEPTANCE on
+    (``separate``: nobody accepts their own work) or off (any supervisor or admin may)."""
+    rules = {}
+    for completer in ("carol", "alice", "admin"):
+        allowed = EDITORS - {completer} if separate else EDITORS
+        ticket = completed_ticket(completer)
+        rules[f"POST /tickets/{{fresh}}/transitions: accept, completed by {completer}"] = Rule(
+            allowed,
+            at("/tickets/{fresh}/transitions"),
+            form(versioned(RepairTicket, action="accept")),
+            303,
+            fresh=ticket,
+        )
+        rules[f"POST /api/v1/tickets/{{fresh}}/transitions: accept, by {completer}"] = Rule(
+            allowed,
+            at("/api/v1/tickets/{fresh}/transitions"),
+            versioned(RepairTicket, action="accept"),
+            fresh=ticket,
+        )
+    return rules

@@ -16,15 +16,15 @@ import httpx
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Role
 from facilities.accounts.permissions import SYSTEM, Actor
-from facilities.accounts.schemas import TokenCreate, UserCreate
+from facilities.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from facilities.accounts.tables import ApiToken, StaffUser
 from facilities.assets.tables import Asset, Component, Site
 from facilities.closures import services as closures
 from facilities.closures.schemas import LinkTicketIn, NoticeIn
 from facilities.closures.tables import Closure
 from facilities.inspections import services as inspections
-from facilities.inspections.choices import InspectionType, Trigger, Urgency
-from facilities.inspections.schemas import FindingIn, InspectionIn
+from facilities.inspections.choices import InspectionType, Recommendation, Trigger, Urgency
+from facilities.inspections.schemas import ConditionIn, FindingIn, InspectionIn, RecordIn
 from facilities.inspections.tables import ClosureProposal, Inspection, InspectionSchedule
 from facilities.reports import services as reports
 from facilities.reports.schemas import KeyCreate
@@ -36,11 +36,11 @@ from tests.kit.assets import make_asset, make_component, make_site
 from tests.kit.clients import csrf_token
 from tests.kit.closures import inspect, make_closure
 from tests.kit.constants import ZONE
-from tests.kit.inspections import make_schedule
+from tests.kit.inspections import make_schedule, make_team
 from tests.kit.media import jpeg, png_bytes
 from tests.kit.personas import PASSWORD
 from tests.kit.reports import make_report
-from tests.kit.tickets import drive_to, make_ticket
+from tests.kit.tickets import drive_to, make_ticket, transition_data
 
 
 def asset_body(site_id: int, code: str, **overrides: Any) -> dict[str, Any]:
@@ -204,12 +204,127 @@ async def password_form(world: World, who: str) -> dict[str, Any]:
 # tickets
 
 
-async def triaged_ticket(world: World) -> int:
-    """A ticket in "triaged": "start" is open to the workers (admin, supervisor, crew)."""
+async def triaged_ticket(world: World, **assignment: Any) -> int:
+    """A ticket in "triaged" assigned to carol (the crew): "start" is open to the workers
+    (admin, supervisor, crew) on work assigned to them; ``assignment`` assigns it otherwise."""
     alice = world.actors["alice"]
-    ticket = await make_ticket(alice, asset_id=world.asset, now=world.now)
+    assignment = assignment or {"assignee_id": world.actors["carol"].id}
+    ticket = await make_ticket(alice, asset_id=world.asset, now=world.now, **assignment)
     await drive_to(ticket.id, TicketStatus.TRIAGED, alice, world.now)
     return int(ticket.id)
+
+
+# --- assignment scope: who may act on whose work -------------------------------------------
+#: The team carol (crew) works in, and the one bob (inspector) works in.
+CREW_TEAM = "东区维修班"
+INSPECTION_TEAM = "桥梁巡检一队"
+
+
+async def unassigned_ticket(world: World) -> int:
+    """A triaged ticket nobody is assigned to: crew take it first ("Take it")."""
+    return await triaged_ticket(world, assignee_id=None)
+
+
+def ticket_assigned(whose: str) -> Fresh:
+    """A triaged ticket assigned to ``whose``: "own" (carol), "team" (carol's team, nobody by
+    name), "other" (erin, another crew member), "other_team", or "unassigned"."""
+
+    async def fresh(world: World) -> int:
+        assignments: dict[str, dict[str, Any]] = {
+            "own": {"assignee_id": world.actors["carol"].id},
+            "team": {"assignee_team": CREW_TEAM},
+            "other": {"assignee_id": world.erin},
+            "other_team": {"assignee_team": "西区维修班"},
+            "unassigned": {"assignee_id": None},
+        }
+        return await triaged_ticket(world, **assignments[whose])
+
+    return fresh
+
+
+def completed_ticket(completer: str) -> Fresh:
+    """A ticket whose work ``completer`` (a persona) marked complete, waiting for acceptance;
+    assigned to carol, so she may complete it."""
+
+    async def fresh(world: World) -> int:
+        ticket_id = await triaged_ticket(world)
+        who = world.actors[completer]
+        for action in (tickets.Action.START, tickets.Action.COMPLETE):
+            ticket = await tickets.find_ticket(ticket_id)
+            assert ticket is not None
+            await tickets.transition(who, ticket_id, transition_data(action, ticket, 0), world.now)
+        return ticket_id
+
+    return fresh
+
+
+def inspection_assigned(whose: str) -> Fresh:
+    """A planned inspection assigned to ``whose``: "own" (bob), "team" (bob's team), "other"
+    (frank, another inspector), "other_team" or "unassigned"."""
+
+    async def fresh(world: World) -> int:
+        assignments: dict[str, dict[str, Any]] = {
+            "own": {"inspector_id": world.actors["bob"].id},
+            "team": {"team_id": world.inspection_team},
+            "other": {"inspector_id": world.frank},
+            "other_team": {"team_id": world.other_team},
+            "unassigned": {},
+        }
+        raised = await inspections.create_inspection(
+            world.actors["alice"],
+            InspectionIn(
+                asset_id=world.asset,
+                inspection_type=InspectionType.SPECIAL,
+                trigger=Trigger.EVENT,
+                due_on=dt.date(2026, 11, 30),
+                **assignments[whose],
+            ),
+            ZONE,
+            world.now,
+        )
+        return int(raised.id)
+
+    return fresh
+
+
+async def _join_team(user_id: int, team: str, now: dt.datetime) -> None:
+    user = await accounts.get_user(user_id)
+    await accounts.update_user(
+        SYSTEM,
+        user.id,
+        UserUpdate(
+            display_name=user.display_name,
+            email=user.email,
+            role=user.role,
+            language=user.language,
+            team=team,
+            is_active=True,
+            version=user.version,
+        ),
+        now,
+    )
+
+
+async def _colleague(username: str, role: Role, now: dt.datetime) -> int:
+    user = await accounts.create_user(
+        SYSTEM,
+        UserCreate(username=username, display_name=username.title(), role=role, password=PASSWORD),
+        now,
+    )
+    return int(user.id)
+
+
+async def scope_world(personas: dict[str, Actor], now: dt.datetime) -> dict[str, Any]:
+    """carol in CREW_TEAM and bob in INSPECTION_TEAM (their next login carries it), a crew
+    colleague erin and an inspector frank whose work is someone else's, and the teams."""
+    await _join_team(personas["carol"].id, CREW_TEAM, now)
+    await _join_team(personas["bob"].id, INSPECTION_TEAM, now)
+    return {
+        "erin": await _colleague("erin", Role.CREW, now),
+        "frank": await _colleague("frank", Role.INSPECTOR, now),
+        "inspection_team": await make_team(INSPECTION_TEAM),
+        "other_team": await make_team("桥梁巡检二队", email="bridges2@bureau.example"),
+    }
 
 
 async def ticket_new(world: World, who: str) -> dict[str, Any]:
@@ -256,8 +371,23 @@ async def planned_inspection(world: World) -> int:
 
 
 async def started_inspection(world: World) -> int:
+    """In progress, every component scored and a recommendation chosen, so that submitting and
+    finalising it are refused for permissions only (issue 16: no default recommendation, and
+    unscored components ask for a reason)."""
     raised = await raise_inspection(world)
-    started = await inspections.start(world.actors["bob"], raised.id, raised.version, world.now)
+    bob = world.actors["bob"]
+    started = await inspections.start(bob, raised.id, raised.version, world.now)
+    parts = await Component.select(Component.id).where(Component.asset == world.asset)
+    await inspections.save_record(
+        bob,
+        started.id,
+        RecordIn(
+            version=started.version,
+            recommendation=Recommendation.NONE,
+            conditions=[ConditionIn(component_id=p["id"], score=90) for p in parts],
+        ),
+        world.now,
+    )
     return int(started.id)
 
 
@@ -269,8 +399,9 @@ async def submitted_inspection(world: World) -> int:
 
 
 async def open_finding(world: World) -> int:
+    # by the supervisor: once someone else recorded world.inspection it is theirs, not bob's
     finding = await inspections.add_finding(
-        world.actors["bob"],
+        world.actors["alice"],
         world.inspection,
         FindingIn(description="栏杆松动 / loose railing", urgency=Urgency.PLANNED),
         world.now,
@@ -530,6 +661,7 @@ async def build_world(personas: dict[str, Actor], now: dt.datetime, media: Path)
         actors=personas,
         media=media,
         now=now,
+        **await scope_world(personas, now),
     )
 
 

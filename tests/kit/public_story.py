@@ -70,7 +70,12 @@ class Story:
 
 
 async def make_staff(
-    username: str, role: Role, display_name: str, email: str, at: dt.datetime = CLOSED_AT
+    username: str,
+    role: Role,
+    display_name: str,
+    email: str,
+    at: dt.datetime = CLOSED_AT,
+    team: str = "",
 ) -> Actor:
     user = await accounts.create_user(
         SYSTEM,
@@ -79,6 +84,7 @@ async def make_staff(
             display_name=display_name,
             role=role,
             email=email,
+            team=team,
             password="correct horse battery",
         ),
         at - dt.timedelta(days=30),
@@ -113,8 +119,13 @@ async def build_story(shift: dt.timedelta = dt.timedelta(0)) -> Story:
     alice = await make_staff(
         "alice", Role.SUPERVISOR, SECRETS["staff display name"], SECRETS["staff e-mail"], closed_at
     )
-    carol = await make_staff(
-        "carol", Role.CREW, SECRETS["crew display name"], "carol-secret@bureau.example", closed_at
+    carol = await make_staff(  # in the team the deck work is assigned to
+        "carol",
+        Role.CREW,
+        SECRETS["crew display name"],
+        "carol-secret@bureau.example",
+        closed_at,
+        team=SECRETS["assignee team"],
     )
     site = await make_site(
         "平湖公园", name_en="Pinghu Park", address="衡阳市高新区平湖公园", lat=26.8952, lng=112.5841

@@ -78,8 +78,16 @@ def transition_data(
     return TransitionIn(**values)
 
 
-async def drive_to(ticket_id: int, status: Status, actor: Actor, now: dt.datetime) -> RepairTicket:
-    """Walk the ticket from "new" to ``status`` through real transitions."""
+async def drive_to(
+    ticket_id: int,
+    status: Status,
+    actor: Actor,
+    now: dt.datetime,
+    completer: Actor | None = None,
+) -> RepairTicket:
+    """Walk the ticket from "new" to ``status`` through real transitions, all by ``actor``
+    except "complete": a path that goes on to "accept" has the work completed by someone else
+    (``completer``, by default the system), since nobody accepts work they completed."""
     path = path_to(status)
     assert path is not None, status
     ticket = await tickets.find_ticket(ticket_id)
@@ -87,9 +95,14 @@ async def drive_to(ticket_id: int, status: Status, actor: Actor, now: dt.datetim
     original = 0
     if Action.MARK_DUPLICATE in path:
         original = (await make_ticket(actor, asset_id=ticket.asset, now=now, title="原始")).id
+    if completer is None:
+        completer = SYSTEM if Action.ACCEPT in path else actor
     for action in path:
         ticket = await tickets.transition(
-            actor, ticket_id, transition_data(action, ticket, original), now
+            completer if action == Action.COMPLETE else actor,
+            ticket_id,
+            transition_data(action, ticket, original),
+            now,
         )
     assert ticket.status == status
     return ticket

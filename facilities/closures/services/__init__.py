@@ -23,11 +23,20 @@ from facilities.closures.services.common import (
 )
 from facilities.closures.services.editing import (
     EDITABLE,
+    check_closure,
     create_closure,
     snapshot,
     update_closure,
 )
-from facilities.closures.services.lifecycle import cancel, extend, lift, sign_off
+from facilities.closures.services.lifecycle import (
+    cancel,
+    cancel_texts,
+    check_extension,
+    extend,
+    extension_texts,
+    lift,
+    sign_off,
+)
 from facilities.closures.services.links import link_ticket, unlink_ticket
 from facilities.closures.services.notices import (
     discard_update,
@@ -91,6 +100,9 @@ __all__ = [
     "approve_proposal",
     "bilingual",
     "cancel",
+    "cancel_texts",
+    "check_closure",
+    "check_extension",
     "closure_view",
     "confirm_subscription",
     "count_in_force",
@@ -99,6 +111,7 @@ __all__ = [
     "dismiss_proposal",
     "draft_from_ticket_progress",
     "extend",
+    "extension_texts",
     "fan_out",
     "find_closure",
     "gate",

@@ -20,6 +20,7 @@ from facilities.closures.services.reading import fresh_closure, get_closure
 from facilities.closures.tables import Closure, ClosurePromise
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib import horizons
 from facilities.records import loads, versioned_update
 
 #: The facts staff edit on a closure (the form, the API and the audit snapshot).
@@ -67,7 +68,8 @@ def _values(data: ClosureIn) -> dict[str, Any]:
 async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = None) -> None:
     """The rules across fields (the Struct checks each field alone)."""
     errors: dict[str, str] = {}
-    if not await Asset.exists().where(Asset.id == data.asset_id):
+    asset = await Asset.select(Asset.built_year).where(Asset.id == data.asset_id).first()
+    if asset is None:
         errors["asset_id"] = _("Choose an existing asset.")
     if data.effective_from.tzinfo is None:
         errors["effective_from"] = _("Give the time with its time zone.")
@@ -83,6 +85,17 @@ async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = No
         and data.planned_reopen_on < data.effective_from.date()
     ):
         errors["planned_reopen_on"] = _("The reopening cannot be before the closure starts.")
+    errors.update(
+        {
+            name: message
+            for name, message in _date_bounds(
+                now, asset["built_year"] if asset else None, data
+            ).items()
+            # an edit is refused for what was typed, not for a date stored before the rule
+            if name not in errors
+            and (closure is None or getattr(closure, name) != getattr(data, name))
+        }
+    )
     if data.scope == Scope.PARTIAL and not data.affected_part_zh.strip():
         errors["affected_part_zh"] = _("Say which part is closed.")
     if data.scope == Scope.RESTRICTED and data.crowd_limit is None and not data.hours_zh.strip():
@@ -101,6 +114,17 @@ async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = No
         )
     if errors:
         raise ValidationFailed(errors)
+
+
+def _date_bounds(now: dt.datetime, built_year: int | None, data: ClosureIn) -> dict[str, str]:
+    """The typed dates outside the horizon (:mod:`facilities.lib.horizons`)."""
+    return horizons.check(
+        horizons.bounds(now, built_year),
+        {
+            "effective_from": (_("Closed from"), data.effective_from),
+            "planned_reopen_on": (_("Expected reopening"), data.planned_reopen_on),
+        },
+    )
 
 
 async def create_closure(
@@ -143,6 +167,23 @@ async def create_closure(
         if data.effective_from <= now:
             await activate(closure.id, now)
     return await fresh_closure(closure.id)
+
+
+async def check_closure(
+    actor: Actor, data: ClosureIn, now: dt.datetime, closure_id: int | None = None
+) -> None:
+    """Refuse ``data`` as :func:`create_closure` (or, with ``closure_id``,
+    :func:`update_closure`) would, without saving: the check before the public preview."""
+    require(actor, Perm.CLOSURES_EDIT)
+    if closure_id is None:
+        await _check(data, now)
+        return
+    closure = await get_closure(actor, closure_id)
+    if closure.status in {Status.LIFTED, Status.CANCELLED}:
+        raise InvalidTransition(_("A lifted or cancelled closure cannot be edited."))
+    await _check(data, now, closure)
+    if data.asset_id != closure.asset:
+        raise ValidationFailed({"asset_id": _("A closure cannot move to another asset.")})
 
 
 def _stale() -> Conflict:

@@ -10,6 +10,7 @@ from typing import Any
 from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, can, require
+from facilities.assets.tables import Asset
 from facilities.audit import services as audit
 from facilities.closures.choices import IN_FORCE, Status
 from facilities.closures.schemas import CancelIn, ExtendIn, LiftIn
@@ -21,6 +22,7 @@ from facilities.closures.tables import Closure, ClosurePromise
 from facilities.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.i18n import use_locale
+from facilities.lib import horizons
 from facilities.records import versioned_update
 
 
@@ -36,6 +38,60 @@ async def _bump(
     await versioned_update(Closure, closure.id, expected_version, values, now, _changed_first())
 
 
+async def _within_horizon(
+    closure: Closure, now: dt.datetime, field: str, label: str, value: dt.date | dt.datetime
+) -> None:
+    """Refuse a typed date outside the horizon (:mod:`facilities.lib.horizons`)."""
+    row = await Asset.select(Asset.built_year).where(Asset.id == closure.asset).first()
+    window = horizons.bounds(now, row["built_year"] if row else None)
+    errors = horizons.check(window, {field: (label, value)})
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def _check_extension(closure: Closure, data: ExtendIn, now: dt.datetime) -> None:
+    """The rules of an extension (also checked by its preview, before anything is saved)."""
+    if closure.status not in {Status.ACTIVE, Status.EXTENDED}:
+        raise InvalidTransition(_("Only a closure in force can be extended."))
+    if not data.reason_zh.strip():
+        raise ValidationFailed({"reason_zh": _("Say why the reopening moves.")})
+    await _within_horizon(
+        closure, now, "planned_reopen_on", _("Expected reopening"), data.planned_reopen_on
+    )
+    if closure.planned_reopen_on and data.planned_reopen_on <= closure.planned_reopen_on:
+        raise ValidationFailed(
+            {
+                "planned_reopen_on": _(
+                    "An extension moves the reopening later than the current promise."
+                )
+            }
+        )
+
+
+def extension_texts(data: ExtendIn) -> tuple[str, str]:
+    """The public timeline entry of an extension, (Chinese, English): the notice publishes
+    exactly this, and its preview shows it."""
+    zh = date_text(data.planned_reopen_on, data.reopen_precision, "zh_CN")
+    en = date_text(data.planned_reopen_on, data.reopen_precision, "en")
+    with use_locale("zh_CN"):
+        text_zh = _("Reopening now expected %(date)s. Reason: %(reason)s") % {
+            "date": zh,
+            "reason": data.reason_zh.strip(),
+        }
+    with use_locale("en"):
+        text_en = _("Reopening now expected %(date)s. Reason: %(reason)s") % {
+            "date": en,
+            "reason": data.reason_en.strip() or data.reason_zh.strip(),
+        }
+    return text_zh, text_en
+
+
+async def check_extension(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime) -> None:
+    """Refuse an extension as :func:`extend` would, without saving (the preview's check)."""
+    require(actor, Perm.CLOSURES_EDIT)
+    await _check_extension(await get_closure(actor, closure_id), data, now)
+
+
 async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime) -> Closure:
     """Move the promised reopening; the old promise stays visible and the notice says why."""
     require(actor, Perm.CLOSURES_EDIT)
@@ -45,16 +101,7 @@ async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime
             raise InvalidTransition(_("Only a closure in force can be extended."))
         if closure.version != data.version:
             raise _changed_first()
-        if not data.reason_zh.strip():
-            raise ValidationFailed({"reason_zh": _("Say why the reopening moves.")})
-        if closure.planned_reopen_on and data.planned_reopen_on <= closure.planned_reopen_on:
-            raise ValidationFailed(
-                {
-                    "planned_reopen_on": _(
-                        "An extension moves the reopening later than the current promise."
-                    )
-                }
-            )
+        await _check_extension(closure, data, now)
         await _bump(
             closure,
             data.version,
@@ -77,18 +124,7 @@ async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime
                 made_by=actor.id,
             )
         )
-        zh = date_text(data.planned_reopen_on, data.reopen_precision, "zh_CN")
-        en = date_text(data.planned_reopen_on, data.reopen_precision, "en")
-        with use_locale("zh_CN"):
-            text_zh = _("Reopening now expected %(date)s. Reason: %(reason)s") % {
-                "date": zh,
-                "reason": data.reason_zh.strip(),
-            }
-        with use_locale("en"):
-            text_en = _("Reopening now expected %(date)s. Reason: %(reason)s") % {
-                "date": en,
-                "reason": data.reason_en.strip() or data.reason_zh.strip(),
-            }
+        text_zh, text_en = extension_texts(data)
         await publish_system(
             closure.id, f"extended:{closure.id}:{closure.sequence + 1}", text_zh, text_en, now
         )
@@ -104,6 +140,17 @@ async def extend(actor: Actor, closure_id: int, data: ExtendIn, now: dt.datetime
     return await fresh_closure(closure_id)
 
 
+def cancel_texts(data: CancelIn) -> tuple[str, str]:
+    """The public timeline entry of a closure in force called off, (Chinese, English): the
+    notice publishes exactly this, and its preview shows it."""
+    reason_zh, reason_en = data.reason_zh.strip(), data.reason_en.strip()
+    with use_locale("zh_CN"):
+        text_zh = _("The closure was called off: %(reason)s") % {"reason": reason_zh}
+    with use_locale("en"):
+        text_en = _("The closure was called off: %(reason)s") % {"reason": reason_en or reason_zh}
+    return text_zh, text_en
+
+
 async def cancel(actor: Actor, closure_id: int, data: CancelIn, now: dt.datetime) -> Closure:
     """Call the closure off; one that was in force says so on its public timeline."""
     require(actor, Perm.CLOSURES_EDIT)
@@ -113,7 +160,7 @@ async def cancel(actor: Actor, closure_id: int, data: CancelIn, now: dt.datetime
             raise InvalidTransition(_("This closure can no longer be cancelled."))
         if closure.version != data.version:
             raise _changed_first()
-        reason_zh, reason_en = data.reason_zh.strip(), data.reason_en.strip()
+        reason_zh = data.reason_zh.strip()
         if not reason_zh:
             raise ValidationFailed({"reason_zh": _("Say why the closure is cancelled.")})
         await _bump(
@@ -123,12 +170,7 @@ async def cancel(actor: Actor, closure_id: int, data: CancelIn, now: dt.datetime
             now,
         )
         if closure.status != Status.PLANNED:
-            with use_locale("zh_CN"):
-                text_zh = _("The closure was called off: %(reason)s") % {"reason": reason_zh}
-            with use_locale("en"):
-                text_en = _("The closure was called off: %(reason)s") % {
-                    "reason": reason_en or reason_zh
-                }
+            text_zh, text_en = cancel_texts(data)
             await publish_system(closure.id, f"cancelled:{closure.id}", text_zh, text_en, now)
         await audit.record(
             actor,
@@ -198,6 +240,7 @@ async def lift(actor: Actor, closure_id: int, data: LiftIn, now: dt.datetime) ->
         reopens_at = data.reopens_at or now
         if reopens_at.tzinfo is None:
             raise ValidationFailed({"reopens_at": _("Give the time with its time zone.")})
+        await _within_horizon(closure, now, "reopens_at", _("Reopens at"), reopens_at)
         reopens_at = max(reopens_at, now)
         unmet = [c.code for c in state.criteria if not c.met]
         await _bump(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from facilities.assets.tables import Asset
+from facilities.closures.labels import CRITERIA
 from facilities.closures.services.common import DONE_TICKET_STATUSES, IRRELEVANT_TICKET_STATUSES
 from facilities.closures.services.reading import linked_tickets
 from facilities.closures.tables import Closure
@@ -63,7 +64,7 @@ async def gate(closure: Closure) -> Gate:
         Criterion(
             "tickets",
             not unfinished,
-            _("Every linked repair ticket is accepted or closed"),
+            _(CRITERIA["tickets"]),
             _("%(done)s of %(total)s done")
             % {"done": len(tickets) - len(unfinished), "total": len(tickets)}
             if tickets
@@ -72,7 +73,7 @@ async def gate(closure: Closure) -> Gate:
         Criterion(
             "acceptance",
             bool(acceptance and acceptance.passed),
-            _("A final acceptance inspection passed"),
+            _(CRITERIA["acceptance"]),
             (
                 _("Inspection #%(id)s passed, grade %(grade)s")
                 if acceptance.passed
@@ -85,13 +86,13 @@ async def gate(closure: Closure) -> Gate:
         Criterion(
             "grade",
             grade_ok and open_direct == 0,
-            _("Grade C or better, no open direct-control finding"),
+            _(CRITERIA["grade"]),
             grade_detail,
         ),
         Criterion(
             "sign_off",
             closure.signed_off_at is not None,
-            _("A supervisor signed off"),
+            _(CRITERIA["sign_off"]),
             _("Signed off %(when)s") % {"when": closure.signed_off_at.date().isoformat()}
             if closure.signed_off_at
             else _("Not yet signed off"),

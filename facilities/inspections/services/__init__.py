@@ -9,6 +9,8 @@ One module per sub-domain, each importing only those above it in this list:
 - ``seasons``: the seasonal policy (flood season, pre-holiday windows)
 - ``raising_engines``: the SQL that raises a batch, one path per database engine
 - ``raising``: ``raise_due``, exactly once per occurrence, and pre-holiday inspections
+- ``safety``: the checks before review and sign-off (issue 16): a chosen recommendation, a
+  reason for "no restriction" at grade D/E (flagged to supervisors), every component scored
 - ``records``: planning by hand and the inspector's steps, reading a record back
 - ``intervals``: intervals shortened by a grade D and restored by a better one
 - ``proposals``: closures the rules propose, and the decision on each (made by closures)
@@ -19,8 +21,10 @@ One module per sub-domain, each importing only those above it in this list:
 - ``reminders``: reminders and escalation of open inspections
 - ``policy_defaults``: seeding the default policy, default schedules for an asset
 - ``calendar``: calendar entries and the team feed token
+- ``asset_closures``: the closures over an asset, plugged in by the app (closures sit above)
 """
 
+from facilities.inspections.services.asset_closures import closures_of_asset, use_closure_source
 from facilities.inspections.services.calendar import (
     CalendarEntry,
     calendar_entries,
@@ -28,9 +32,10 @@ from facilities.inspections.services.calendar import (
     team_token_ok,
 )
 from facilities.inspections.services.common import OPEN_STATES, occurrence_key
-from facilities.inspections.services.finalising import finalise, grade_inspection
+from facilities.inspections.services.finalising import finalise
 from facilities.inspections.services.finding_tickets import finding_to_ticket
 from facilities.inspections.services.history import (
+    audit_trail,
     grade_history,
     latest_acceptance,
     open_direct_control_findings,
@@ -66,6 +71,7 @@ from facilities.inspections.services.records import (
     list_findings,
     list_inspections,
     photos_of,
+    save_and_submit,
     save_record,
     start,
     submit,
@@ -77,6 +83,12 @@ from facilities.inspections.services.rules import (
     evaluate_rules,
     list_firings,
     list_firings_for_inspection,
+)
+from facilities.inspections.services.safety import (
+    FLAGGED_GRADES,
+    Coverage,
+    coverage,
+    grade_inspection,
 )
 from facilities.inspections.services.schedules import (
     DUE_SOON,
@@ -105,6 +117,7 @@ from facilities.inspections.services.teams import (
     find_team,
     list_checklists,
     list_teams,
+    may_work_on,
 )
 from facilities.lib import recurrence as recurrence  # a test reads services.recurrence
 from facilities.records import MAX_ID
@@ -115,20 +128,25 @@ __all__ = [
     "DISMISSED",
     "DUE_SOON",
     "ESCALATE_TO_SUPERVISOR_AFTER",
+    "FLAGGED_GRADES",
     "MAX_ID",
     "OPEN_STATES",
     "PROPOSED",
     "SEASONAL_RULE",
     "SHORTENED",
     "CalendarEntry",
+    "Coverage",
     "RaiseResult",
     "add_finding",
     "add_photo",
     "answers_of",
     "apply_default_schedules",
+    "audit_trail",
     "calendar_entries",
     "checklist_items",
+    "closures_of_asset",
     "conditions_of",
+    "coverage",
     "create_inspection",
     "create_schedule",
     "decide_proposal",
@@ -157,6 +175,7 @@ __all__ = [
     "list_proposals",
     "list_schedules",
     "list_teams",
+    "may_work_on",
     "occurrence_key",
     "open_direct_control_findings",
     "overdue_schedules",
@@ -165,6 +184,7 @@ __all__ = [
     "proposal_for_closure",
     "raise_due",
     "recommendation_closures",
+    "save_and_submit",
     "save_record",
     "schedule_snapshot",
     "schedule_status",
@@ -177,4 +197,5 @@ __all__ = [
     "team_token",
     "team_token_ok",
     "update_schedule",
+    "use_closure_source",
 ]

@@ -14,6 +14,8 @@ from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import SYSTEM, Actor, require
 from facilities.assets import services as assets
+from facilities.audit import services as audit
+from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.inspections.choices import (
     AUTO_TICKET_URGENCIES,
@@ -25,42 +27,20 @@ from facilities.inspections.choices import (
     State,
     Urgency,
 )
+from facilities.inspections.services import safety
 from facilities.inspections.services.finding_tickets import _finding_to_ticket, finding_to_ticket
-from facilities.inspections.services.records import _step, get_inspection
+from facilities.inspections.services.records import _step, flag_no_restriction, get_inspection
 from facilities.inspections.services.rules import evaluate_rules
+from facilities.inspections.services.safety import grade_inspection
 from facilities.inspections.services.schedules import effective_rule, first_due
 from facilities.inspections.services.teams import checklist_items
 from facilities.inspections.tables import (
-    ComponentCondition,
     Finding,
     Inspection,
     InspectionSchedule,
 )
 from facilities.lib import condition
 from facilities.records import loads
-
-
-async def grade_inspection(inspection_id: int) -> tuple[float | None, str | None, bool]:
-    """(BCI, grade, direct-control defect found) from the recorded conditions and findings."""
-    rows = await ComponentCondition.select(
-        ComponentCondition.score,
-        ComponentCondition.is_ok,
-        ComponentCondition.component.group.as_alias("group"),
-    ).where(ComponentCondition.inspection == inspection_id)
-    scores = []
-    for r in rows:
-        if r["score"] is not None:
-            scores.append((r["group"], float(r["score"])))
-        elif r["is_ok"] is not None:
-            scores.append(
-                (r["group"], condition.OK_SCORE if r["is_ok"] else condition.NOT_OK_SCORE)
-            )
-    direct = await Finding.exists().where(
-        (Finding.inspection == inspection_id) & (Finding.is_direct_control == True)  # noqa: E712
-    )
-    index = condition.bci(scores)
-    shown = round(index, 1) if index is not None else None
-    return shown, condition.final_grade(index, direct), direct
 
 
 async def finalise(
@@ -70,13 +50,43 @@ async def finalise(
     zone: ZoneInfo,
     media_root: Path,
     now: dt.datetime,
+    *,
+    finalise_anyway: bool = False,
+    unscored_reason: str = "",
+    no_restriction_reason: str = "",
 ) -> Inspection:
     """A reviewer signs the inspection off: grade it, update the asset's grade, schedule the
-    next one, open tickets for urgent findings and failed items, and run the rules."""
+    next one, open tickets for urgent findings and failed items, and run the rules.
+
+    Refused (``ValidationFailed``, by field) without a recommendation; for "no restriction" at
+    grade D or E without a reason (the inspector's, or ``no_restriction_reason`` given here);
+    and when a component of the asset is unscored, unless ``finalise_anyway`` with an
+    ``unscored_reason``, which is stored and audited with the components' names."""
     require(actor, Perm.INSPECTIONS_FINALISE)
     async with db.transaction():
         inspection = await get_inspection(actor, inspection_id)
         index, grade, direct = await grade_inspection(inspection.id)
+        checked: dict[Any, Any] = {}
+        flag = None
+        cover = None
+        if inspection.version == version and inspection.state == State.SUBMITTED:
+            reason = inspection.no_restriction_reason or no_restriction_reason.strip()
+            errors = safety.recommendation_errors(inspection.recommendation, grade, reason)
+            cover = await safety.coverage(inspection)
+            if not cover.complete and not finalise_anyway:
+                errors["finalise_anyway"] = cover.message()
+            elif not cover.complete and not unscored_reason.strip():
+                errors["unscored_reason"] = _(
+                    "Give the reason for finalising with components not scored."
+                )
+            if errors:
+                raise ValidationFailed(errors)
+            if safety.needs_reason(inspection.recommendation, grade):
+                checked[Inspection.no_restriction_reason] = reason
+                if inspection.flagged_grade != grade:
+                    flag = checked[Inspection.flagged_grade] = grade
+            if not cover.complete:
+                checked[Inspection.unscored_reason] = unscored_reason.strip()
         open_direct = await Finding.exists().where(
             (Finding.asset == inspection.asset)
             & (Finding.is_direct_control == True)  # noqa: E712
@@ -101,10 +111,27 @@ async def finalise(
                 Inspection.bci: index,
                 Inspection.grade: grade,
                 Inspection.passed: passed,
+                **checked,
             },
             "finalised",
             now,
         )
+        if cover is not None and not cover.complete:
+            await audit.record(
+                actor,
+                "inspection.finalised_unscored",
+                "inspection",
+                final.id,
+                now,
+                after={
+                    "scored": cover.scored,
+                    "total": cover.total,
+                    "unscored": cover.unscored,
+                    "reason": final.unscored_reason,
+                },
+            )
+        if flag is not None:
+            await flag_no_restriction(actor, final, flag, final.no_restriction_reason, now)
         if grade is not None:
             await assets.set_condition_grade(
                 SYSTEM, final.asset, grade, now.astimezone(zone).date(), now

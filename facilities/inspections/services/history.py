@@ -7,8 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from facilities.accounts.choices import Perm
+from facilities.accounts.permissions import Actor, require
+from facilities.audit import services as audit
 from facilities.inspections.choices import FindingStatus, InspectionType, Recommendation, State
 from facilities.inspections.tables import Finding, Inspection
+
+
+async def audit_trail(actor: Actor, inspection_id: int) -> list[dict[str, Any]]:
+    """What was done to one inspection (planned, recorded, findings, finalised ...), newest
+    first: its page shows it as its history."""
+    require(actor, Perm.INSPECTIONS_VIEW)
+    return await audit.list_events("inspection", inspection_id)
 
 
 async def grade_history(asset_id: int) -> list[dict[str, Any]]:
@@ -37,7 +47,9 @@ async def recommendation_closures(asset_id: int) -> list[dict[str, Any]]:
         .where(
             (Inspection.asset == asset_id)
             & (Inspection.state == State.FINAL)
-            & (Inspection.recommendation != Recommendation.NONE)
+            & Inspection.recommendation.is_in(
+                [r.value for r in Recommendation if r != Recommendation.NONE]
+            )
         )
         .order_by(Inspection.completed_at, ascending=False)
         .limit(5)

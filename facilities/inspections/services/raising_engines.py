@@ -32,7 +32,7 @@ import datetime as dt
 from typing import Any
 
 from facilities import db
-from facilities.inspections.choices import Recommendation, State, Trigger
+from facilities.inspections.choices import State, Trigger
 from facilities.inspections.tables import InspectionSchedule
 
 
@@ -133,7 +133,7 @@ async def _due_groups(low: int, high: int | None, horizon: dt.datetime) -> list[
 
 def _constants() -> str:
     """The inserted columns every raised inspection shares, as SQL literals (checked plain)."""
-    values = (Trigger.SCHEDULED.value, State.PLANNED.value, Recommendation.NONE.value)
+    values = (Trigger.SCHEDULED.value, State.PLANNED.value, "")  # no recommendation yet
     assert all(c.isalnum() or c == "_" for value in values for c in value)
     return "'{}', " + ", ".join(f"'{v}'" for v in values) + ", '', NULL, 1"
 

@@ -24,8 +24,9 @@ from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.inspections.choices import FindingStatus, State
 from facilities.inspections.schemas import FindingIn, InspectionIn, RecordIn
+from facilities.inspections.services import safety
 from facilities.inspections.services.common import OPEN_STATES
-from facilities.inspections.services.teams import checklist_items
+from facilities.inspections.services.teams import checklist_items, require_assigned
 from facilities.inspections.tables import (
     ChecklistTemplate,
     ComponentCondition,
@@ -137,6 +138,7 @@ async def _step(
     now: dt.datetime,
 ) -> Inspection:
     inspection = await get_inspection(actor, inspection_id)
+    await require_assigned(actor, inspection)
     if inspection.version != version:
         raise Conflict(_("Someone else changed this inspection first. Reload it and try again."))
     if inspection.state not in sources:
@@ -220,6 +222,8 @@ async def save_record(
             key: {"answer": value.value, "note": data.answer_notes.get(key, "")}
             for key, value in data.answers.items()
         }
+        recommendation = str(data.recommendation) if data.recommendation else ""
+        reason = data.no_restriction_reason.strip()
         updated = await _step(
             actor,
             inspection_id,
@@ -231,12 +235,22 @@ async def save_record(
                 Inspection.inspector: inspection.inspector or actor.id,
                 Inspection.answers: json.dumps(answers, ensure_ascii=False),
                 Inspection.weather: data.weather,
-                Inspection.recommendation: data.recommendation,
+                Inspection.recommendation: recommendation,
+                Inspection.no_restriction_reason: reason,
                 Inspection.summary: data.summary.strip(),
             },
             "recorded",
             now,
         )
+        before = {
+            "recommendation": inspection.recommendation,
+            "no_restriction_reason": inspection.no_restriction_reason,
+        }
+        after = {"recommendation": recommendation, "no_restriction_reason": reason}
+        if before != after:
+            await audit.record(
+                actor, "inspection.recommended", "inspection", inspection.id, now, before, after
+            )
         await ComponentCondition.delete().where(ComponentCondition.inspection == inspection.id)
         if data.conditions:
             await ComponentCondition.insert(
@@ -260,6 +274,7 @@ async def add_finding(
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
         inspection = await get_inspection(actor, inspection_id)
+        await require_assigned(actor, inspection)
         if inspection.state == State.FINAL:
             raise InvalidTransition(_("A final inspection cannot be changed."))
         if data.component_id is not None and not await Component.exists().where(
@@ -314,6 +329,7 @@ async def add_photo(
 ) -> InspectionPhoto:
     require(actor, Perm.INSPECTIONS_RECORD)
     inspection = await get_inspection(actor, inspection_id)
+    await require_assigned(actor, inspection)
     if inspection.state == State.FINAL:
         raise InvalidTransition(_("A final inspection cannot be changed."))
     if finding_id is not None and not await Finding.exists().where(
@@ -353,17 +369,54 @@ async def add_photo(
 
 
 async def submit(actor: Actor, inspection_id: int, version: int, now: dt.datetime) -> Inspection:
+    """Send the record for review. Refused (``ValidationFailed``, by field) without a
+    recommendation, and for "no restriction" at a provisional grade D or E without a reason;
+    with one, the inspection is flagged and the supervisors are told."""
     require(actor, Perm.INSPECTIONS_RECORD)
     async with db.transaction():
-        return await _step(
-            actor,
-            inspection_id,
-            version,
-            (State.IN_PROGRESS,),
-            {Inspection.state: State.SUBMITTED, Inspection.submitted_at: now},
-            "submitted",
-            now,
+        inspection = await get_inspection(actor, inspection_id)
+        values: dict[Any, Any] = {Inspection.state: State.SUBMITTED, Inspection.submitted_at: now}
+        flag = None
+        if inspection.version == version and inspection.state == State.IN_PROGRESS:
+            await require_assigned(actor, inspection)  # a refusal first, then the checks
+            _index, grade, _direct = await safety.grade_inspection(inspection.id)
+            errors = safety.recommendation_errors(
+                inspection.recommendation, grade, inspection.no_restriction_reason
+            )
+            if errors:
+                raise ValidationFailed(errors)
+            if safety.needs_reason(inspection.recommendation, grade):
+                flag = values[Inspection.flagged_grade] = grade
+        submitted = await _step(
+            actor, inspection_id, version, (State.IN_PROGRESS,), values, "submitted", now
         )
+        if flag is not None:
+            await flag_no_restriction(actor, submitted, flag, submitted.no_restriction_reason, now)
+        return submitted
+
+
+async def flag_no_restriction(
+    actor: Actor, inspection: Inspection, grade: str, reason: str, now: dt.datetime
+) -> None:
+    """Record and tell the supervisors that "no restriction" was recommended at grade D/E."""
+    await audit.record(
+        actor,
+        "inspection.flagged",
+        "inspection",
+        inspection.id,
+        now,
+        after={"grade": grade, "recommendation": inspection.recommendation, "reason": reason},
+    )
+    await safety.notify_no_restriction(inspection, grade, reason, now)
+
+
+async def save_and_submit(
+    actor: Actor, inspection_id: int, data: RecordIn, now: dt.datetime
+) -> Inspection:
+    """Save the record and submit it, both or neither (a refused submission keeps nothing)."""
+    async with db.transaction():
+        saved = await save_record(actor, inspection_id, data, now)
+        return await submit(actor, inspection_id, saved.version, now)
 
 
 # --- reading a record back -----------------------------------------------------------------

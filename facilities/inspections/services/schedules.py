@@ -21,7 +21,7 @@ from facilities.inspections.choices import Anchor, ScheduleStatus
 from facilities.inspections.schemas import ScheduleIn
 from facilities.inspections.services.common import OPEN_STATES
 from facilities.inspections.tables import ChecklistTemplate, Inspection, InspectionSchedule, Team
-from facilities.lib import recurrence
+from facilities.lib import horizons, recurrence
 from facilities.records import get_or_404, versioned_update
 
 DUE_SOON = dt.timedelta(days=7)
@@ -121,6 +121,30 @@ async def _check_schedule(data: ScheduleIn) -> None:
         raise ValidationFailed(errors)
 
 
+async def _check_dates(
+    data: ScheduleIn,
+    rule: str,
+    zone: ZoneInfo,
+    now: dt.datetime,
+    schedule: InspectionSchedule | None = None,
+) -> None:
+    """The schedule's start and the rule's end (UNTIL) within the horizon
+    (:mod:`facilities.lib.horizons`); an edit answers for the dates it changes."""
+    typed: dict[str, tuple[str, dt.date | None]] = {
+        "starts_on": (_("Starts on"), data.starts_on),
+        "rrule": (_("End of the rule (UNTIL)"), recurrence.until_day(rule)),
+    }
+    if schedule is not None:
+        if schedule.starts_at.astimezone(zone).date() == data.starts_on:
+            typed.pop("starts_on")
+        if recurrence.until_day(schedule.rrule) == typed["rrule"][1]:
+            typed.pop("rrule")
+    row = await Asset.select(Asset.built_year).where(Asset.id == data.asset_id).first()
+    errors = horizons.check(horizons.bounds(now, row["built_year"] if row else None), typed)
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def schedule_snapshot(schedule: InspectionSchedule) -> dict[str, Any]:
     return {
         k: getattr(schedule, k)
@@ -148,6 +172,7 @@ async def create_schedule(
     rule = _valid_rule(data.rrule)
     async with db.transaction():
         await _check_schedule(data)
+        await _check_dates(data, rule, zone, now)
         starts_at = _start_instant(data, zone)
         schedule = InspectionSchedule(
             asset=data.asset_id,
@@ -186,6 +211,7 @@ async def update_schedule(
     async with db.transaction():
         schedule = await get_schedule(actor, schedule_id)
         await _check_schedule(data)
+        await _check_dates(data, rule, zone, now, schedule)
         before = schedule_snapshot(schedule)
         starts_at = _start_instant(data, zone)
         effective = schedule.override_rrule or rule

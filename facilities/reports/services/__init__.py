@@ -19,6 +19,7 @@ use the names re-exported here:
 - ``triage_actions``: convert, merge, reject, not ours
 - ``open311_keys``: Open311 client keys
 - ``request_updates``: servicerequestupdates (mySociety's extension)
+- ``reporter_mail``: e-mails to the reporter (received, ticketed, fixed, follow-up)
 - ``accountability``: the public numbers per site and facility
 
 Names with a leading underscore are private to this package (shared between its modules) and
@@ -89,13 +90,26 @@ from facilities.reports.services.receiving import (
     citizen,
     submit_report,
 )
+from facilities.reports.services.reporter_mail import (
+    mail_reporter,
+    report_language,
+    reporter_language,
+    ticket_moved,
+)
 from facilities.reports.services.request_updates import (
     REPORT_EVENT_STAGES,
     TICKET_ACTIONS,
     RequestUpdate,
     request_updates,
 )
-from facilities.reports.services.tracking import Tracking, still_broken, tracking
+from facilities.reports.services.tracking import (
+    Step,
+    TrackedPhoto,
+    Tracking,
+    still_broken,
+    tracked_photo,
+    tracking,
+)
 from facilities.reports.services.triage import (
     DUPLICATE_WINDOW,
     RECENTLY_COVERED,
@@ -157,8 +171,10 @@ __all__ = [
     "ReportRow",
     "RequestUpdate",
     "SiteNumbers",
+    "Step",
     "Submitted",
     "Suggestion",
+    "TrackedPhoto",
     "Tracking",
     "Upload",
     "accountability",
@@ -174,6 +190,7 @@ __all__ = [
     "get_photo",
     "get_report",
     "list_keys",
+    "mail_reporter",
     "mark_not_ours",
     "match_address",
     "match_location",
@@ -186,6 +203,8 @@ __all__ = [
     "rate_used",
     "reject_report",
     "report_id_for_token",
+    "report_language",
+    "reporter_language",
     "reports_for_ticket",
     "request_updates",
     "revoke_key",
@@ -196,6 +215,8 @@ __all__ = [
     "submit_report",
     "take_rate",
     "ticket_description",
+    "ticket_moved",
+    "tracked_photo",
     "tracking",
     "triage_queue",
 ]

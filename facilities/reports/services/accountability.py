@@ -110,7 +110,9 @@ async def accountability(
 ) -> Accountability:
     """Per site and facility: reports received, median days from report to repair (reports
     whose ticket was closed as repaired or replaced), and how many lifted closures reopened on
-    or before the date first promised (ClosurePromise's oldest row)."""
+    or before the date first promised (ClosurePromise's oldest row). A report merged into a
+    ticket another report already raised is the same problem again: it counts in neither
+    figure, so a double submission or a crowd reporting one broken railing counts once."""
     asset_query = Asset.select(
         Asset.id, Asset.name_zh, Asset.name_en, Asset.asset_type, Asset.site
     ).where(IN_CARE)
@@ -121,7 +123,11 @@ async def accountability(
     counts = {
         r["asset"]: int(r["count"])
         for r in await ServiceRequest.select(ServiceRequest.asset, Count())
-        .where(ServiceRequest.asset.is_in(ids) & (ServiceRequest.requested_at <= now))
+        .where(
+            ServiceRequest.asset.is_in(ids)
+            & (ServiceRequest.requested_at <= now)
+            & (ServiceRequest.status != ReportStatus.MERGED)
+        )
         .group_by(ServiceRequest.asset)
     }
     fixes: dict[int, list[float]] = {}
@@ -133,7 +139,7 @@ async def accountability(
         ServiceRequest.ticket.closed_at.as_alias("closed_at"),
     ).where(
         ServiceRequest.asset.is_in(ids)
-        & ServiceRequest.status.is_in([ReportStatus.TICKETED, ReportStatus.MERGED])
+        & (ServiceRequest.status == ReportStatus.TICKETED)
         & (ServiceRequest.ticket.status == TicketStatus.CLOSED)
         & ServiceRequest.ticket.closing_reason.is_in(sorted(FIXED_REASONS))
     )

@@ -175,7 +175,7 @@ def stage_of(
                 stage = Stage.FIXED
             reason = ticket.closing_reason or ""
             reason_label = ClosingReason(reason).label if is_value(ClosingReason, reason) else ""
-            return stage, reason_label or _("Closed")
+            return stage, reason_label or Stage.CLOSED.label
         if ticket.status in (TicketStatus.REJECTED, TicketStatus.CANCELLED):
             return stage, _("No repair is planned for this report.")
         return stage, ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from facilities.lib import media
 from facilities.reports.choices import AttributeType, Channel, ReportStatus, attributes_for
 from facilities.reports.schemas import ReportIn
 from facilities.reports.services.facility_search import find_facility
+from facilities.reports.services.reporter_mail import mail_reporter, report_language
 from facilities.reports.tables import Open311Key, ReportPhoto, ServiceRequest
 from facilities.tickets import services as tickets
 
@@ -49,6 +51,29 @@ class Submitted:
     report: ServiceRequest
     token: str
     closure: PublicClosure | None
+
+
+#: A phone number: digits with an optional leading +, single spaces or dashes between groups.
+PHONE_PATTERN = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
+PHONE_DIGITS = (5, 15)  # a short service number to the longest international (E.164) number
+
+
+def check_phone(value: str) -> str | None:
+    """What is wrong with a phone number, or None when it is fine (or left empty)."""
+    text = value.strip()
+    if not text:
+        return None
+    digits = sum(ch.isdigit() for ch in text)
+    if (
+        not PHONE_PATTERN.fullmatch(text)
+        or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
+        or len(text) > 24
+    ):
+        return _(
+            "Enter a phone number of %(low)s to %(high)s digits; only a + at the start, "
+            "and spaces or dashes between the digits, are allowed."
+        ) % {"low": PHONE_DIGITS[0], "high": PHONE_DIGITS[1]}
+    return None
 
 
 def _check_attributes(category: str, values: dict[str, str]) -> dict[str, str]:
@@ -159,6 +184,8 @@ async def submit_report(
     elif data.category not in facility.categories:
         errors["category"] = _("Choose a category that applies to this facility.")
     errors.update(_check_attributes(data.category, data.attributes))
+    if phone_error := check_phone(data.contact_phone):
+        errors["contact_phone"] = phone_error
     if errors:
         raise ValidationFailed(errors)
     assert facility is not None
@@ -186,7 +213,7 @@ async def submit_report(
                 contact_phone=data.contact_phone.strip(),
                 device_id=data.device_id.strip(),
                 account_id=data.account_id.strip(),
-                language=data.language if data.language in ("zh_CN", "en") else "zh_CN",
+                language=report_language(data.language) or "zh_CN",
                 status=ReportStatus.COVERED if closure else ReportStatus.NEW,
                 closure=closure.id if closure else None,
                 follow_up_of=follow_up_of,
@@ -210,6 +237,14 @@ async def submit_report(
             who = citizen(f"open311:{client.name}" if client else "citizen")
             await audit.record(
                 who, "report.created", "service_request", report.id, now, after=_snapshot(report)
+            )
+            await mail_reporter(
+                report,
+                "follow_up" if follow_up_of else "received",
+                now,
+                token=token,
+                covered=closure is not None,
+                follow_up_of=follow_up_of,
             )
     except BaseException:
         for item in stored:

@@ -123,7 +123,9 @@ async def request_updates(
                 if reason in FIXED_REASONS:
                     stage = Stage.FIXED
                 text = (
-                    ClosingReason(reason).label if is_value(ClosingReason, reason) else _("Closed")
+                    ClosingReason(reason).label
+                    if is_value(ClosingReason, reason)
+                    else Stage.CLOSED.label
                 )
             for row in by_ticket.get(event["entity_id"], []):
                 if row["triaged_at"] and event["at"] < row["triaged_at"]:

@@ -22,6 +22,7 @@ from facilities.records import claim
 from facilities.reports.choices import TRIAGEABLE, Category, Channel, ReportStatus, attributes_for
 from facilities.reports.schemas import AnswerIn, ConvertIn, MergeIn
 from facilities.reports.services.receiving import _snapshot
+from facilities.reports.services.reporter_mail import mail_reporter
 from facilities.reports.services.triage import ReportRow, _rows, find_report
 from facilities.reports.tables import ReportPhoto, ServiceRequest
 from facilities.tickets import services as tickets
@@ -202,9 +203,10 @@ async def convert_to_ticket(
                 ),
                 now,
             )
-            await _claim(
+            claimed = await _claim(
                 actor, report.id, data.version, ReportStatus.TICKETED, now, ticket_id=ticket.id
             )
+            await mail_reporter(claimed, "ticketed", now, ticket_id=ticket.id, merged=False)
             await _copy_photos(actor, ticket.id, report, media_root, max_upload_bytes, now, created)
     except BaseException:
         for attachment in created:
@@ -241,9 +243,10 @@ async def merge_into_ticket(
             if report is None:
                 raise NotFound(_("No such report."))
             (row,) = await _rows([report], now, False)
-            await _claim(
+            claimed = await _claim(
                 actor, report.id, data.version, ReportStatus.MERGED, now, ticket_id=ticket.id
             )
+            await mail_reporter(claimed, "ticketed", now, ticket_id=ticket.id, merged=True)
             await tickets.add_comment(
                 actor,
                 ticket.id,

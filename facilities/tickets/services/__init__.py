@@ -9,6 +9,7 @@ One module per part of the work, re-exported here, so callers keep writing
 - :mod:`.sla`: the SLA policy and a ticket's due date;
 - :mod:`.reading`: one ticket, filtered lists paged by cursor, exports;
 - :mod:`.writing`: open, edit, and move a ticket along its lifecycle;
+- :mod:`.scope`: who may act on which ticket (assignment, "take it", a second person accepts);
 - :mod:`.comments` and :mod:`.attachments`: notes and files on a ticket;
 - :mod:`.history`: the timeline, what happened to a ticket, oldest first;
 - :mod:`.escalation`: who is told (P0, assignment, SLA breaches);
@@ -40,6 +41,15 @@ from facilities.tickets.services.reading import (
     iter_tickets,
     list_tickets,
     tickets_for_asset,
+)
+from facilities.tickets.services.reporters import use_reporter_hooks
+from facilities.tickets.services.scope import (
+    acceptance_refusal,
+    completed_by,
+    is_assigned_to,
+    may_act_on,
+    may_take,
+    take_ticket,
 )
 from facilities.tickets.services.sla import due_at, set_sla_hours, sla_hours
 from facilities.tickets.services.stats import (
@@ -73,10 +83,12 @@ __all__ = [
     "TicketFilters",
     "TicketPage",
     "TicketView",
+    "acceptance_refusal",
     "add_attachment",
     "add_comment",
     "allowed_actions",
     "check_filters",
+    "completed_by",
     "count_open",
     "dashboard",
     "display_name",
@@ -85,11 +97,14 @@ __all__ = [
     "find_ticket",
     "get_attachment",
     "get_ticket",
+    "is_assigned_to",
     "is_overdue",
     "iter_tickets",
     "list_attachments",
     "list_comments",
     "list_tickets",
+    "may_act_on",
+    "may_take",
     "median_days",
     "money",
     "open_p0_assets",
@@ -98,8 +113,10 @@ __all__ = [
     "set_sla_hours",
     "sla_hours",
     "snapshot",
+    "take_ticket",
     "tickets_for_asset",
     "timeline",
     "transition",
     "update_ticket",
+    "use_reporter_hooks",
 ]

@@ -16,6 +16,7 @@ from facilities.i18n import gettext as _
 from facilities.notifications import services as notifications
 from facilities.tickets.schemas import CommentIn
 from facilities.tickets.services.reading import find_ticket
+from facilities.tickets.services.reporters import reporter_language
 from facilities.tickets.tables import RepairTicket, TicketComment
 
 
@@ -51,7 +52,7 @@ async def add_comment(actor: Actor, ticket_id: int, data: CommentIn, now: dt.dat
                 to=ticket.reporter_email,
                 template="ticket_public_comment",
                 context={"ticket_id": ticket.id, "title": ticket.title, "body": data.body.strip()},
-                language="zh_CN",
+                language=await reporter_language(ticket.id, ticket.reporter_email),
                 dedupe_key=f"ticket_comment:{comment_id}",
                 now=now,
             )

@@ -26,6 +26,7 @@ from facilities.i18n import gettext as _
 from facilities.records import valid_id
 from facilities.tickets.choices import FINAL_STATUSES, OPEN_STATUSES, TRANSITIONS, Action, Status
 from facilities.tickets.schemas import TicketFilters
+from facilities.tickets.services.scope import acceptance_refusal, may_act_on, may_take
 from facilities.tickets.tables import RepairTicket
 
 
@@ -41,6 +42,8 @@ class TicketView:
     assignee_name: str
     actions: tuple[Action, ...]
     is_overdue: bool
+    can_take: bool = False  # unassigned, and the actor may take it ("Take it")
+    accept_refusal: str = ""  # why "accept" is not offered to this actor (completed it)
 
 
 def is_overdue(ticket: RepairTicket, now: dt.datetime) -> bool:
@@ -48,7 +51,10 @@ def is_overdue(ticket: RepairTicket, now: dt.datetime) -> bool:
 
 
 def allowed_actions(actor: Actor, ticket: RepairTicket) -> tuple[Action, ...]:
-    """The transitions this actor may start from the ticket's status (the page's buttons)."""
+    """The transitions this actor may start from the ticket's status (the page's buttons):
+    none on a ticket that is not theirs to work on (see :mod:`.scope`)."""
+    if not may_act_on(actor, ticket):
+        return ()
     return tuple(
         t.action for t in TRANSITIONS if ticket.status in t.sources and actor.role in t.roles
     )
@@ -79,6 +85,7 @@ async def _views(actor: Actor, tickets: list[RepairTicket], now: dt.datetime) ->
             assignee_name=names.get(t.assignee, "") if t.assignee else "",
             actions=allowed_actions(actor, t),
             is_overdue=is_overdue(t, now),
+            can_take=may_take(actor, t),
         )
         for t in tickets
     ]
@@ -90,12 +97,25 @@ async def find_ticket(ticket_id: int) -> RepairTicket | None:
     return await RepairTicket.objects().where(RepairTicket.id == ticket_id).first()
 
 
-async def get_ticket(actor: Actor, ticket_id: int, now: dt.datetime) -> TicketView:
+async def get_ticket(
+    actor: Actor, ticket_id: int, now: dt.datetime, *, separate_acceptance: bool = True
+) -> TicketView:
+    """One ticket as its page shows it; "accept" is left out of the actions, with the reason
+    in ``accept_refusal``, when the actor completed the work and someone else must accept it."""
     require(actor, Perm.TICKETS_VIEW)
     ticket = await find_ticket(ticket_id)
     if ticket is None:
         raise NotFound(_("No such ticket."))
-    return (await _views(actor, [ticket], now))[0]
+    view = (await _views(actor, [ticket], now))[0]
+    if Action.ACCEPT in view.actions and (
+        refusal := await acceptance_refusal(actor, ticket, separate_acceptance)
+    ):
+        view = dataclasses.replace(
+            view,
+            actions=tuple(a for a in view.actions if a != Action.ACCEPT),
+            accept_refusal=refusal,
+        )
+    return view
 
 
 # Keyset pagination: each sort is a tuple of columns ending with the id, so the order is total and

@@ -26,6 +26,7 @@ from facilities.errors import (
     ValidationFailed,
 )
 from facilities.i18n import gettext as _
+from facilities.lib import horizons
 from facilities.records import versioned_update
 from facilities.tickets.choices import (
     CLOSING_REASONS_FROM,
@@ -38,8 +39,10 @@ from facilities.tickets.choices import (
     Status,
 )
 from facilities.tickets.schemas import TicketIn, TransitionIn
+from facilities.tickets.services import reporters
 from facilities.tickets.services.escalation import _notify_assignee, _notify_supervisors_of_p0
 from facilities.tickets.services.reading import find_ticket
+from facilities.tickets.services.scope import acceptance_refusal, require_assigned
 from facilities.tickets.services.sla import due_at
 from facilities.tickets.tables import RepairTicket, TicketAttachment
 
@@ -104,6 +107,29 @@ async def _check(data: TicketIn, ticket_id: int | None = None) -> None:
         raise ValidationFailed(errors)
 
 
+async def _check_dates(
+    data: TicketIn, now: dt.datetime, ticket: RepairTicket | None = None
+) -> None:
+    """Planned dates within the horizon (:mod:`facilities.lib.horizons`); an edit answers for
+    the dates it changes."""
+    typed = {
+        "planned_start_on": (_("Planned start"), data.planned_start_on),
+        "planned_end_on": (_("Planned end"), data.planned_end_on),
+    }
+    if ticket is not None:
+        typed = {k: v for k, v in typed.items() if getattr(ticket, k) != v[1]}
+    await _within_horizon(data.asset_id, now, typed)
+
+
+async def _within_horizon(
+    asset_id: int, now: dt.datetime, typed: dict[str, tuple[str, dt.date | None]]
+) -> None:
+    row = await Asset.select(Asset.built_year).where(Asset.id == asset_id).first()
+    errors = horizons.check(horizons.bounds(now, row["built_year"] if row else None), typed)
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _values(data: TicketIn) -> dict[str, Any]:
     values = {k: v for k, v in msgspec.structs.asdict(data).items() if k != "version"}
     for field, column in FOREIGN_KEYS.items():
@@ -117,6 +143,7 @@ async def open_ticket(actor: Actor, data: TicketIn, now: dt.datetime) -> RepairT
     require(actor, Perm.TICKETS_CREATE)
     async with db.transaction():
         await _check(data)
+        await _check_dates(data, now)
         ticket = RepairTicket(
             **_values(data),
             status=Status.NEW,
@@ -147,9 +174,11 @@ async def update_ticket(
         ticket = await find_ticket(ticket_id)
         if ticket is None:
             raise NotFound(_("No such ticket."))
+        require_assigned(actor, ticket)
         if ticket.status in FINAL_STATUSES:
             raise InvalidTransition(_("A finished ticket cannot be edited."))
         await _check(data, ticket.id)
+        await _check_dates(data, now, ticket)
         before = snapshot(ticket)
         values = _values(data)
         if data.priority != ticket.priority:
@@ -186,10 +215,17 @@ async def _has_after_photo(ticket_id: int) -> bool:
 
 
 async def transition(
-    actor: Actor, ticket_id: int, data: TransitionIn, now: dt.datetime
+    actor: Actor,
+    ticket_id: int,
+    data: TransitionIn,
+    now: dt.datetime,
+    *,
+    separate_acceptance: bool = True,
 ) -> RepairTicket:
     """Move a ticket along its lifecycle: 409 when the move does not exist from its status or
-    the version is stale, 403 when the actor's role may not make it, 400 when data is missing."""
+    the version is stale, 403 when the actor's role may not make it, the ticket is not theirs
+    to work on (see :mod:`.scope`) or they would accept work they completed themselves
+    (``separate_acceptance``), 400 when data is missing."""
     require(actor, Perm.TICKETS_VIEW)
     rule = TRANSITIONS_BY_ACTION[data.action]
     async with db.transaction():
@@ -205,6 +241,11 @@ async def transition(
             )
         if actor.role not in rule.roles:
             raise PermissionDenied(_("Your role may not do this."))
+        require_assigned(actor, ticket)
+        if data.action == Action.ACCEPT and (
+            refusal := await acceptance_refusal(actor, ticket, separate_acceptance)
+        ):
+            raise PermissionDenied(refusal)
         values = await _transition_values(ticket, rule.target, data, now)
         before = {
             "status": ticket.status,
@@ -231,6 +272,7 @@ async def transition(
         await audit.record(
             actor, f"ticket.{data.action.value}", "ticket", ticket.id, now, before, after
         )
+        await reporters.ticket_moved(updated, ticket.status, now)  # the citizens who reported it
     return updated
 
 
@@ -246,6 +288,10 @@ async def _transition_values(
         start = data.planned_start_on or ticket.planned_start_on
         if start is None:
             raise ValidationFailed({"planned_start_on": _("Give the planned start date.")})
+        if start != ticket.planned_start_on:
+            await _within_horizon(
+                ticket.asset, now, {"planned_start_on": (_("Planned start"), start)}
+            )
         values["planned_start_on"] = start
     elif action == Action.START:
         values["actual_start_at"] = ticket.actual_start_at or now
