@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,32 +24,25 @@ from facilities.accounts.guards import AuthMiddleware
 from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.accounts.submissions import SubmissionMiddleware
 from facilities.asset_file import provide_asset_file, provide_commission
-from facilities.assets import services as asset_services
 from facilities.assets.api import AssetApiController, SiteApiController
 from facilities.assets.pages import AssetController, SiteController
-from facilities.closures import services as closure_services
 from facilities.closures.api import ClosureApiController
-from facilities.closures.choices import IN_FORCE
-from facilities.closures.choices import Status as ClosureStatus
 from facilities.closures.decision_pages import ClosureDecisionController
 from facilities.closures.pages import ClosureController
-from facilities.inspections import services as inspection_services
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.pages import InspectionController
 from facilities.inspections.schedule_pages import InspectionScheduleController
 from facilities.jobs.pages import JobController
-from facilities.lib import horizons, memory
+from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
 from facilities.ops import OpsController
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
 from facilities.rendering import configure_rendering
-from facilities.reports import services as report_services
 from facilities.reports.open311_api import Open311Controller
 from facilities.reports.pages import ReportController
 from facilities.reports.triage_pages import TriageController
 from facilities.settings import Settings
-from facilities.tickets import services as ticket_services
 from facilities.tickets.api import TicketApiController
 from facilities.tickets.pages import TicketController
 from facilities.web.clock import provide_now
@@ -64,6 +56,7 @@ from facilities.web.observability import (
     count_unmatched,
     observability_middleware_factory,
 )
+from facilities.wiring import connect_domains
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -104,21 +97,13 @@ CONTROLLERS = [
 
 
 def configure_process(settings: Settings) -> Environment:
-    """The process-wide set-up an app relies on: logging, the database engine, the asset
-    register's status source, templates and the outbox's renderer. Cheap and safe to repeat
-    (tests that reuse one built app call it for each test's settings)."""
+    """The process-wide set-up an app relies on: logging, the database engine, the domains
+    plugged into each other (:mod:`facilities.wiring`), templates and the outbox's renderer.
+    Cheap and safe to repeat (tests that reuse one built app call it for each test's
+    settings)."""
     configure_logging(settings.log_level, settings.log_json)
     db.configure(settings.database_url)
-    asset_services.use_status_source(closure_services.operational_statuses)
-    inspection_services.use_closure_source(  # the inspection page shows the asset's closures
-        functools.partial(
-            closure_services.list_closures, statuses=[ClosureStatus.PLANNED, *sorted(IN_FORCE)]
-        )
-    )
-    ticket_services.use_reporter_hooks(
-        report_services.ticket_moved, report_services.reporter_language
-    )
-    horizons.configure(settings.date_horizon_years, settings.zone)
+    connect_domains(settings)
     return configure_rendering(settings)
 
 

@@ -15,6 +15,7 @@ from facilities.lib import memory
 from facilities.lib.clock import parse_instant
 from facilities.rendering import configure_rendering
 from facilities.settings import Settings, SettingsError
+from facilities.wiring import connect_domains
 from scheduler.registry import BY_ID, JOBS
 from scheduler.runner import SchedulerAlreadyRunning, lead_while_possible, run_job
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.configure(settings.database_url)
+    connect_domains(settings)
     configure_rendering(settings)
     if args.command == "list":
         for spec in JOBS:
