@@ -18,6 +18,7 @@ from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
 from facilities.reports import services as reports
 from facilities.reports.page_context import template_choices
+from facilities.reports.pasted import PASTE_SYSTEMS, read_pasted
 from facilities.reports.request_input import parse_float, parse_id, read_uploads, request_language
 from facilities.reports.schemas import ReportForm, ReportIn, StillBrokenIn
 from facilities.web.clock import now_of
@@ -78,6 +79,9 @@ class ReportController(Controller):
                 status_code = 404 if status_code == 200 else status_code
         q = query.get("q", "")[:100]
         site_id = parse_id(query.get("site"))
+        pasted = await read_pasted(query.get("where", "")[:500], query.get("system", ""))
+        if pasted.error and status_code == 200:
+            status_code = 400
         return render(
             request,
             "reports/new.html",
@@ -89,6 +93,8 @@ class ReportController(Controller):
             site_id=site_id,
             results=await reports.search_facilities(q=q) if q.strip() else [],
             site_facilities=await reports.search_facilities(site_id=site_id) if site_id else [],
+            pasted=pasted,
+            coord_systems=PASTE_SYSTEMS,
             sites=await assets.public_register(now_of(request)),
             **template_choices(),
         )
