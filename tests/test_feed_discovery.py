@@ -55,6 +55,7 @@ def pages(story) -> dict[str, set[tuple[str, str]]]:
         (ATOM, "/feeds/notices.atom"),
         (ICAL, "/feeds/closures.ics"),
         (GEOJSON, "/feeds/closures.geojson"),
+        (GEOJSON, "/feeds/closures.wzdx.geojson"),
     }
     site = {(ATOM, f"/feeds/sites/{story.site.id}.atom")}
     bridge = {(ATOM, f"/feeds/facilities/{story.bridge.id}.atom")}
@@ -90,7 +91,11 @@ async def test_english_readers_are_offered_the_english_feeds(anon, story):
 
     links = await advertised(anon, "/")
 
-    localized = [link for link in links if link["type"] in (ATOM, ICAL)]
+    localized = [
+        link
+        for link in links
+        if link["type"] in (ATOM, ICAL) or link["href"].startswith("/feeds/closures.wzdx")
+    ]
     assert localized and all(link["href"].endswith("?lang=en") for link in localized)
 
 

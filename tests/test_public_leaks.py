@@ -43,6 +43,7 @@ def _public_urls(story: Story) -> list[str]:
         *(f"/feeds/facilities/{a}.atom" for a in assets),
         "/feeds/closures.ics",
         "/feeds/closures.geojson",
+        "/feeds/closures.wzdx.geojson",
         f"/feeds/cap/{story.closure.id}.xml",
     ]
 

@@ -111,6 +111,7 @@ def _media_type(media_type: str) -> str:
 ATOM = _media_type(feeds.atom.MEDIA_TYPE)
 ICAL = _media_type(feeds.ical.MEDIA_TYPE)
 GEOJSON = _media_type(feeds.geojson.MEDIA_TYPE)
+WZDX = _media_type(feeds.wzdx.MEDIA_TYPE)
 
 
 def feed_links(
@@ -159,6 +160,14 @@ def feed_links(
             "type": GEOJSON,
             "href": "/feeds/closures.geojson",
             "title": _("Map of closures (GeoJSON)"),
+        }
+    )
+    links.append(
+        {
+            "rel": "wzdx",
+            "type": WZDX,
+            "href": f"/feeds/closures.wzdx.geojson{q}",
+            "title": _("Closures for navigation apps (WZDx 4.2)"),
         }
     )
     return links

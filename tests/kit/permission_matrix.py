@@ -482,6 +482,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /feeds/facilities/{name:str}": ("/feeds/facilities/999999.atom", 404),
     "GET /feeds/closures.ics": ("/feeds/closures.ics", 200),
     "GET /feeds/closures.geojson": ("/feeds/closures.geojson", 200),
+    "GET /feeds/closures.wzdx.geojson": ("/feeds/closures.wzdx.geojson", 200),
     "GET /feeds/cap/{name:str}": ("/feeds/cap/999999.xml", 404),
     "GET /inspections/calendar.ics": ("/inspections/calendar.ics", 403),  # needs team + token
     "GET /subscriptions": ("/subscriptions", 200),
