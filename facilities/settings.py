@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from facilities.lib.media import PIXEL_CEILING
@@ -80,6 +81,23 @@ def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def _tiles(raw: str) -> str:
+    """``none`` or an http(s) URL template with {z}, {x} and {y} (and {s} for subdomains)."""
+    value = raw.strip()
+    if value == "none":
+        return value
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected none or an http:// or https:// URL template")
+    if not all(part in value for part in ("{z}", "{x}", "{y}")):
+        raise ValueError("expected a URL template with {z}, {x} and {y}")
+    if any(c in value for c in " \"'<>;,"):
+        raise ValueError("expected a URL template without spaces, quotes, ';' or ','")
+    host = urlsplit(value).netloc.removeprefix("{s}.")
+    if not host or any(c in host for c in "{}@"):
+        raise ValueError("expected a plain host name (only a leading {s}. may vary)")
     return value
 
 
@@ -194,6 +212,15 @@ class Settings:
     )
     subscribe_rate_limit: int = _setting(
         5, _int_between(1, 10000), "Subscription requests allowed per address per hour"
+    )
+    map_tiles: str = _setting(
+        "none",
+        _tiles,
+        "Map tiles: none (no basemap, works offline) or a URL template https://host/{z}/{x}/{y}.png",
+    )
+    map_attribution: str = _setting("", _text, "Credit shown under the map for its tile source")
+    map_tiles_crs: str = _setting(
+        "wgs84", _one_of("wgs84", "gcj02"), "Coordinates the tile source uses: wgs84 or gcj02"
     )
     log_json: bool = _setting(False, _parse_bool, "Write logs as one JSON object per line")
     log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level")

@@ -15,6 +15,7 @@ from facilities import db, i18n
 from facilities.closures import public
 from facilities.i18n import gettext as _
 from facilities.migrations import pending_migrations
+from facilities.public.maps import map_config
 from facilities.public.serving import conditional, feed_links, page
 from facilities.public.wording import local_text
 from facilities.web.conditional import HTML
@@ -43,6 +44,7 @@ class PublicController(Controller):
                 register=register,
                 inline_register=sum(len(s.assets) for s in register) <= REGISTER_INLINE,
                 feeds=feed_links(),
+                closure_map=map_config(request),
                 targets=[
                     ("all", _("Every closure notice")),
                     *(

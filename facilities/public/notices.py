@@ -1,4 +1,4 @@
-"""Public closure notices and their feeds (Atom, iCalendar, GeoJSON, CAP), and subscriptions.
+"""Public closure notices and their feeds (Atom, iCalendar, GeoJSON, WZDx, CAP), and subscriptions.
 
 :class:`NoticeController` holds the handlers: each parses its request, reads the read-only views
 in ``facilities.closures.public`` (which select public columns only) and answers through
@@ -34,6 +34,7 @@ from facilities.closures.schemas import SubscribeIn
 from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.public import feeds
+from facilities.public.maps import map_config
 from facilities.public.serving import (
     base_url,
     conditional,
@@ -124,6 +125,7 @@ class NoticeController(Controller):
                 number=number,
                 pages=pages,
                 feeds=feed_links(),
+                closure_map=map_config(request),
             )
 
         return await conditional(request, f"notices:{number}", HTML, build, html=True)
@@ -258,11 +260,26 @@ class NoticeController(Controller):
     async def geojson(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             closures_ = await public.in_force(now)
-            return feeds.geojson.render(closures_, base=base_url(request))
+            return feeds.geojson.render(closures_, base=base_url(request), now=now)
 
         return await conditional(
             request, "geojson", feeds.geojson.MEDIA_TYPE, build, localized=False
         )
+
+    @get("/feeds/closures.wzdx.geojson")
+    async def wzdx(self, request: Request[Any, Any, Any]) -> ASGIResponse:
+        _language_from_query(request)
+
+        async def build(now: dt.datetime) -> bytes:
+            closures_ = await public.calendar(now)
+            return feeds.wzdx.render(
+                closures_,
+                base=base_url(request),
+                now=now,
+                contact_email=feeds.wzdx.contact(request.app.state.settings.mail_from),
+            )
+
+        return await conditional(request, "wzdx", feeds.wzdx.MEDIA_TYPE, build)
 
     @get("/feeds/cap/{name:str}")
     async def cap(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:

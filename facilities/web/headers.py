@@ -6,6 +6,9 @@ answers Litestar gives before any route (and so any middleware) is chosen.
 
 from __future__ import annotations
 
+import functools
+from urllib.parse import urlsplit
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
@@ -17,6 +20,23 @@ CSP = (
 SCHEMA_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
 
 
+@functools.cache
+def csp_for(map_tiles: str) -> str:
+    """The CSP, with the tile server's origin added to img-src when the map draws tiles from
+    one (``FACILITIES_MAP_TILES``: ``none`` or a URL template; ``{s}.`` becomes ``*.``)."""
+    if map_tiles == "none" or not map_tiles.startswith(("http://", "https://")):
+        return CSP
+    parts = urlsplit(map_tiles.replace("{s}.", "subdomain-wildcard."))
+    origin = f"{parts.scheme}://{parts.netloc}".replace("subdomain-wildcard.", "*.")
+    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {origin};", 1)
+
+
+def _csp(scope: Scope) -> str:
+    app = scope.get("litestar_app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return csp_for(getattr(settings, "map_tiles", "none"))
+
+
 async def add_security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start" or scope.get("type") != "http":
         return
@@ -25,6 +45,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     path = scope.get("path", "")
-    headers.setdefault("Content-Security-Policy", SCHEMA_CSP if path.startswith("/schema") else CSP)
+    headers.setdefault(
+        "Content-Security-Policy", SCHEMA_CSP if path.startswith("/schema") else _csp(scope)
+    )
     if scope.get("scheme") == "https":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -6,17 +6,25 @@ every label and sentence in both languages, so a map needs no second request to 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from facilities.closures import public
 from facilities.public.feeds.common import notice_url
-from facilities.public.wording import expected, in_both_languages, reason_label, scope_label
+from facilities.public.wording import (
+    expected,
+    headline,
+    in_both_languages,
+    reason_label,
+    scope_label,
+)
 
 MEDIA_TYPE = "application/geo+json"
 
 
-def render(closures: list[public.PublicClosure], *, base: str) -> bytes:
-    """The FeatureCollection of ``closures`` (the closures in force)."""
+def render(closures: list[public.PublicClosure], *, base: str, now: dt.datetime) -> bytes:
+    """The FeatureCollection of ``closures`` (the closures in force); ``headline_*`` is the
+    one-line state the lists show (as at ``now``)."""
     features = []
     for closure in closures:
         asset = closure.asset
@@ -28,6 +36,7 @@ def render(closures: list[public.PublicClosure], *, base: str) -> bytes:
         expected_words = in_both_languages(expected, closure)
         scope_words = in_both_languages(scope_label, closure)
         reason_words = in_both_languages(reason_label, closure)
+        headline_words = in_both_languages(lambda c: headline(c, now), closure)
         features.append(
             {
                 "type": "Feature",
@@ -46,6 +55,8 @@ def render(closures: list[public.PublicClosure], *, base: str) -> bytes:
                     "scope": closure.scope,
                     "scope_label_zh": scope_words["zh"],
                     "scope_label_en": scope_words["en"],
+                    "headline_zh": headline_words["zh"],
+                    "headline_en": headline_words["en"],
                     "reason": closure.reason,
                     "reason_label_zh": reason_words["zh"],
                     "reason_label_en": reason_words["en"],
