@@ -37,6 +37,15 @@ class AssetPage(msgspec.Struct):
     total: int
 
 
+ASSET_INDEX_DESCRIPTION = """Assets by code, filtered and paged; each with its ``geometry`` (a
+GeoJSON object in WGS-84, or null when only ``lat``/``lng`` are known).
+
+``bbox=west,south,east,north`` (WGS-84 degrees) keeps the assets whose bounding box meets that
+box (a point asset's box is its point; an asset with no location never matches); it combines
+with the other filters. A box that is not four numbers, is out of range, or has west > east or
+south > north is a 400 naming ``bbox``."""
+
+
 class SiteApiController(Controller):
     path = "/api/v1/sites"
     guards = [staff_guard]
@@ -76,7 +85,7 @@ class AssetApiController(Controller):
     guards = [staff_guard]
     tags = ["assets"]
 
-    @get("/assets", responses=api_errors())
+    @get("/assets", responses=api_errors(), description=ASSET_INDEX_DESCRIPTION)
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -86,11 +95,19 @@ class AssetApiController(Controller):
         status: Annotated[Lifecycle | None, QueryParameter()] = None,
         page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 25,
+        bbox: Annotated[
+            str,
+            QueryParameter(
+                max_length=200,
+                description="west,south,east,north in WGS-84 degrees, e.g. "
+                "112.57,26.88,112.60,26.91",
+            ),
+        ] = "",
         *,
         now: dt.datetime,
     ) -> AssetPage:
         filters = AssetFilters(
-            q=q, site=site, type=type, status=status, page=page, per_page=per_page
+            q=q, site=site, type=type, status=status, page=page, per_page=per_page, bbox=bbox
         )
         result = await assets.list_assets(require_actor(request), filters, now)
         return AssetPage(

@@ -1,7 +1,8 @@
 """CSV export and import of assets, one format for both, so an export imports back unchanged.
 
 The file is UTF-8 with a byte-order mark (Excel opens Chinese text correctly); the site is named
-by its Chinese name; choices are their stored codes. Import is all-or-nothing: every row is
+by its Chinese name; choices are their stored codes; the geometry is WKT (GeoJSON and
+"lat, lng" are read too). Import is all-or-nothing: every row is
 checked first with the same rules as the form, and nothing is written unless all rows pass.
 
 A text cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
@@ -83,6 +84,7 @@ async def export_lines(rows: AsyncIterator[assets.AssetRow]) -> AsyncIterator[st
     async for row in rows:
         snapshot = assets.asset_snapshot(row.asset)
         snapshot["site"] = row.site_name_zh
+        snapshot["geometry"] = assets.geometry_wkt(snapshot["geometry"])
         yield _line(snapshot[c] for c in COLUMNS)
 
 
@@ -170,6 +172,8 @@ async def _upsert(
             return
         incoming = {k: v for k, v in msgspec.structs.asdict(data).items() if k != "version"}
         incoming["site"] = incoming.pop("site_id")
+        # Compared as stored: a file's WKT and the stored GeoJSON are the same shape.
+        incoming["geometry"] = assets.canonical_geometry(incoming["geometry"])
         current = assets.asset_snapshot(existing)
         current["site"] = current.pop("site_id")
         if _comparable(incoming) == _comparable(current):

@@ -33,6 +33,7 @@ ASSET_AUDIT_FIELDS = {
     "asset_type": Field(N_("Type"), choice(AssetType)),
     "site_id": Field(N_("Site"), record),
     "lifecycle": Field(N_("Status"), choice(Lifecycle)),
+    "geometry": Field(N_("Geometry (GeoJSON or WKT)")),
     "location_note": Field(N_("Where exactly")),
     "built_year": Field(N_("Year built")),
     "length_m": Field(N_("Length (m)"), number),
@@ -65,6 +66,7 @@ SITE_AUDIT_FIELDS = {
     **_NAMES,
     "kind": Field(N_("Kind"), choice(SiteKind)),
     "address": Field(N_("Address")),
+    "boundary": Field(N_("Boundary (GeoJSON or WKT)")),
 }
 describe("asset", ASSET_AUDIT_FIELDS)
 describe("component", COMPONENT_AUDIT_FIELDS)

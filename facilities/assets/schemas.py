@@ -4,7 +4,7 @@ so a rule (a range, a length, a pattern) is written once."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -32,6 +32,8 @@ AssetCode = Annotated[
     str, msgspec.Meta(min_length=2, max_length=40, pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
 ]
 Version = Annotated[int, msgspec.Meta(ge=1)]
+#: A drawn facility as typed or pasted: about 200 kB is some 8,000 points, a whole park outline.
+GeometryText = Annotated[str, msgspec.Meta(max_length=200_000)]
 
 
 class SiteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -41,6 +43,8 @@ class SiteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     address: Annotated[str, msgspec.Meta(max_length=256)] = ""
     lat: Latitude | None = None
     lng: Longitude | None = None
+    #: The site's outline: GeoJSON text (Polygon or MultiPolygon) or WKT, in WGS-84; "" for none.
+    boundary: GeometryText = ""
     version: Version | None = None
 
 
@@ -52,6 +56,8 @@ class SiteOut(msgspec.Struct, kw_only=True):
     address: str
     lat: float | None
     lng: float | None
+    #: The GeoJSON outline (Polygon or MultiPolygon, WGS-84), or null when not drawn.
+    boundary: dict[str, Any] | None
     asset_count: int
     version: int
     created_at: dt.datetime
@@ -67,6 +73,8 @@ class AssetIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lifecycle: Lifecycle = Lifecycle.IN_USE
     lat: Latitude | None = None
     lng: Longitude | None = None
+    #: GeoJSON text (a geometry or a Feature), WKT or "lat, lng", in WGS-84; "" for none.
+    geometry: GeometryText = ""
     location_note: Annotated[str, msgspec.Meta(max_length=256)] = ""
     built_year: Annotated[int, msgspec.Meta(ge=1800, le=2200)] | None = None
     length_m: Metres | None = None
@@ -88,6 +96,8 @@ class AssetIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class AssetFilters(msgspec.Struct, kw_only=True):
     q: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    #: "west,south,east,north" in WGS-84 degrees: assets whose bounding box meets it.
+    bbox: Annotated[str, msgspec.Meta(max_length=200)] = ""
     site: Id | None = None
     type: AssetType | None = None
     status: Lifecycle | None = None
@@ -107,6 +117,9 @@ class AssetOut(msgspec.Struct, kw_only=True):
     operational_status: OperationalStatus
     lat: float | None
     lng: float | None
+    #: The GeoJSON geometry object (Point, LineString or Polygon, WGS-84); null when only the
+    #: point ``lat``/``lng`` (or nothing) is known.
+    geometry: dict[str, Any] | None
     location_note: str
     built_year: int | None
     length_m: float | None

@@ -40,6 +40,13 @@ class Site(Table, tablename="site"):
     address = Varchar(length=256, default="")
     lat = DoublePrecision(null=True, default=None)
     lng = DoublePrecision(null=True, default=None)
+    #: The site's outline, GeoJSON (Polygon or MultiPolygon) in WGS-84; "" when not drawn.
+    boundary = Text(default="")
+    #: The bounding box of ``boundary`` (or of the point ``lat``/``lng``), in degrees.
+    bbox_west = DoublePrecision(null=True, default=None, index=True)
+    bbox_south = DoublePrecision(null=True, default=None, index=True)
+    bbox_east = DoublePrecision(null=True, default=None)
+    bbox_north = DoublePrecision(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)
@@ -57,6 +64,14 @@ class Asset(Table, tablename="asset"):
     lifecycle = Varchar(length=24, choices=Lifecycle, default=Lifecycle.IN_USE, index=True)
     lat = DoublePrecision(null=True, default=None)
     lng = DoublePrecision(null=True, default=None)
+    #: GeoJSON geometry text in WGS-84 ("" when only ``lat``/``lng`` or nothing is known).
+    geometry = Text(default="")
+    #: The bounding box of ``geometry`` (or of the point ``lat``/``lng``), in degrees, for
+    #: "what lies in this map view" queries; null when the asset has no location.
+    bbox_west = DoublePrecision(null=True, default=None, index=True)
+    bbox_south = DoublePrecision(null=True, default=None, index=True)
+    bbox_east = DoublePrecision(null=True, default=None)
+    bbox_north = DoublePrecision(null=True, default=None)
     location_note = Varchar(length=256, default="")
     built_year = Integer(null=True, default=None)
     length_m = DoublePrecision(null=True, default=None)

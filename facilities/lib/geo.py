@@ -286,6 +286,33 @@ def bbox(geometry: BaseGeometry) -> tuple[float, float, float, float]:
     return (float(min_x), float(min_y), float(max_x), float(max_y))
 
 
+def parse_bbox(text: str, field: str) -> tuple[float, float, float, float]:
+    """``"west,south,east,north"`` (WGS-84 degrees, the order GeoJSON and OGC APIs use) as four
+    floats; anything else raises ``ValidationFailed``. A box across the antimeridian (west
+    greater than east) is refused: nothing the bureau keeps lies there."""
+    parts = normalise_text(text).split(",")
+    numbers: list[float] = []
+    for part in parts:
+        try:
+            numbers.append(float(part))
+        except ValueError:
+            break
+    if len(parts) != 4 or len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise ValidationFailed(
+            {field: _("Give the box as four numbers: west,south,east,north (degrees).")}
+        )
+    west, south, east, north = numbers
+    if not (-180.0 <= west <= 180.0 and -180.0 <= east <= 180.0):
+        raise ValidationFailed({field: _("West and east must be between -180 and 180.")})
+    if not (-90.0 <= south <= 90.0 and -90.0 <= north <= 90.0):
+        raise ValidationFailed({field: _("South and north must be between -90 and 90.")})
+    if west > east or south > north:
+        raise ValidationFailed(
+            {field: _("West must not be greater than east, nor south greater than north.")}
+        )
+    return west, south, east, north
+
+
 def distance_m(lng: float, lat: float, geometry: BaseGeometry) -> float:
     """Metres from the point to the nearest part of ``geometry`` (0 inside an area).
 

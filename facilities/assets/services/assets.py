@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
+
+from shapely.geometry.base import BaseGeometry
 
 from facilities import db
 from facilities.accounts.choices import Perm
@@ -18,11 +21,12 @@ from facilities.assets.choices import ConditionGrade, OperationalStatus
 from facilities.assets.schemas import AssetFilters, AssetIn, AssetOut
 from facilities.assets.services.checks import _coordinates_error, _fields, _taken
 from facilities.assets.services.search import contains
-from facilities.assets.services.sites import find_site
+from facilities.assets.services.sites import find_site, site_boundary
 from facilities.assets.tables import Asset, Site
 from facilities.audit import services as audit
 from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib import geo
 from facilities.lib.pagination import Page
 from facilities.records import get_or_404, stale, valid_id, versioned_update
 
@@ -101,6 +105,18 @@ def _asset_conditions(filters: AssetFilters) -> list[Any]:
         conditions.append(Asset.asset_type == filters.type)
     if filters.status is not None:
         conditions.append(Asset.lifecycle == filters.status)
+    if filters.bbox.strip():
+        west, south, east, north = geo.parse_bbox(filters.bbox, "bbox")
+        # Boxes meet unless one lies wholly beside the other; an asset with no place has a null
+        # bbox and never matches.
+        conditions.extend(
+            [
+                Asset.bbox_east >= west,
+                Asset.bbox_west <= east,
+                Asset.bbox_north >= south,
+                Asset.bbox_south <= north,
+            ]
+        )
     return conditions
 
 
@@ -118,24 +134,32 @@ async def list_assets(actor: Actor, filters: AssetFilters, now: dt.datetime) -> 
     )
 
 
-async def iter_assets(
+def iter_assets(
     actor: Actor, filters: AssetFilters, now: dt.datetime, batch: int = 500
-) -> Any:
-    """Every asset matching ``filters`` (all pages), for exports."""
+) -> AsyncIterator[AssetRow]:
+    """Every asset matching ``filters`` (all pages), for exports. The permission and the filters
+    are checked here, before the first row is asked for: a streamed download that has started
+    can no longer become an error page."""
     require(actor, Perm.ASSETS_VIEW)
-    last_code = ""
-    while True:
-        assets = (
-            await _asset_query(filters)
-            .where(Asset.code > last_code)
-            .order_by(Asset.code)
-            .limit(batch)
-        )
-        if not assets:
-            return
-        for row in await _rows(assets, now):
-            yield row
-        last_code = assets[-1].code
+    conditions = _asset_conditions(filters)
+
+    async def rows() -> AsyncIterator[AssetRow]:
+        last_code = ""
+        while True:
+            assets = (
+                await Asset.objects(Asset.site)
+                .where(*conditions)
+                .where(Asset.code > last_code)
+                .order_by(Asset.code)
+                .limit(batch)
+            )
+            if not assets:
+                return
+            for row in await _rows(assets, now):
+                yield row
+            last_code = assets[-1].code
+
+    return rows()
 
 
 async def _rows(assets: list[Asset], now: dt.datetime) -> list[AssetRow]:
@@ -167,9 +191,42 @@ async def find_asset_by_code(code: str) -> Asset | None:
     return await Asset.objects().where(Asset.code == code).first()
 
 
+def geometry_object(text: str) -> dict[str, Any] | None:
+    """The stored GeoJSON text as an object (None for "")."""
+    if not text:
+        return None
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def geometry_wkt(text: str) -> str:
+    """The stored GeoJSON text as WKT ("" for ""), for CSV files and spreadsheets."""
+    if not text:
+        return ""
+    return geo.to_wkt(geo.parse_geometry(text, "geometry"))
+
+
+def canonical_geometry(value: str) -> str:
+    """Typed geometry (GeoJSON, WKT or "lat, lng") as it would be stored, "" for none; raises
+    ``ValidationFailed`` naming ``geometry`` when it cannot be read."""
+    if not value.strip():
+        return ""
+    return _geometry_text(geo.parse_geometry(value, "geometry", _GEOMETRY_TYPES))
+
+
+def _geometry_text(shape: BaseGeometry) -> str:
+    return json.dumps(geo.to_geojson(shape), separators=(",", ":"))
+
+
+#: What an asset's drawing may be: a footbridge or a path as a line, a plaza as an area, a
+#: lamp or a kiosk as a point.
+_GEOMETRY_TYPES = ("Point", "LineString", "Polygon")
+
+
 def asset_out(row: AssetRow) -> AssetOut:
     a = row.asset
     values = asset_snapshot(a)
+    values["geometry"] = geometry_object(values["geometry"])
     return AssetOut(
         id=a.id,
         site_name_zh=row.site_name_zh,
@@ -181,10 +238,34 @@ def asset_out(row: AssetRow) -> AssetOut:
     )
 
 
-async def _check_asset(data: AssetIn, now: dt.datetime, asset_id: int | None = None) -> None:
-    errors: dict[str, str] = {}
-    if await find_site(data.site_id) is None:
+def _check_geometry(data: AssetIn) -> tuple[BaseGeometry | None, dict[str, str]]:
+    """The typed geometry read and checked (a line against the stated length), or its error."""
+    if not data.geometry.strip():
+        return None, {}
+    try:
+        shape = geo.parse_geometry(data.geometry, "geometry", _GEOMETRY_TYPES)
+        if shape.geom_type == "LineString" and data.length_m is not None:
+            geo.check_length(shape, data.length_m, "geometry")
+    except ValidationFailed as exc:
+        return None, dict(exc.errors)
+    return shape, {}
+
+
+async def _check_asset(
+    data: AssetIn, now: dt.datetime, asset_id: int | None = None
+) -> BaseGeometry | None:
+    """Raise ``ValidationFailed`` with every field's error; return the geometry read."""
+    shape, errors = _check_geometry(data)
+    site = await find_site(data.site_id)
+    if site is None:
         errors["site_id"] = _("Choose an existing site.")
+    elif shape is not None:
+        boundary = site_boundary(site)
+        if boundary is not None:
+            try:
+                geo.check_within(shape, boundary, "geometry")
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
     same_code = Asset.exists().where(Asset.code == data.code)
     if asset_id is not None:
         same_code = same_code.where(Asset.id != asset_id)
@@ -198,6 +279,7 @@ async def _check_asset(data: AssetIn, now: dt.datetime, asset_id: int | None = N
     errors.update(_coordinates_error(data.lat, data.lng))
     if errors:
         raise ValidationFailed(errors)
+    return shape
 
 
 def _text(value: str) -> str:
@@ -206,19 +288,45 @@ def _text(value: str) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _asset_values(data: AssetIn) -> dict[str, Any]:
+def _asset_values(data: AssetIn, shape: BaseGeometry | None) -> dict[str, Any]:
     values = _fields(data)
     values["site"] = values.pop("site_id")
     for key in ("name_zh", "name_en", "location_note", "description"):
         values[key] = _text(values[key])
+    values.update(_place(data, shape))
     return values
+
+
+def _place(data: AssetIn, shape: BaseGeometry | None) -> dict[str, Any]:
+    """Geometry text, bounding box and point: a drawn point fills empty coordinates; a bare
+    latitude and longitude keep the geometry empty and make a box of one point."""
+    lat, lng = data.lat, data.lng
+    if shape is not None and shape.geom_type == "Point" and lat is None and lng is None:
+        lng, lat = geo.to_geojson(shape)["coordinates"]
+    box: tuple[float, float, float, float] | tuple[None, None, None, None]
+    if shape is not None:
+        box = geo.bbox(shape)
+    elif lat is not None and lng is not None:
+        box = (lng, lat, lng, lat)
+    else:
+        box = (None, None, None, None)
+    west, south, east, north = box
+    return {
+        "lat": lat,
+        "lng": lng,
+        "geometry": "" if shape is None else _geometry_text(shape),
+        "bbox_west": west,
+        "bbox_south": south,
+        "bbox_east": east,
+        "bbox_north": north,
+    }
 
 
 async def create_asset(actor: Actor, data: AssetIn, now: dt.datetime) -> Asset:
     require(actor, Perm.ASSETS_EDIT)
     async with _code_taken(), db.transaction():
-        await _check_asset(data, now)
-        asset = Asset(**_asset_values(data), created_at=now, updated_at=now)
+        shape = await _check_asset(data, now)
+        asset = Asset(**_asset_values(data, shape), created_at=now, updated_at=now)
         await asset.save()
         await audit.record(
             actor, "asset.created", "asset", asset.id, now, after=asset_snapshot(asset)
@@ -230,9 +338,9 @@ async def update_asset(actor: Actor, asset_id: int, data: AssetIn, now: dt.datet
     require(actor, Perm.ASSETS_EDIT)
     async with _code_taken(), db.transaction():
         current = await load_asset(actor, asset_id)
-        await _check_asset(data, now, current.id)
+        shape = await _check_asset(data, now, current.id)
         before = asset_snapshot(current)
-        values = {getattr(Asset, k): v for k, v in _asset_values(data).items()}
+        values = {getattr(Asset, k): v for k, v in _asset_values(data, shape).items()}
         await versioned_update(Asset, current.id, data.version, values, now, stale(_("asset")))
         asset = await load_asset(actor, current.id)
         await audit.record(

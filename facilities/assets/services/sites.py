@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
+
+from shapely.geometry.base import BaseGeometry
 
 from facilities import db
 from facilities.accounts.choices import Perm
@@ -16,6 +19,7 @@ from facilities.assets.tables import Asset, Site
 from facilities.audit import services as audit
 from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib import geo
 from facilities.records import stale, valid_id, versioned_update
 
 
@@ -23,7 +27,10 @@ def _site_taken() -> Any:
     return _taken("name_zh", _("A site with this name already exists."))
 
 
-SITE_FIELDS = ("name_zh", "name_en", "kind", "address", "lat", "lng")
+SITE_FIELDS = ("name_zh", "name_en", "kind", "address", "lat", "lng", "boundary")
+
+#: What a site's outline may be: one area, or several (a park on both banks of a river).
+_BOUNDARY_TYPES = ("Polygon", "MultiPolygon")
 
 
 def site_snapshot(site: Site) -> dict[str, Any]:
@@ -41,14 +48,23 @@ async def list_sites(actor: Actor) -> list[SiteOut]:
 
 
 def site_out(site: Site, asset_count: int = 0) -> SiteOut:
+    values = site_snapshot(site)
+    values["boundary"] = json.loads(site.boundary) if site.boundary else None
     return SiteOut(
         id=site.id,
         asset_count=asset_count,
         version=site.version,
         created_at=site.created_at,
         updated_at=site.updated_at,
-        **site_snapshot(site),
+        **values,
     )
+
+
+def site_boundary(site: Site) -> BaseGeometry | None:
+    """The site's stored outline as a shape, None when it has none."""
+    if not site.boundary:
+        return None
+    return geo.parse_geometry(site.boundary, "boundary", _BOUNDARY_TYPES)
 
 
 async def find_site(site_id: int) -> Site | None:
@@ -65,8 +81,19 @@ async def get_site(actor: Actor, site_id: int) -> Site:
     return site
 
 
-async def _check_site(data: SiteIn, site_id: int | None = None) -> None:
-    errors = _coordinates_error(data.lat, data.lng)
+def _read_boundary(data: SiteIn) -> tuple[BaseGeometry | None, dict[str, str]]:
+    if not data.boundary.strip():
+        return None, {}
+    try:
+        return geo.parse_geometry(data.boundary, "boundary", _BOUNDARY_TYPES), {}
+    except ValidationFailed as exc:
+        return None, dict(exc.errors)
+
+
+async def _check_site(data: SiteIn, site_id: int | None = None) -> BaseGeometry | None:
+    """Raise ``ValidationFailed`` with every field's error; return the outline read."""
+    shape, errors = _read_boundary(data)
+    errors.update(_coordinates_error(data.lat, data.lng))
     query = Site.exists().where(Site.name_zh == data.name_zh.strip())
     if site_id is not None:
         query = query.where(Site.id != site_id)
@@ -74,12 +101,24 @@ async def _check_site(data: SiteIn, site_id: int | None = None) -> None:
         errors["name_zh"] = _("A site with this name already exists.")
     if errors:
         raise ValidationFailed(errors)
+    return shape
 
 
-def _site_values(data: SiteIn) -> dict[str, Any]:
+def _site_values(data: SiteIn, shape: BaseGeometry | None) -> dict[str, Any]:
     values = _fields(data)
     for key in ("name_zh", "name_en", "address"):
         values[key] = values[key].strip()
+    box: tuple[float, float, float, float] | tuple[None, None, None, None]
+    if shape is not None:
+        box = geo.bbox(shape)
+    elif data.lat is not None and data.lng is not None:
+        box = (data.lng, data.lat, data.lng, data.lat)
+    else:
+        box = (None, None, None, None)
+    values["boundary"] = (
+        "" if shape is None else json.dumps(geo.to_geojson(shape), separators=(",", ":"))
+    )
+    values["bbox_west"], values["bbox_south"], values["bbox_east"], values["bbox_north"] = box
     return values
 
 
@@ -92,8 +131,8 @@ async def site_detail(actor: Actor, site_id: int) -> SiteOut:
 async def create_site(actor: Actor, data: SiteIn, now: dt.datetime) -> Site:
     require(actor, Perm.ASSETS_EDIT)
     async with _site_taken(), db.transaction():
-        await _check_site(data)
-        site = Site(**_site_values(data), created_at=now, updated_at=now)
+        shape = await _check_site(data)
+        site = Site(**_site_values(data, shape), created_at=now, updated_at=now)
         await site.save()
         await audit.record(actor, "site.created", "site", site.id, now, after=site_snapshot(site))
     return site
@@ -103,9 +142,9 @@ async def update_site(actor: Actor, site_id: int, data: SiteIn, now: dt.datetime
     require(actor, Perm.ASSETS_EDIT)
     async with _site_taken(), db.transaction():
         site = await get_site(actor, site_id)
-        await _check_site(data, site.id)
+        shape = await _check_site(data, site.id)
         before = site_snapshot(site)
-        values = {getattr(Site, k): v for k, v in _site_values(data).items()}
+        values = {getattr(Site, k): v for k, v in _site_values(data, shape).items()}
         await versioned_update(Site, site.id, data.version, values, now, stale(_("site")))
         site = await get_site(actor, site_id)
         await audit.record(actor, "site.updated", "site", site.id, now, before, site_snapshot(site))
