@@ -20,11 +20,8 @@ from facilities.assets.services.assets import (
     all_asset_choices,
     asset_out,
     asset_snapshot,
-    canonical_geometry,
     create_asset,
     find_asset_by_code,
-    geometry_object,
-    geometry_wkt,
     get_asset,
     iter_assets,
     list_assets,
@@ -45,6 +42,7 @@ from facilities.assets.services.components import (
     list_components,
     update_component,
 )
+from facilities.assets.services.places import canonical_geometry, geometry_object, geometry_wkt
 from facilities.assets.services.public_view import PublicAsset, PublicSite, public_register
 from facilities.assets.services.search import contains
 from facilities.assets.services.sites import (

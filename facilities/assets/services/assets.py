@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -20,6 +19,7 @@ from facilities.accounts.permissions import Actor, require
 from facilities.assets.choices import ConditionGrade, OperationalStatus
 from facilities.assets.schemas import AssetFilters, AssetIn, AssetOut
 from facilities.assets.services.checks import _coordinates_error, _fields, _taken
+from facilities.assets.services.places import check_shape, geometry_object, place_values
 from facilities.assets.services.search import contains
 from facilities.assets.services.sites import find_site, site_boundary
 from facilities.assets.tables import Asset, Site
@@ -191,38 +191,6 @@ async def find_asset_by_code(code: str) -> Asset | None:
     return await Asset.objects().where(Asset.code == code).first()
 
 
-def geometry_object(text: str) -> dict[str, Any] | None:
-    """The stored GeoJSON text as an object (None for "")."""
-    if not text:
-        return None
-    value: dict[str, Any] = json.loads(text)
-    return value
-
-
-def geometry_wkt(text: str) -> str:
-    """The stored GeoJSON text as WKT ("" for ""), for CSV files and spreadsheets."""
-    if not text:
-        return ""
-    return geo.to_wkt(geo.parse_geometry(text, "geometry"))
-
-
-def canonical_geometry(value: str) -> str:
-    """Typed geometry (GeoJSON, WKT or "lat, lng") as it would be stored, "" for none; raises
-    ``ValidationFailed`` naming ``geometry`` when it cannot be read."""
-    if not value.strip():
-        return ""
-    return _geometry_text(geo.parse_geometry(value, "geometry", _GEOMETRY_TYPES))
-
-
-def _geometry_text(shape: BaseGeometry) -> str:
-    return json.dumps(geo.to_geojson(shape), separators=(",", ":"))
-
-
-#: What an asset's drawing may be: a footbridge or a path as a line, a plaza as an area, a
-#: lamp or a kiosk as a point.
-_GEOMETRY_TYPES = ("Point", "LineString", "Polygon")
-
-
 def asset_out(row: AssetRow) -> AssetOut:
     a = row.asset
     values = asset_snapshot(a)
@@ -238,24 +206,11 @@ def asset_out(row: AssetRow) -> AssetOut:
     )
 
 
-def _check_geometry(data: AssetIn) -> tuple[BaseGeometry | None, dict[str, str]]:
-    """The typed geometry read and checked (a line against the stated length), or its error."""
-    if not data.geometry.strip():
-        return None, {}
-    try:
-        shape = geo.parse_geometry(data.geometry, "geometry", _GEOMETRY_TYPES)
-        if shape.geom_type == "LineString" and data.length_m is not None:
-            geo.check_length(shape, data.length_m, "geometry")
-    except ValidationFailed as exc:
-        return None, dict(exc.errors)
-    return shape, {}
-
-
 async def _check_asset(
     data: AssetIn, now: dt.datetime, asset_id: int | None = None
 ) -> BaseGeometry | None:
     """Raise ``ValidationFailed`` with every field's error; return the geometry read."""
-    shape, errors = _check_geometry(data)
+    shape, errors = check_shape(data)
     site = await find_site(data.site_id)
     if site is None:
         errors["site_id"] = _("Choose an existing site.")
@@ -293,33 +248,8 @@ def _asset_values(data: AssetIn, shape: BaseGeometry | None) -> dict[str, Any]:
     values["site"] = values.pop("site_id")
     for key in ("name_zh", "name_en", "location_note", "description"):
         values[key] = _text(values[key])
-    values.update(_place(data, shape))
+    values.update(place_values(data, shape))
     return values
-
-
-def _place(data: AssetIn, shape: BaseGeometry | None) -> dict[str, Any]:
-    """Geometry text, bounding box and point: a drawn point fills empty coordinates; a bare
-    latitude and longitude keep the geometry empty and make a box of one point."""
-    lat, lng = data.lat, data.lng
-    if shape is not None and shape.geom_type == "Point" and lat is None and lng is None:
-        lng, lat = geo.to_geojson(shape)["coordinates"]
-    box: tuple[float, float, float, float] | tuple[None, None, None, None]
-    if shape is not None:
-        box = geo.bbox(shape)
-    elif lat is not None and lng is not None:
-        box = (lng, lat, lng, lat)
-    else:
-        box = (None, None, None, None)
-    west, south, east, north = box
-    return {
-        "lat": lat,
-        "lng": lng,
-        "geometry": "" if shape is None else _geometry_text(shape),
-        "bbox_west": west,
-        "bbox_south": south,
-        "bbox_east": east,
-        "bbox_north": north,
-    }
 
 
 async def create_asset(actor: Actor, data: AssetIn, now: dt.datetime) -> Asset:
