@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from facilities import db
+from facilities.app import configure_process
 from facilities.migrations import pending_migrations  # noqa: F401  (kept importable here)
 from facilities.settings import Settings, SettingsError
 
@@ -23,7 +24,9 @@ def _settings() -> Settings:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
-    db.configure(settings.database_url)
+    # The same set-up as the web app and the scheduler (database, the domains plugged into each
+    # other, the outbox's renderer): loading the demo or importing assets writes e-mails too.
+    configure_process(settings)
     return settings
 
 

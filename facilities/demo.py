@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from facilities import demo_places as places
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Role
 from facilities.accounts.permissions import SYSTEM
@@ -55,6 +56,8 @@ SITES = [
         address="衡阳市高新区平湖公园",
         lat=26.8952,
         lng=112.5841,
+        boundary=places.PARK_BOUNDARY,
+        water=places.PARK_WATER,
     ),
     SiteIn(
         name_zh="雁鸣溪广场",
@@ -63,6 +66,8 @@ SITES = [
         address="衡阳市高新区雁鸣溪广场",
         lat=26.8876,
         lng=112.5963,
+        boundary=places.PLAZA_BOUNDARY,
+        water=places.PLAZA_WATER,
     ),
 ]
 
@@ -78,8 +83,7 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Pinghu Park Landscape Suspension Bridge",
             asset_type=AssetType.SUSPENSION_FOOTBRIDGE,
             site_id=park,
-            lat=26.8949,
-            lng=112.5812,
+            **places.drawn(places.BRIDGE),
             location_note="公园西侧 West side of the park",
             built_year=2007,
             length_m=76.6,
@@ -105,10 +109,9 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Pinghu Lakeside Boardwalk",
             asset_type=AssetType.BOARDWALK,
             site_id=park,
-            lat=26.8961,
-            lng=112.5830,
+            **places.drawn(places.BOARDWALK),
             built_year=2012,
-            length_m=1200.0,
+            length_m=places.length(places.BOARDWALK),
             width_m=2.0,
             structure_type=StructureType.BEAM,
             deck_material=Material.TIMBER,
@@ -124,8 +127,7 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Pinghu Park Playground",
             asset_type=AssetType.PLAYGROUND,
             site_id=park,
-            lat=26.8970,
-            lng=112.5855,
+            **places.drawn(places.PLAYGROUND),
             built_year=2018,
             structure_type=StructureType.NOT_APPLICABLE,
             main_material=Material.STEEL,
@@ -140,8 +142,7 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Pinghu Lake Pavilion",
             asset_type=AssetType.PAVILION,
             site_id=park,
-            lat=26.8957,
-            lng=112.5838,
+            **places.drawn(places.PAVILION),
             built_year=2007,
             structure_type=StructureType.FRAME,
             main_material=Material.TIMBER,
@@ -167,8 +168,7 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Yanmingxi Plaza Fountain",
             asset_type=AssetType.FOUNTAIN,
             site_id=plaza,
-            lat=26.8878,
-            lng=112.5960,
+            **places.drawn(places.FOUNTAIN),
             built_year=2015,
             structure_type=StructureType.NOT_APPLICABLE,
             main_material=Material.STONE,
@@ -182,8 +182,7 @@ def _assets(site_ids: dict[str, int]) -> list[AssetIn]:
             name_en="Yanmingxi Road Bridge",
             asset_type=AssetType.BRIDGE,
             site_id=plaza,
-            lat=26.8869,
-            lng=112.5949,
+            **places.drawn(places.ROAD_BRIDGE),
             built_year=2010,
             length_m=32.0,
             width_m=16.0,

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from facilities import demo_places as places
 from facilities.accounts import services as accounts
 from facilities.accounts.permissions import SYSTEM, Actor
 from facilities.assets import services as assets
@@ -227,6 +228,9 @@ async def pinghu_closure(now: dt.datetime) -> int:
             detour_zh="请经环湖木栈道东段绕行至公园西门。",
             detour_en="Please walk round by the east section of the lakeside boardwalk to the west "
             "gate.",
+            detour_line=places.BRIDGE_DETOUR,
+            fences=places.BRIDGE_FENCES,
+            entrances=places.PARK_GATES,
             reopening_criteria_zh="全部桥面板更换完成、主缆保养完成，并经验收检测合格后重新开放。",
             reopening_criteria_en="Reopens once all deck planks are replaced, the cables are "
             "serviced and an acceptance inspection has passed.",
@@ -295,6 +299,7 @@ async def planned_closure(now: dt.datetime) -> int:
             scope=Scope.PARTIAL,
             affected_part_zh="北侧人行道",
             affected_part_en="North footway",
+            extent=places.ROAD_BRIDGE_NORTH_FOOTWAY,
             reason=Reason.REPAIR_WORKS,
             reason_zh="更换伸缩缝止水带，施工期间北侧人行道封闭。",
             reason_en="The expansion-joint seal is being replaced; the north footway is closed "

@@ -107,7 +107,8 @@ def test_blank_input_asks_for_a_location() -> None:
 def test_a_type_that_is_not_allowed_is_named() -> None:
     with use_locale("en"):
         assert _errors(geo.parse_geometry, "GEOMETRYCOLLECTION (POINT (1 1))", "shape") == {
-            "shape": "A GeometryCollection is not accepted here; use one of: Point, LineString, "
+            "shape": "A GeometryCollection is not accepted here; use one of: Point, MultiPoint, "
+            "LineString, "
             "Polygon, MultiLineString, MultiPolygon."
         }
     with use_locale("zh_CN"):

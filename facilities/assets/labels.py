@@ -16,7 +16,7 @@ from facilities.assets.choices import (
     SiteKind,
     StructureType,
 )
-from facilities.audit.display import Field, choice, day, describe, number, record, yes_no
+from facilities.audit.display import Field, choice, day, describe, drawing, number, record, yes_no
 from facilities.i18n import N_
 
 _NAMES = {
@@ -33,7 +33,7 @@ ASSET_AUDIT_FIELDS = {
     "asset_type": Field(N_("Type"), choice(AssetType)),
     "site_id": Field(N_("Site"), record),
     "lifecycle": Field(N_("Status"), choice(Lifecycle)),
-    "geometry": Field(N_("Geometry (GeoJSON or WKT)")),
+    "geometry": Field(N_("Geometry (GeoJSON or WKT)"), drawing),
     "location_note": Field(N_("Where exactly")),
     "built_year": Field(N_("Year built")),
     "length_m": Field(N_("Length (m)"), number),
@@ -60,13 +60,15 @@ COMPONENT_AUDIT_FIELDS = {
     "is_critical": Field(N_("Critical component (a failure endangers people)"), yes_no),
     "position": Field(N_("Order")),
     "notes": Field(N_("Notes")),
+    "geometry": Field(N_('Where on the asset (GeoJSON, WKT or "lat, lng")'), drawing),
 }
 #: The site form's fields (``site.*``).
 SITE_AUDIT_FIELDS = {
     **_NAMES,
     "kind": Field(N_("Kind"), choice(SiteKind)),
     "address": Field(N_("Address")),
-    "boundary": Field(N_("Boundary (GeoJSON or WKT)")),
+    "boundary": Field(N_("Boundary (GeoJSON or WKT)"), drawing),
+    "water": Field(N_("Water (GeoJSON or WKT)"), drawing),
 }
 describe("asset", ASSET_AUDIT_FIELDS)
 describe("component", COMPONENT_AUDIT_FIELDS)

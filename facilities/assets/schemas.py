@@ -45,6 +45,8 @@ class SiteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lng: Longitude | None = None
     #: The site's outline: GeoJSON text (Polygon or MultiPolygon) or WKT, in WGS-84; "" for none.
     boundary: GeometryText = ""
+    #: Lakes and streams on the site (Polygon or MultiPolygon), drawn on the offline basemap.
+    water: GeometryText = ""
     version: Version | None = None
 
 
@@ -58,6 +60,8 @@ class SiteOut(msgspec.Struct, kw_only=True):
     lng: float | None
     #: The GeoJSON outline (Polygon or MultiPolygon, WGS-84), or null when not drawn.
     boundary: dict[str, Any] | None
+    #: The site's water (Polygon or MultiPolygon, WGS-84), or null when not drawn.
+    water: dict[str, Any] | None
     asset_count: int
     version: int
     created_at: dt.datetime
@@ -150,6 +154,9 @@ class ComponentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     is_critical: bool = False
     position: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    #: Where on the asset the part is (a tower's point, a cable's line, a deck's area): GeoJSON,
+    #: WKT or "lat, lng" in WGS-84; "" for none.
+    geometry: GeometryText = ""
     version: Version | None = None
 
 
@@ -165,4 +172,6 @@ class ComponentOut(msgspec.Struct, kw_only=True):
     is_critical: bool
     position: int
     notes: str
+    #: The GeoJSON geometry object (WGS-84), or null when not drawn.
+    geometry: dict[str, Any] | None
     version: int

@@ -42,6 +42,9 @@ class Site(Table, tablename="site"):
     lng = DoublePrecision(null=True, default=None)
     #: The site's outline, GeoJSON (Polygon or MultiPolygon) in WGS-84; "" when not drawn.
     boundary = Text(default="")
+    #: Lakes and streams on the site, GeoJSON (Polygon or MultiPolygon); "" when not drawn. Only
+    #: the offline basemap (``FACILITIES_MAP_TILES=none``) draws it.
+    water = Text(default="")
     #: The bounding box of ``boundary`` (or of the point ``lat``/``lng``), in degrees.
     bbox_west = DoublePrecision(null=True, default=None, index=True)
     bbox_south = DoublePrecision(null=True, default=None, index=True)
@@ -106,6 +109,8 @@ class Component(Table, tablename="component"):
     is_critical = Boolean(default=False)
     position = Integer(default=0)
     notes = Text(default="")
+    #: GeoJSON geometry text in WGS-84 ("" when not drawn): where on the asset the part is.
+    geometry = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)

@@ -19,8 +19,10 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from facilities.i18n import Msg, translate
+from facilities.errors import ValidationFailed
+from facilities.i18n import N_, Msg, translate
 from facilities.i18n import gettext as _
+from facilities.lib import geo
 from facilities.web.templating import format_day, format_instant, format_number
 
 Names = Mapping[int, str]
@@ -75,6 +77,34 @@ def listing(value: Any, names: Names) -> str:
     if isinstance(value, list | tuple):
         return _(", ").join(str(item) for item in value)
     return str(value)
+
+
+#: A drawing's kind in words (the GeoJSON type names are code).
+_SHAPE_WORDS = {
+    "Point": N_("a point"),
+    "MultiPoint": N_("points"),
+    "LineString": N_("a line"),
+    "MultiLineString": N_("lines"),
+    "Polygon": N_("an area"),
+    "MultiPolygon": N_("areas"),
+}
+
+
+def drawing(value: Any, names: Names) -> str:
+    """A drawn geometry (stored GeoJSON text) as its kind and size ("a line, 76.6 m"), not as
+    the coordinates nobody reads; the map on the record's page shows the shape."""
+    try:
+        shape = geo.parse_geometry(str(value), "geometry")
+    except ValidationFailed:
+        return str(value)[:80]
+    kind = translate(_SHAPE_WORDS.get(shape.geom_type, shape.geom_type))
+    if shape.geom_type in {"LineString", "MultiLineString"}:
+        size = geo.format_length(geo.length_m(shape))
+    elif shape.geom_type in {"Polygon", "MultiPolygon"}:
+        size = geo.format_area(geo.area_m2(shape))
+    else:
+        return kind
+    return _("{kind}, {size}").format(kind=kind, size=size)
 
 
 def record(value: Any, names: Names) -> str:

@@ -12,6 +12,7 @@ from litestar.response import Response
 
 from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor
+from facilities.assets.services import geometry_object
 from facilities.closures import services as closures
 from facilities.closures.choices import (
     NoticeSource,
@@ -65,6 +66,10 @@ def closure_out(view: closures.ClosureView) -> ClosureOut:
         safety_measures=[SafetyMeasure(m) for m in view.measures],
         detour_zh=c.detour_zh,
         detour_en=c.detour_en,
+        extent=geometry_object(c.extent),
+        detour_line=geometry_object(c.detour_line),
+        fences=geometry_object(c.fences),
+        entrances=geometry_object(c.entrances),
         reopening_criteria_zh=c.reopening_criteria_zh,
         reopening_criteria_en=c.reopening_criteria_en,
         effective_from=c.effective_from,

@@ -6,7 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from facilities.audit.choices import action_label
-from facilities.audit.display import Field, choice, day, describe, instant, labelled, record, yes_no
+from facilities.audit.display import (
+    Field,
+    choice,
+    day,
+    describe,
+    drawing,
+    instant,
+    labelled,
+    record,
+    yes_no,
+)
 from facilities.closures.choices import Precision, Reason, SafetyMeasure, Scope, Status
 from facilities.i18n import N_, NC_
 from facilities.i18n import gettext as _
@@ -75,6 +85,10 @@ AUDIT_FIELDS = {
     "safety_measures": Field(N_("Safety measures on site"), choice(SafetyMeasure)),
     "detour_zh": Field(N_("Detour (Chinese)")),
     "detour_en": Field(N_("Detour (English)")),
+    "extent": Field(N_("Closed extent"), drawing),
+    "detour_line": Field(N_("Detour route"), drawing),
+    "fences": Field(N_("Fences"), drawing),
+    "entrances": Field(N_("Entrances"), drawing),
     "reopening_criteria_zh": Field(N_("What must happen before reopening (Chinese)")),
     "reopening_criteria_en": Field(N_("What must happen before reopening (English)")),
     "effective_from": Field(N_("Closed from"), instant),

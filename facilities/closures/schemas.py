@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from facilities.assets.schemas import GeometryText
 from facilities.closures.choices import (
     NoticeSource,
     NoticeState,
@@ -40,6 +41,13 @@ class ClosureIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     safety_measures: list[SafetyMeasure] = []
     detour_zh: Text2000 = ""
     detour_en: Text2000 = ""
+    #: Drawn on the map or pasted (GeoJSON, WKT or "lat, lng"; WGS-84); "" for none. The
+    #: extent is the closed part (empty: the whole facility); the detour a line; fences lines;
+    #: entrances points.
+    extent: GeometryText = ""
+    detour_line: GeometryText = ""
+    fences: GeometryText = ""
+    entrances: GeometryText = ""
     reopening_criteria_zh: Text2000 = ""
     reopening_criteria_en: Text2000 = ""
     effective_from: dt.datetime
@@ -126,6 +134,13 @@ class ClosureForm(msgspec.Struct, kw_only=True):
     reason_en: Text2000 = ""
     detour_zh: Text2000 = ""
     detour_en: Text2000 = ""
+    #: Drawn on the map or pasted (GeoJSON, WKT or "lat, lng"; WGS-84); "" for none. The
+    #: extent is the closed part (empty: the whole facility); the detour a line; fences lines;
+    #: entrances points.
+    extent: GeometryText = ""
+    detour_line: GeometryText = ""
+    fences: GeometryText = ""
+    entrances: GeometryText = ""
     reopening_criteria_zh: Text2000 = ""
     reopening_criteria_en: Text2000 = ""
     effective_from: LocalDateTime
@@ -228,6 +243,11 @@ class ClosureOut(msgspec.Struct, kw_only=True):
     safety_measures: list[SafetyMeasure]
     detour_zh: str
     detour_en: str
+    #: GeoJSON geometry objects (WGS-84), null when not drawn.
+    extent: dict[str, Any] | None
+    detour_line: dict[str, Any] | None
+    fences: dict[str, Any] | None
+    entrances: dict[str, Any] | None
     reopening_criteria_zh: str
     reopening_criteria_en: str
     effective_from: dt.datetime

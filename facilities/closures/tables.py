@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSON,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Serial,
@@ -40,6 +41,18 @@ class Closure(Table, tablename="closure"):
     safety_measures = JSON(default="[]")
     detour_zh = Text(default="")
     detour_en = Text(default="")
+    #: Where, as GeoJSON in WGS-84 ("" when not drawn): the closed extent (the whole facility
+    #: when empty), the detour as a line, the fences as lines and the entrances still open (or
+    #: closed) as points. See ``facilities.closures.services.places``.
+    extent = Text(default="")
+    detour_line = Text(default="")
+    fences = Text(default="")
+    entrances = Text(default="")
+    #: The bounding box of everything drawn above (null when nothing is), for map-view queries.
+    bbox_west = DoublePrecision(null=True, default=None, index=True)
+    bbox_south = DoublePrecision(null=True, default=None, index=True)
+    bbox_east = DoublePrecision(null=True, default=None)
+    bbox_north = DoublePrecision(null=True, default=None)
     reopening_criteria_zh = Text(default="")
     reopening_criteria_en = Text(default="")
     effective_from = Timestamptz(index=True)

@@ -17,15 +17,19 @@ so a form or the API can show them next to the input the person typed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 import shapely
+import shapely.ops
 from babel.numbers import format_decimal
 from pyproj import Geod, Transformer
+from pyproj.enums import TransformDirection
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
@@ -39,6 +43,7 @@ GEOD = Geod(ellps="WGS84")
 #: The geometry types a facility, a closure extent or a detour may have.
 ALLOWED_TYPES: tuple[str, ...] = (
     "Point",
+    "MultiPoint",
     "LineString",
     "Polygon",
     "MultiLineString",
@@ -212,12 +217,15 @@ def check_within(
     container: BaseGeometry,
     field: str,
     tolerance_m: float = WITHIN_TOLERANCE_M,
+    message: str | None = None,
 ) -> None:
-    """Raise unless ``geometry`` lies inside ``container`` (a site boundary) to ``tolerance_m``.
+    """Raise unless ``geometry`` lies inside ``container`` (a site boundary, or the facility a
+    closure or a component belongs to) to ``tolerance_m``.
 
     Measured in metres in an azimuthal equidistant projection centred on the container, where
     distances within a few kilometres are true to millimetres; the reach reported is the
-    farthest vertex of the part outside.
+    farthest vertex of the part outside. ``message`` (translated, with ``{distance}`` and
+    ``{tolerance}``) names the container; the default names the site boundary.
     """
     to_metres = _local_projection(container.centroid.x, container.centroid.y)
     inside = shapely.transform(container, to_metres, interleaved=False)
@@ -231,12 +239,15 @@ def check_within(
     )
     reach = max(reach, inside.distance(outside))
     if reach > tolerance_m:
+        text = message or _(
+            "The shape reaches {distance} outside the site boundary; "
+            "at most {tolerance} is allowed."
+        )
         raise ValidationFailed(
             {
-                field: _(
-                    "The shape reaches {distance} outside the site boundary; "
-                    "at most {tolerance} is allowed."
-                ).format(distance=format_length(reach), tolerance=format_length(tolerance_m))
+                field: text.format(
+                    distance=format_length(reach), tolerance=format_length(tolerance_m)
+                )
             }
         )
 
@@ -319,17 +330,58 @@ def distance_m(lng: float, lat: float, geometry: BaseGeometry) -> float:
     Computed in an azimuthal equidistant projection centred on the point, which keeps every
     distance from the centre true, so a report pin can be snapped to the nearest facility.
     """
-    local = shapely.transform(geometry, _local_projection(lng, lat), interleaved=False)
-    return float(local.distance(Point(0.0, 0.0)))
+    return distances_m(lng, lat, [geometry])[0]
 
 
-def _local_projection(lng: float, lat: float) -> Any:
-    transformer = Transformer.from_crs(
+def distances_m(lng: float, lat: float, geometries: Sequence[BaseGeometry]) -> list[float]:
+    """:func:`distance_m` from one point to each of ``geometries`` (the projection, the costly
+    part, is built once: a pin measured against every facility around it)."""
+    project = _local_projection(lng, lat)
+    centre = Point(0.0, 0.0)
+    return [
+        float(shapely.transform(g, project, interleaved=False).distance(centre)) for g in geometries
+    ]
+
+
+def nearest_point(lng: float, lat: float, geometry: BaseGeometry) -> tuple[float, float]:
+    """The ``(lng, lat)`` of the point of ``geometry`` nearest to the given point (the point
+    itself inside an area): where a report pin lands when it snaps to a facility."""
+    transformer = _transformer(lng, lat)
+    local = shapely.transform(geometry, transformer.transform, interleaved=False)
+    nearest = shapely.ops.nearest_points(local, Point(0.0, 0.0))[0]
+    x, y = transformer.transform(nearest.x, nearest.y, direction="INVERSE")
+    return float(x), float(y)
+
+
+def _transformer(lng: float, lat: float) -> Transformer:
+    return Transformer.from_crs(
         "EPSG:4326",
         f"+proj=aeqd +lat_0={lat} +lon_0={lng} +datum=WGS84 +units=m",
         always_xy=True,
     )
-    return transformer.transform
+
+
+def _local_projection(lng: float, lat: float) -> Any:
+    return _transformer(lng, lat).transform
+
+
+def buffer_m(geometry: BaseGeometry, metres: float) -> BaseGeometry:
+    """``geometry`` grown by ``metres`` on every side, in WGS-84 (an area round a line or a
+    point: the part of a map to avoid, as a CAP alert states it).
+
+    Buffered in an azimuthal equidistant projection centred on the geometry, where metres are
+    true within a few kilometres (a buffer in degrees would be 11 % narrower east-west than
+    north-south in Hengyang), with 8 segments per quarter circle: round enough, few vertices.
+    ``metres <= 0`` returns the geometry unchanged.
+    """
+    if metres <= 0.0:
+        return geometry
+    centre = geometry.centroid
+    to_metres = _local_projection(centre.x, centre.y)
+    to_degrees = functools.partial(to_metres, direction=TransformDirection.INVERSE)
+    local = shapely.transform(geometry, to_metres, interleaved=False)
+    grown = local.buffer(metres, quad_segs=8)
+    return shapely.transform(grown, to_degrees, interleaved=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,6 +392,11 @@ def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     """A GeoJSON geometry dict, coordinates as lists rounded to 7 decimals (about 1 cm): more
     digits are noise from conversions and only make files and ETags churn."""
     return _rounded(mapping(geometry))
+
+
+def dump(geometry: BaseGeometry) -> str:
+    """The compact GeoJSON text we store (see :func:`to_geojson`)."""
+    return json.dumps(to_geojson(geometry), separators=(",", ":"))
 
 
 def _rounded(value: Any) -> Any:
@@ -364,6 +421,17 @@ def format_length(metres: float) -> str:
         return _("{number} m").format(number=number)
     number = format_decimal(round(metres / 1000.0, 1), format="#,##0.0", locale=babel_locale())
     return _("{number} km").format(number=number)
+
+
+def format_area(square_metres: float) -> str:
+    """An area for a message: "850 m²" below a hectare, else "2.4 ha" (what parks are sized in)."""
+    if square_metres < 10_000.0:
+        number = format_decimal(round(square_metres), format="#,##0", locale=babel_locale())
+        return _("{number} m²").format(number=number)
+    number = format_decimal(
+        round(square_metres / 10_000.0, 1), format="#,##0.0", locale=babel_locale()
+    )
+    return _("{number} ha").format(number=number)
 
 
 def _plain(value: float) -> str:

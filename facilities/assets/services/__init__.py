@@ -42,7 +42,13 @@ from facilities.assets.services.components import (
     list_components,
     update_component,
 )
-from facilities.assets.services.places import canonical_geometry, geometry_object, geometry_wkt
+from facilities.assets.services.places import (
+    asset_shape,
+    canonical_geometry,
+    geometry_object,
+    geometry_wkt,
+    read_part,
+)
 from facilities.assets.services.public_view import PublicAsset, PublicSite, public_register
 from facilities.assets.services.search import contains
 from facilities.assets.services.sites import (
@@ -51,6 +57,7 @@ from facilities.assets.services.sites import (
     find_site,
     get_site,
     list_sites,
+    site_boundary,
     site_detail,
     site_out,
     site_snapshot,
@@ -67,6 +74,7 @@ __all__ = [
     "StatusSource",
     "all_asset_choices",
     "asset_out",
+    "asset_shape",
     "asset_snapshot",
     "canonical_geometry",
     "component_depth",
@@ -91,7 +99,9 @@ __all__ = [
     "load_asset",
     "operational_statuses",
     "public_register",
+    "read_part",
     "set_condition_grade",
+    "site_boundary",
     "site_detail",
     "site_out",
     "site_snapshot",

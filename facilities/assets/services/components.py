@@ -14,7 +14,8 @@ from facilities.accounts.permissions import Actor, require
 from facilities.assets.schemas import ComponentIn, ComponentOut
 from facilities.assets.services.assets import load_asset
 from facilities.assets.services.checks import _fields
-from facilities.assets.tables import Component
+from facilities.assets.services.places import asset_shape, geometry_object, read_part
+from facilities.assets.tables import Asset, Component
 from facilities.audit import services as audit
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
@@ -50,6 +51,7 @@ async def list_components(actor: Actor, asset_id: int) -> list[ComponentOut]:
 
 def component_out(row: Component, depth: int = 0) -> ComponentOut:
     values = component_snapshot(row)
+    values["geometry"] = geometry_object(values["geometry"])
     return ComponentOut(id=row.id, asset_id=row.asset, depth=depth, version=row.version, **values)
 
 
@@ -101,9 +103,19 @@ async def _check_parent(asset_id: int, parent_id: int | None, component_id: int 
         cursor = parents.get(cursor)
 
 
-def _component_values(data: ComponentIn) -> dict[str, Any]:
+#: What a component's drawing may be: a tower or an anchor as a point, a cable as a line, a
+#: deck span as an area.
+COMPONENT_SHAPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon")
+
+
+async def _component_values(asset: Asset, data: ComponentIn) -> dict[str, Any]:
+    """The columns' values; the drawing is read and checked to lie on the asset."""
     values = _fields(data)
     values["parent"] = values.pop("parent_id")
+    facility = asset_shape(asset.geometry, asset.lat, asset.lng)
+    values["geometry"], errors = read_part(data.geometry, "geometry", COMPONENT_SHAPES, facility)
+    if errors:
+        raise ValidationFailed(errors)
     return values
 
 
@@ -114,7 +126,8 @@ async def create_component(
     async with db.transaction():
         asset = await load_asset(actor, asset_id)
         await _check_parent(asset.id, data.parent_id, None)
-        row = Component(asset=asset.id, **_component_values(data), created_at=now, updated_at=now)
+        values = await _component_values(asset, data)
+        row = Component(asset=asset.id, **values, created_at=now, updated_at=now)
         await row.save()
         await audit.record(
             actor, "component.created", "asset", asset.id, now, after=component_snapshot(row)
@@ -130,7 +143,10 @@ async def update_component(
         row = await get_component(actor, component_id)
         await _check_parent(row.asset, data.parent_id, row.id)
         before = component_snapshot(row)
-        values = {getattr(Component, k): v for k, v in _component_values(data).items()}
+        asset = await load_asset(actor, row.asset)
+        values = {
+            getattr(Component, k): v for k, v in (await _component_values(asset, data)).items()
+        }
         await versioned_update(Component, row.id, data.version, values, now, stale(_("component")))
         row = await get_component(actor, component_id)
         # Component changes are part of the asset's history, so they are filed under the asset.

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from facilities.assets.schemas import AssetIn
 from facilities.errors import ValidationFailed
+from facilities.i18n import gettext as _
 from facilities.lib import geo
 
 
@@ -39,7 +41,7 @@ def canonical_geometry(value: str) -> str:
 
 
 def geometry_text(shape: BaseGeometry) -> str:
-    return json.dumps(geo.to_geojson(shape), separators=(",", ":"))
+    return geo.dump(shape)
 
 
 #: What an asset's drawing may be: a footbridge or a path as a line, a plaza as an area, a
@@ -83,3 +85,44 @@ def place_values(data: AssetIn, shape: BaseGeometry | None) -> dict[str, Any]:
         "bbox_east": east,
         "bbox_north": north,
     }
+
+
+#: How far a part (a component, a closure's extent) may stray from a facility known only by
+#: its point: the point marks the middle of something of unknown size.
+POINT_REACH_M = 150.0
+
+
+def asset_shape(geometry: str, lat: float | None, lng: float | None) -> BaseGeometry | None:
+    """The facility as a shape: its drawing, else its point, else None (nowhere known)."""
+    if geometry:
+        return geo.parse_geometry(geometry, "geometry")
+    if lat is not None and lng is not None:
+        return Point(lng, lat)
+    return None
+
+
+def read_part(
+    value: str, field: str, allowed: tuple[str, ...], facility: BaseGeometry | None
+) -> tuple[str, dict[str, str]]:
+    """A drawing of part of a facility (a component, a closure's extent) read and checked to lie
+    on it: stored text ("" for none) or the field's error. Within ``WITHIN_TOLERANCE_M`` of a
+    drawn facility, within ``POINT_REACH_M`` of one known only by its point."""
+    if not value.strip():
+        return "", {}
+    try:
+        shape = geo.parse_geometry(value, field, allowed)
+        if facility is not None:
+            point_only = facility.geom_type == "Point"
+            geo.check_within(
+                shape,
+                facility,
+                field,
+                POINT_REACH_M if point_only else geo.WITHIN_TOLERANCE_M,
+                _(
+                    "The shape reaches {distance} beyond the facility; "
+                    "at most {tolerance} is allowed."
+                ),
+            )
+    except ValidationFailed as exc:
+        return "", dict(exc.errors)
+    return geometry_text(shape), {}

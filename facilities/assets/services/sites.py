@@ -27,7 +27,7 @@ def _site_taken() -> Any:
     return _taken("name_zh", _("A site with this name already exists."))
 
 
-SITE_FIELDS = ("name_zh", "name_en", "kind", "address", "lat", "lng", "boundary")
+SITE_FIELDS = ("name_zh", "name_en", "kind", "address", "lat", "lng", "boundary", "water")
 
 #: What a site's outline may be: one area, or several (a park on both banks of a river).
 _BOUNDARY_TYPES = ("Polygon", "MultiPolygon")
@@ -50,6 +50,7 @@ async def list_sites(actor: Actor) -> list[SiteOut]:
 def site_out(site: Site, asset_count: int = 0) -> SiteOut:
     values = site_snapshot(site)
     values["boundary"] = json.loads(site.boundary) if site.boundary else None
+    values["water"] = json.loads(site.water) if site.water else None
     return SiteOut(
         id=site.id,
         asset_count=asset_count,
@@ -90,9 +91,21 @@ def _read_boundary(data: SiteIn) -> tuple[BaseGeometry | None, dict[str, str]]:
         return None, dict(exc.errors)
 
 
+def _read_water(data: SiteIn) -> tuple[str, dict[str, str]]:
+    """The site's water as stored text ("" for none), or the field's error."""
+    if not data.water.strip():
+        return "", {}
+    try:
+        shape = geo.parse_geometry(data.water, "water", _BOUNDARY_TYPES)
+    except ValidationFailed as exc:
+        return "", dict(exc.errors)
+    return geo.dump(shape), {}
+
+
 async def _check_site(data: SiteIn, site_id: int | None = None) -> BaseGeometry | None:
     """Raise ``ValidationFailed`` with every field's error; return the outline read."""
     shape, errors = _read_boundary(data)
+    errors.update(_read_water(data)[1])
     errors.update(_coordinates_error(data.lat, data.lng))
     query = Site.exists().where(Site.name_zh == data.name_zh.strip())
     if site_id is not None:
@@ -115,10 +128,9 @@ def _site_values(data: SiteIn, shape: BaseGeometry | None) -> dict[str, Any]:
         box = (data.lng, data.lat, data.lng, data.lat)
     else:
         box = (None, None, None, None)
-    values["boundary"] = (
-        "" if shape is None else json.dumps(geo.to_geojson(shape), separators=(",", ":"))
-    )
+    values["boundary"] = "" if shape is None else geo.dump(shape)
     values["bbox_west"], values["bbox_south"], values["bbox_east"], values["bbox_north"] = box
+    values["water"] = _read_water(data)[0]
     return values
 
 

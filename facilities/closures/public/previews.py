@@ -12,8 +12,10 @@ from facilities.closures.choices import Status
 from facilities.closures.public.listings import closure as public_closure
 from facilities.closures.public.views import Promise, PublicClosure, public_assets
 from facilities.closures.schemas import ClosureIn, ExtendIn
-from facilities.errors import NotFound
+from facilities.closures.services.places import SHAPES
+from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib import geo
 
 #: The id a closure not saved yet shows in its preview.
 UNSAVED = 0
@@ -33,11 +35,22 @@ def _facts(data: ClosureIn) -> dict[str, object]:
         "safety_measures": sorted({m.value for m in data.safety_measures}),
         "detour_zh": data.detour_zh.strip(),
         "detour_en": data.detour_en.strip(),
+        **{name: _drawn(getattr(data, name)) for name in SHAPES},
         "reopening_criteria_zh": data.reopening_criteria_zh,
         "reopening_criteria_en": data.reopening_criteria_en,
         "effective_from": data.effective_from,
         "is_urgent": data.is_urgent,
     }
+
+
+def _drawn(typed: str) -> str:
+    """A drawing as it would be stored ("" when empty; the form was checked before a preview)."""
+    if not typed.strip():
+        return ""
+    try:
+        return geo.dump(geo.parse_geometry(typed, "geometry"))
+    except ValidationFailed:
+        return ""
 
 
 async def _current(closure_id: int) -> PublicClosure:

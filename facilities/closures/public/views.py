@@ -55,6 +55,8 @@ class PublicAsset:
     span_m: float | None = None
     crowd_limit: int | None = None
     lifecycle: str = "in_use"
+    #: The facility's drawing (GeoJSON text, WGS-84), "" when only its point is known.
+    geometry: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +110,12 @@ class PublicClosure:
     safety_measures: list[str]
     detour_zh: str
     detour_en: str
+    #: The drawings (GeoJSON text, WGS-84; "" when not drawn): the closed extent (empty: the
+    #: whole facility), the detour, the fences and the entrances.
+    extent: str
+    detour_line: str
+    fences: str
+    entrances: str
     reopening_criteria_zh: str
     reopening_criteria_en: str
     effective_from: dt.datetime
@@ -179,6 +187,7 @@ ASSET_COLUMNS = (
     Asset.span_m,
     Asset.crowd_limit,
     Asset.lifecycle,
+    Asset.geometry,
 )
 CLOSURE_COLUMNS = (
     Closure.id,
@@ -195,6 +204,10 @@ CLOSURE_COLUMNS = (
     Closure.safety_measures,
     Closure.detour_zh,
     Closure.detour_en,
+    Closure.extent,
+    Closure.detour_line,
+    Closure.fences,
+    Closure.entrances,
     Closure.reopening_criteria_zh,
     Closure.reopening_criteria_en,
     Closure.effective_from,
@@ -242,6 +255,7 @@ async def public_assets(ids: set[int]) -> dict[int, PublicAsset]:
             span_m=r["span_m"],
             crowd_limit=r["crowd_limit"],
             lifecycle=r["lifecycle"],
+            geometry=r["geometry"],
         )
         for r in rows
     }

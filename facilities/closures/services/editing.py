@@ -16,6 +16,7 @@ from facilities.audit import services as audit
 from facilities.closures.choices import IN_FORCE, SafetyMeasure, Scope, Status
 from facilities.closures.schemas import ClosureIn
 from facilities.closures.services.activation import activate
+from facilities.closures.services.places import read_places
 from facilities.closures.services.reading import fresh_closure, get_closure
 from facilities.closures.tables import Closure, ClosurePromise
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
@@ -37,6 +38,10 @@ EDITABLE = (
     "safety_measures",
     "detour_zh",
     "detour_en",
+    "extent",
+    "detour_line",
+    "fences",
+    "entrances",
     "reopening_criteria_zh",
     "reopening_criteria_en",
     "effective_from",
@@ -65,9 +70,12 @@ def _values(data: ClosureIn) -> dict[str, Any]:
     return values
 
 
-async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = None) -> None:
-    """The rules across fields (the Struct checks each field alone)."""
-    errors: dict[str, str] = {}
+async def _check(
+    data: ClosureIn, now: dt.datetime, closure: Closure | None = None
+) -> dict[str, Any]:
+    """The rules across fields (the Struct checks each field alone); returns the drawings as
+    they will be stored (:mod:`.places`)."""
+    places, errors = await read_places(data)
     asset = await Asset.select(Asset.built_year).where(Asset.id == data.asset_id).first()
     if asset is None:
         errors["asset_id"] = _("Choose an existing asset.")
@@ -114,6 +122,7 @@ async def _check(data: ClosureIn, now: dt.datetime, closure: Closure | None = No
         )
     if errors:
         raise ValidationFailed(errors)
+    return places
 
 
 def _date_bounds(now: dt.datetime, built_year: int | None, data: ClosureIn) -> dict[str, str]:
@@ -133,10 +142,10 @@ async def create_closure(
     """Plan a closure; one that starts now or earlier is in force at once, with its notice."""
     require(actor, Perm.CLOSURES_EDIT)
     async with db.transaction():
-        await _check(data, now)
+        places = await _check(data, now)
         closure = Closure(
             asset=data.asset_id,
-            **_values(data),
+            **(_values(data) | places),
             planned_reopen_on=data.planned_reopen_on,
             reopen_precision=data.reopen_precision,
             status=Status.PLANNED,
@@ -207,11 +216,11 @@ async def update_closure(
             raise InvalidTransition(_("A lifted or cancelled closure cannot be edited."))
         if closure.version != data.version:
             raise _stale()
-        await _check(data, now, closure)
+        places = await _check(data, now, closure)
         if data.asset_id != closure.asset:
             raise ValidationFailed({"asset_id": _("A closure cannot move to another asset.")})
         before = snapshot(closure)
-        values = _values(data)
+        values = _values(data) | places
         planned = closure.status == Status.PLANNED
         if planned:
             values.update(
