@@ -95,3 +95,20 @@ def to_out(struct: type[OutT], row: Any) -> OutT:
 
 def to_outs(struct: type[OutT], rows: Iterable[Any]) -> list[OutT]:
     return [to_out(struct, row) for row in rows]
+
+
+def box_meets(columns: Any, box: tuple[float, float, float, float]) -> Any:
+    """The condition that a row's bounding box meets ``box`` (west, south, east, north).
+
+    ``columns`` is anything with ``bbox_west/south/east/north`` columns: a table, or a foreign
+    key to one (``Closure.asset``). Boxes meet unless one lies wholly beside the other; a row
+    with no place has a null box and never matches. Plain comparisons on indexed columns, so the
+    query is the same on SQLite and PostgreSQL.
+    """
+    west, south, east, north = box
+    return (
+        (columns.bbox_east >= west)
+        & (columns.bbox_west <= east)
+        & (columns.bbox_north >= south)
+        & (columns.bbox_south <= north)
+    )

@@ -285,3 +285,47 @@ async def test_a_site_keeps_its_water_and_refuses_water_that_is_not_an_area(api,
     with use_locale("en"), pytest.raises(ValidationFailed) as caught:
         await assets.create_site(SYSTEM, SiteIn(name_zh="河边", water=places.BRIDGE), now)
     assert _errors(caught)["water"].startswith("A LineString is not accepted here")
+
+
+async def test_the_closure_list_finds_closures_by_their_drawings_or_their_facility(
+    api, personas, now
+) -> None:
+    site, bridge = await pinghu(now)
+    alice = personas["alice"]
+    detour = geo.parse_geometry(places.BRIDGE_DETOUR, "detour_line")
+    east_shore = max(detour.coords, key=lambda point: point[0])
+    bridge_closure = await closures.create_closure(
+        alice, closure_in(bridge.id, now, detour_line=places.BRIDGE_DETOUR), now
+    )
+    playground = await assets.create_asset(
+        SYSTEM,
+        AssetIn(
+            code="GX-YL-PH-001",
+            name_zh="儿童游乐场",
+            asset_type=AssetType.PLAYGROUND,
+            site_id=site.id,
+            **places.drawn(places.PLAYGROUND),
+        ),
+        now,
+    )
+    playground_closure = await closures.create_closure(alice, closure_in(playground.id, now), now)
+    client = await api()
+
+    def box_around(lng: float, lat: float, metres: float = 15.0) -> str:
+        d = metres / 100_000
+        return f"{lng - d},{lat - d},{lng + d},{lat + d}"
+
+    west_end = json.loads(places.BRIDGE)["coordinates"][0]
+    by_facility = await client.get("/api/v1/closures", bbox=box_around(*west_end))
+    # the detour passes the east shore; the bridge itself is 470 m away
+    by_detour = await client.get("/api/v1/closures", bbox=box_around(*east_shore))
+    nowhere = await client.get("/api/v1/closures", bbox=box_around(112.70, 26.95))
+    malformed = await client.get("/api/v1/closures", bbox="112.5,26.9,112.4")
+
+    assert [c["id"] for c in by_facility.json()] == [bridge_closure.id]
+    assert [c["id"] for c in by_detour.json()] == [bridge_closure.id]
+    assert nowhere.json() == []
+    assert malformed.status_code == 400
+    assert "bbox" in malformed.text
+    everything = await client.get("/api/v1/closures", bbox="112.5,26.8,112.7,27.0")
+    assert {c["id"] for c in everything.json()} == {bridge_closure.id, playground_closure.id}

@@ -176,10 +176,18 @@ class ClosureApiController(Controller):
             ),
         ] = "open",
         asset: Annotated[int | None, QueryParameter(name="asset", ge=1, le=2_147_483_647)] = None,
+        bbox: Annotated[
+            str,
+            QueryParameter(
+                max_length=200,
+                description="west,south,east,north in WGS-84 degrees: the closures whose "
+                "drawings (extent, detour, fences, entrances) or whose facility meet the box",
+            ),
+        ] = "",
     ) -> list[ClosureSummaryOut]:
         """Closures, newest start first (at most 500)."""
         rows = await closures.list_closures(
-            require_actor(request), statuses(status), asset_id=asset
+            require_actor(request), statuses(status), asset_id=asset, bbox=bbox
         )
         return [summary_out(r) for r in rows]
 

@@ -28,7 +28,7 @@ from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib import geo
 from facilities.lib.pagination import Page
-from facilities.records import get_or_404, stale, valid_id, versioned_update
+from facilities.records import box_meets, get_or_404, stale, valid_id, versioned_update
 
 # The widest UTC offset in use (Kiribati, UTC+14): a date or year is "in the future" only when it
 # is in the future everywhere. Services do not know the bureau's zone; with this bound a value
@@ -106,17 +106,7 @@ def _asset_conditions(filters: AssetFilters) -> list[Any]:
     if filters.status is not None:
         conditions.append(Asset.lifecycle == filters.status)
     if filters.bbox.strip():
-        west, south, east, north = geo.parse_bbox(filters.bbox, "bbox")
-        # Boxes meet unless one lies wholly beside the other; an asset with no place has a null
-        # bbox and never matches.
-        conditions.extend(
-            [
-                Asset.bbox_east >= west,
-                Asset.bbox_west <= east,
-                Asset.bbox_north >= south,
-                Asset.bbox_south <= north,
-            ]
-        )
+        conditions.append(box_meets(Asset, geo.parse_bbox(filters.bbox, "bbox")))
     return conditions
 
 

@@ -19,7 +19,8 @@ from facilities.closures.services.common import DONE_TICKET_STATUSES, IRRELEVANT
 from facilities.closures.tables import Closure, ClosurePromise, ClosureTicket
 from facilities.errors import NotFound
 from facilities.i18n import gettext as _
-from facilities.records import valid_id
+from facilities.lib import geo
+from facilities.records import box_meets, valid_id
 from facilities.tickets.tables import RepairTicket
 
 #: Up to this many asset ids, :func:`operational_statuses` filters them in SQL.
@@ -41,8 +42,13 @@ async def get_closure(actor: Actor, closure_id: int) -> Closure:
 
 
 async def list_closures(
-    actor: Actor, statuses: Iterable[str] | None = None, asset_id: int | None = None
+    actor: Actor,
+    statuses: Iterable[str] | None = None,
+    asset_id: int | None = None,
+    bbox: str = "",
 ) -> list[dict[str, Any]]:
+    """Closures, newest start first (at most 500). ``bbox`` ("west,south,east,north") keeps
+    those whose drawings, or whose facility, meet the box (a malformed box: 400 naming bbox)."""
     require(actor, Perm.CLOSURES_VIEW)
     query = Closure.select(
         *Closure.all_columns(),
@@ -54,6 +60,9 @@ async def list_closures(
         query = query.where(Closure.status.is_in(list(statuses)))
     if asset_id is not None:
         query = query.where(Closure.asset == asset_id)
+    if bbox.strip():
+        box = geo.parse_bbox(bbox, "bbox")
+        query = query.where(box_meets(Closure, box) | box_meets(Closure.asset, box))
     return await query.order_by(Closure.effective_from, ascending=False).limit(500)
 
 
