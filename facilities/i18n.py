@@ -10,6 +10,7 @@ without knowing about HTTP.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import io
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import get_month_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -102,6 +104,17 @@ def translate(message: str | Msg) -> str:
 
 def babel_locale(locale: str | None = None) -> Locale:
     return Locale.parse(locale or _current.get())
+
+
+def day_text(day: dt.date, reference_year: int | None = None, months: str = "wide") -> str:
+    """A date as people write it in the current language: 「2027年5月1日」 / "1 May 2027"; the
+    year left out when it is ``reference_year`` (「5月1日」 / "1 May"). ``months`` is Babel's
+    month-name width ("abbreviated" gives "1 Dec 2031" where a message is long already)."""
+    year = day.year != reference_year
+    if current_locale() == "zh_CN":
+        return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日"
+    month = get_month_names(months, locale="en")[day.month]
+    return f"{day.day} {month}" + (f" {day.year}" if year else "")
 
 
 def negotiate(cookie_value: str | None, accept_language: str | None, default: str) -> str:

@@ -123,8 +123,8 @@ async def test_reopening_wording_before_and_exact_with_the_year_when_it_differs(
     assert next_year == "Expected to reopen before 1 May 2027"
     assert unknown == "No reopening date has been set yet"
     with i18n.use_locale("zh_CN"):
-        assert wording.day_text(dt.date(2026, 5, 1), 2026) == "5月1日"
-        assert wording.day_text(dt.date(2027, 5, 1), 2026) == "2027年5月1日"
+        assert i18n.day_text(dt.date(2026, 5, 1), 2026) == "5月1日"
+        assert i18n.day_text(dt.date(2027, 5, 1), 2026) == "2027年5月1日"
 
 
 async def test_progress_follows_the_linked_tickets(anon, story):

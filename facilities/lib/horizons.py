@@ -21,8 +21,6 @@ import datetime as dt
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_month_names
-
 from facilities import i18n
 from facilities.i18n import gettext as _
 
@@ -72,9 +70,7 @@ def bounds(now: dt.datetime, built_year: int | None = None, years: int | None = 
 
 def day_text(day: dt.date) -> str:
     """「2031年12月7日」 / "7 Dec 2031" in the current language."""
-    if i18n.current_locale() == "zh_CN":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {get_month_names('abbreviated', locale='en')[day.month]} {day.year}"
+    return i18n.day_text(day, months="abbreviated")
 
 
 def _day_of(value: dt.date | dt.datetime) -> dt.date:

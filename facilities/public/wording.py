@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from babel.dates import get_month_names
 from markupsafe import Markup
 
 from facilities import i18n
@@ -22,20 +21,11 @@ from facilities.i18n import use_locale
 from facilities.web import templating
 
 
-def day_text(day: dt.date, reference_year: int | None = None) -> str:
-    """「5月1日」 / "1 May"; the year only when it differs from ``reference_year``."""
-    year = day.year != reference_year
-    if i18n.current_locale() == "zh_CN":
-        return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日"
-    month = get_month_names("wide", locale="en")[day.month]
-    return f"{day.day} {month}" + (f" {day.year}" if year else "")
-
-
 def date_label(value: dt.date | dt.datetime) -> str:
     """「2026年4月1日」 / "1 April 2026" (a moment is read in the bureau's zone)."""
     if isinstance(value, dt.datetime):
         value = value.astimezone(templating.display_zone()).date()
-    return day_text(value, None)
+    return i18n.day_text(value)
 
 
 def moment(value: dt.datetime) -> str:
@@ -53,7 +43,7 @@ def expected_text(day: dt.date | None, precision: str, since: dt.datetime | None
     """「预计5月1日前重新开放」 / "Expected to reopen before 1 May" (or "on 1 May")."""
     if day is None:
         return _("No reopening date has been set yet")
-    date = day_text(day, _local_year(since) if since else None)
+    date = i18n.day_text(day, _local_year(since) if since else None)
     if precision == Precision.EXACT:
         return _("Expected to reopen on %(date)s") % {"date": date}
     return _("Expected to reopen before %(date)s") % {"date": date}
@@ -62,7 +52,7 @@ def expected_text(day: dt.date | None, precision: str, since: dt.datetime | None
 def overdue_text(day: dt.date, precision: str, since: dt.datetime | None = None) -> str:
     """A promise whose date has passed: 「原定5月1日前重新开放，已逾期」 /
     "Expected to reopen before 1 May; this date has passed." (or "on 1 May")."""
-    date = day_text(day, _local_year(since) if since else None)
+    date = i18n.day_text(day, _local_year(since) if since else None)
     if precision == Precision.EXACT:
         return _("Expected to reopen on %(date)s; this date has passed.") % {"date": date}
     return _("Expected to reopen before %(date)s; this date has passed.") % {"date": date}
