@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale
 from babel.dates import get_month_names
@@ -106,7 +107,11 @@ def babel_locale(locale: str | None = None) -> Locale:
     return Locale.parse(locale or _current.get())
 
 
-def day_text(day: dt.date, reference_year: int | None = None, months: str = "wide") -> str:
+def day_text(
+    day: dt.date,
+    reference_year: int | None = None,
+    months: Literal["abbreviated", "narrow", "wide"] = "wide",
+) -> str:
     """A date as people write it in the current language: 「2027年5月1日」 / "1 May 2027"; the
     year left out when it is ``reference_year`` (「5月1日」 / "1 May"). ``months`` is Babel's
     month-name width ("abbreviated" gives "1 Dec 2031" where a message is long already)."""
