@@ -186,16 +186,17 @@ GEOJSON_SCHEMA = {
                                 "type": "object",
                                 "required": ["type", "coordinates"],
                                 "properties": {
-                                    "type": {"const": "Point"},
-                                    "coordinates": {
-                                        "type": "array",
-                                        "minItems": 2,
-                                        "maxItems": 3,
-                                        "prefixItems": [
-                                            {"type": "number", "minimum": -180, "maximum": 180},
-                                            {"type": "number", "minimum": -90, "maximum": 90},
-                                        ],
+                                    "type": {
+                                        "enum": [
+                                            "Point",
+                                            "MultiPoint",
+                                            "LineString",
+                                            "MultiLineString",
+                                            "Polygon",
+                                            "MultiPolygon",
+                                        ]
                                     },
+                                    "coordinates": {"type": "array", "minItems": 1},
                                 },
                             },
                         ]
@@ -218,16 +219,22 @@ GEOJSON_SCHEMA = {
 }
 
 
-async def test_geojson_holds_the_closures_in_force_as_points(anon, story):
+async def test_geojson_holds_the_closures_holding_and_planned_at_their_place(anon, story):
     response = await anon.get("/feeds/closures.geojson")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/geo+json")
     document = json.loads(response.content)
     jsonschema.validate(document, GEOJSON_SCHEMA)
-    assert len(document["features"]) == 1  # planned and reopened closures are not in force
-    feature = document["features"][0]
-    assert feature["geometry"]["coordinates"] == [112.5812, 26.8949]  # [lng, lat]
+    # the bridge (in force, urgent: first) and the planned boardwalk; the reopened fountain not
+    assert [f["id"] for f in document["features"]] == [story.closure.id, story.planned.id]
+    feature, planned = document["features"]
+    # the story's bridge has no drawing: the whole facility is closed at its point
+    assert feature["geometry"] == {"type": "Point", "coordinates": [112.5812, 26.8949]}
     props = feature["properties"]
+    assert props["role"] == "closure"
+    assert props["marker"] == [112.5812, 26.8949]  # [lng, lat]
+    assert props["whole_facility"] is True
+    assert props["status"] == "extended"
     assert props["name_zh"] == "平湖公园景观悬索桥"
     assert props["name_en"] == "Pinghu Park Landscape Suspension Bridge"
     assert props["scope"] == "full"
@@ -236,6 +243,8 @@ async def test_geojson_holds_the_closures_in_force_as_points(anon, story):
     assert props["reopen_precision"] == "before"
     assert props["expected_reopening_en"] == "Expected to reopen before 1 May"
     assert props["url"] == f"http://127.0.0.1:8000/notices/{story.closure.id}"
+    assert planned["properties"]["status"] == "planned"
+    assert planned["properties"]["role"] == "closure"
 
 
 # --- CAP 1.2 -----------------------------------------------------------------------------
@@ -291,9 +300,12 @@ async def test_cap_alert_has_the_required_elements_and_one_info_per_language(ano
         assert _text(info, "urgency") == "Immediate"
         area = info.find("cap:area", CAP_NS)
         assert area is not None and _text(area, "areaDesc")
-        lat_lng, radius = _text(area, "circle").split(" ")
-        assert [float(x) for x in lat_lng.split(",")] == [26.8949, 112.5812]
-        assert float(radius) > 0
+        # the bridge is only a point: the area to avoid is a polygon round it, not a circle
+        assert area.find("cap:circle", CAP_NS) is None
+        pairs = [tuple(map(float, p.split(","))) for p in _text(area, "polygon").split(" ")]
+        assert len(pairs) >= 4 and pairs[0] == pairs[-1]
+        lats, lngs = [lat for lat, _ in pairs], [lng for _, lng in pairs]
+        assert min(lats) < 26.8949 < max(lats) and min(lngs) < 112.5812 < max(lngs)
     english = infos[1]
     assert "Pinghu Park Landscape Suspension Bridge" in _text(english, "headline")
     assert "Expected to reopen before 1 May" in _text(english, "description")

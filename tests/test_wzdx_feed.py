@@ -1,7 +1,8 @@
 """The WZDx v4.2 Work Zone Feed of closures: the public story's feed validates against the
 official WorkZoneFeed schema (tests/standards, resolved locally: no network), holds every planned
 or holding closure with its dates and nothing else, speaks the reader's language (``?lang=``),
-and says what a footbridge closure is in WZDx's terms."""
+and says what a footbridge closure is in WZDx's terms: the closed extent as its geometry (the
+bridge's line) and a detour road event for the drawn detour, linked both ways."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 from referencing import Registry, Resource
+from shapely.geometry import MultiLineString, Point, shape
 
+from facilities import demo_places as places
 from facilities.closures import public
 from facilities.closures import services as closures
 from facilities.closures.schemas import CancelIn
 from facilities.public.feeds import wzdx
 from facilities.public.feeds.common import rfc3339
+from tests.kit.drawn_closures import Drawn, build_drawn, geometry
 from tests.kit.public_story import READ_AT
 
 URL = "/feeds/closures.wzdx.geojson"
@@ -228,3 +232,100 @@ async def test_an_open_ended_closure_gets_an_unverified_estimated_end_and_contac
     assert props["is_end_date_verified"] is False
     assert document["feed_info"]["contact_email"] == "roads@bureau.example"
     assert wzdx.contact("facilities@localhost") is None
+
+
+# --- geometry: the closed extent and the detour (issue 17) ---------------------------------
+
+
+@pytest.fixture
+async def drawn(app, personas, now) -> Drawn:
+    return await build_drawn(personas["alice"], now)
+
+
+async def test_a_drawn_footbridge_closure_is_its_line_with_a_linked_detour(anon, drawn):
+    document = await read(anon)
+
+    validate(document)
+    events = by_id(document)
+    work_zone = events[wzdx.road_event_id(BASE, drawn.closure.id)]
+    detour_id = wzdx.detour_event_id(BASE, drawn.closure.id, 1)
+    detour = events[detour_id]
+    # the whole bridge is closed: the work zone is its 76.6 m line, south end to north end
+    assert work_zone["geometry"]["type"] == "LineString"
+    assert work_zone["geometry"]["coordinates"] == geometry(places.BRIDGE)["coordinates"]
+    # the detour is a road event of its own, on the drawn line, linked both ways
+    assert detour["properties"]["core_details"]["event_type"] == "detour"
+    assert detour["geometry"] == geometry(places.BRIDGE_DETOUR)
+    assert work_zone["properties"]["core_details"]["related_road_events"] == [
+        {"type": "related-detour", "id": detour_id}
+    ]
+    assert detour["properties"]["core_details"]["related_road_events"] == [
+        {"type": "related-work-zone", "id": work_zone["id"]}
+    ]
+    assert detour["properties"]["core_details"]["road_names"] == ["平湖公园", "Pinghu Park"]
+    assert (
+        detour["properties"]["core_details"]["description"] == "请经环湖木栈道东段绕行至公园西门。"
+    )
+    for name in ("start_date", "end_date", "is_start_date_verified", "is_end_date_verified"):
+        assert detour["properties"][name] == work_zone["properties"][name], name
+    # the footbridge in WZDx terms
+    props = work_zone["properties"]
+    assert props["vehicle_impact"] == "all-lanes-open"
+    assert props["lanes"] == [{"order": 1, "type": "sidewalk", "status": "closed"}]
+    assert props["types_of_work"] == [
+        {"type_name": "maintenance", "is_architectural_change": False}
+    ]
+    assert list(events) == [work_zone["id"], detour_id, wzdx.road_event_id(BASE, drawn.planned.id)]
+
+
+async def test_a_planned_road_bridge_footway_closure_is_unverified_and_on_its_footway(
+    anon, drawn, now
+):
+    document = await read(anon, URL + "?lang=en")
+
+    validate(document)
+    planned = by_id(document)[wzdx.road_event_id(BASE, drawn.planned.id)]
+    props = planned["properties"]
+    assert props["start_date"] > document["feed_info"]["update_date"]  # it starts later
+    assert props["is_start_date_verified"] is False
+    assert "event_status" not in props  # deprecated in 4.2: the dates say it
+    assert planned["geometry"] == geometry(places.ROAD_BRIDGE_NORTH_FOOTWAY)
+    # a road bridge partly closed: vehicles may or may not be affected; the notice says which part
+    assert props["vehicle_impact"] == "unknown"
+    assert props["core_details"]["description"] == (
+        "North footway: The expansion-joint seal is being replaced."
+    )
+    # its detour is words only (no line drawn): no detour event
+    assert "related_road_events" not in props["core_details"]
+
+
+async def test_a_detour_in_two_parts_is_two_detour_events_and_an_area_is_a_point(drawn, now):
+    found = await public.closure(drawn.closure.id)
+    assert found is not None
+    west, east = (
+        [(112.5810, 26.8940), (112.5800, 26.8940)],
+        [(112.5830, 26.8960), (112.5840, 26.8960)],
+    )
+    split = dataclasses.replace(
+        found, detour_line=json.dumps(MultiLineString([west, east]).__geo_interface__)
+    )
+    fountain = dataclasses.replace(
+        found,
+        id=found.id + 1000,
+        detour_line="",
+        asset=dataclasses.replace(found.asset, geometry=places.FOUNTAIN, lat=None, lng=None),
+    )
+
+    document = json.loads(wzdx.render([split, fountain], base=BASE, now=now))
+
+    validate(document)
+    work_zone, first, second, plaza = document["features"]
+    ids = [first["id"], second["id"]]
+    assert ids == [wzdx.detour_event_id(BASE, found.id, n) for n in (1, 2)]
+    assert [e["id"] for e in work_zone["properties"]["core_details"]["related_road_events"]] == ids
+    assert first["geometry"]["coordinates"] == [list(p) for p in west]
+    # an area closed as a whole is a point on it, start = end (a road event is no area)
+    assert plaza["geometry"]["type"] == "MultiPoint"
+    start, end = plaza["geometry"]["coordinates"]
+    assert start == end and shape(json.loads(places.FOUNTAIN)).contains(Point(start))
+    assert "related_road_events" not in plaza["properties"]["core_details"]

@@ -146,6 +146,7 @@ class NoticeController(Controller):
                 feeds=feed_links(asset=closure.asset, site_id=closure.asset.site_id),
                 targets=subscription_targets(closure.asset),
                 site=site,
+                place_map=map_config(request),
             )
 
         return await conditional(request, f"notice:{closure_id}", HTML, build, html=True)
@@ -168,6 +169,7 @@ class NoticeController(Controller):
                 past=[c for c in closures_ if not (c.holds(now) or c.status == Status.PLANNED)],
                 feeds=feed_links(asset=asset, site_id=asset.site_id),
                 targets=subscription_targets(asset),
+                place_map=map_config(request),
             )
 
         return await conditional(request, f"facility:{asset_id}", HTML, build, html=True)
@@ -259,7 +261,7 @@ class NoticeController(Controller):
     @get("/feeds/closures.geojson")
     async def geojson(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
-            closures_ = await public.in_force(now)
+            closures_ = await public.holding_or_planned(now)
             return feeds.geojson.render(closures_, base=base_url(request), now=now)
 
         return await conditional(

@@ -150,6 +150,15 @@ async def in_force(now: dt.datetime, limit: int = 5000) -> list[PublicClosure]:
     return await public_closures(rows)
 
 
+async def holding_or_planned(now: dt.datetime, limit: int = 5000) -> list[PublicClosure]:
+    """Closures holding now and planned ones (not started yet), in one list ordered like
+    :func:`in_force`: the GeoJSON feed behind the maps, which outline the planned ones."""
+    rows = await _ordered(
+        Closure.select(*CLOSURE_COLUMNS).where(_holds(now) | (Closure.status == Status.PLANNED))
+    ).limit(limit)
+    return await public_closures(rows)
+
+
 async def in_force_for_asset(asset_id: int, now: dt.datetime) -> PublicClosure | None:
     if not valid_id(asset_id):
         return None
