@@ -135,12 +135,8 @@ class Drawn(TypedDict):
 def drawn(text: str) -> Drawn:
     """An asset's ``geometry`` with its point (``lat``, ``lng``) on the drawing: a line's
     midpoint, an area's inner point."""
-    shape = geo.parse_geometry(text, "geometry")
-    if isinstance(shape, LineString):
-        point = shape.interpolate(0.5, normalized=True)
-    else:
-        point = shape.representative_point()
-    return Drawn(geometry=text, lat=round(point.y, 6), lng=round(point.x, 6))
+    lng, lat = geo.point_on(geo.parse_geometry(text, "geometry"))
+    return Drawn(geometry=text, lat=round(lat, 6), lng=round(lng, 6))
 
 
 def length(text: str, step: float = 10.0) -> float:

@@ -388,6 +388,17 @@ def buffer_m(geometry: BaseGeometry, metres: float) -> BaseGeometry:
 # Output
 
 
+def point_on(shape: BaseGeometry) -> tuple[float, float]:
+    """A point on ``shape`` as ``(lng, lat)``, where a map pins it: a line's midpoint (along
+    it), else a point inside the area or on the shape (``representative_point``), rounded like
+    stored drawings."""
+    if shape.geom_type == "LineString":
+        point = shape.interpolate(0.5, normalized=True)
+    else:
+        point = shape.representative_point()
+    return (round(point.x, PRECISION), round(point.y, PRECISION))
+
+
 def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     """A GeoJSON geometry dict, coordinates as lists rounded to 7 decimals (about 1 cm): more
     digits are noise from conversions and only make files and ETags churn."""

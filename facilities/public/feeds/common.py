@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from shapely.geometry import LineString, Point
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from facilities.closures import public
@@ -80,20 +80,10 @@ def closed_shape(closure: public.PublicClosure) -> BaseGeometry | None:
     return None
 
 
-def point_on(shape: BaseGeometry) -> tuple[float, float]:
-    """A point on ``shape`` as ``(lng, lat)``: a line's midpoint (along it), else a point
-    inside the area or on the shape (``representative_point``), rounded like stored drawings."""
-    if isinstance(shape, LineString):
-        point = shape.interpolate(0.5, normalized=True)
-    else:
-        point = shape.representative_point()
-    return (round(point.x, geo.PRECISION), round(point.y, geo.PRECISION))
-
-
 def marker(closure: public.PublicClosure, shape: BaseGeometry | None) -> tuple[float, float] | None:
     """Where a map pins the closure, ``(lng, lat)``: the facility's point when known, else a
     point on the closed part ``shape`` (see :func:`closed_shape`); ``None`` when nowhere."""
     asset = closure.asset
     if asset.lat is not None and asset.lng is not None:
         return (asset.lng, asset.lat)
-    return point_on(shape) if shape is not None else None
+    return geo.point_on(shape) if shape is not None else None

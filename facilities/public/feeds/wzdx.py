@@ -57,7 +57,6 @@ from facilities.public.feeds.common import (
     drawing,
     ends,
     notice_url,
-    point_on,
     rfc3339,
 )
 from facilities.public.wording import local_text
@@ -121,7 +120,7 @@ def closure_geometry(closure: public.PublicClosure) -> dict[str, Any] | None:
         start, end = lines[0].coords[0], lines[-1].coords[-1]
         points = [[start[0], start[1]], [end[0], end[1]]]
     else:
-        point = list(point_on(shape))
+        point = list(geo.point_on(shape))
         points = [point, point]
     return geo.to_geojson(shapely.MultiPoint(points))
 
