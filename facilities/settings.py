@@ -85,9 +85,10 @@ def _url(raw: str) -> str:
 
 
 def _tiles(raw: str) -> str:
-    """``none`` or an http(s) URL template with {z}, {x} and {y} (and {s} for subdomains)."""
+    """``none``, ``tianditu`` (with ``FACILITIES_TIANDITU_KEY``) or an http(s) URL template
+    with {z}, {x} and {y} (and {s} for subdomains)."""
     value = raw.strip()
-    if value == "none":
+    if value in ("none", "tianditu"):
         return value
     if not value.startswith(("http://", "https://")):
         raise ValueError("expected none or an http:// or https:// URL template")
@@ -216,11 +217,22 @@ class Settings:
     map_tiles: str = _setting(
         "none",
         _tiles,
-        "Map tiles: none (no basemap, works offline) or a URL template https://host/{z}/{x}/{y}.png",
+        "Map tiles: none (our own basemap, works offline), tianditu (needs "
+        "FACILITIES_TIANDITU_KEY) or a URL template https://host/{z}/{x}/{y}.png",
     )
     map_attribution: str = _setting("", _text, "Credit shown under the map for its tile source")
     map_tiles_crs: str = _setting(
         "wgs84", _one_of("wgs84", "gcj02"), "Coordinates the tile source uses: wgs84 or gcj02"
+    )
+    #: A secret: kept out of the settings' repr (and so out of logs); it reaches a page only
+    #: inside the tile URLs the browser needs (facilities.web.maps).
+    tianditu_key: str = dataclasses.field(
+        default="",
+        repr=False,
+        metadata={
+            "parse": _text,  # checked in Settings.checked(), whose message never echoes it
+            "help": "Tianditu developer key (tk), required when FACILITIES_MAP_TILES=tianditu",
+        },
     )
     log_json: bool = _setting(False, _parse_bool, "Write logs as one JSON object per line")
     log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "Log level")
@@ -247,6 +259,18 @@ class Settings:
         """Cross-field rules, and derived defaults that depend on other fields."""
         if self.db_pool_min > self.db_pool_max:
             raise SettingsError(f"{PREFIX}DB_POOL_MIN must not exceed {PREFIX}DB_POOL_MAX")
+        if self.map_tiles == "tianditu" and not self.tianditu_key:
+            raise SettingsError(
+                f"{PREFIX}MAP_TILES=tianditu needs {PREFIX}TIANDITU_KEY (a key from the "
+                "Tianditu console, https://console.tianditu.gov.cn)"
+            )
+        key = self.tianditu_key
+        if key and not (key.isascii() and key.isalnum() and 8 <= len(key) <= 64):
+            # it travels in the tiles' URL; the console issues 32 hexadecimal characters
+            raise SettingsError(
+                f"{PREFIX}TIANDITU_KEY: expected the key from the Tianditu console "
+                "(8-64 letters and digits)"
+            )
         changes: dict[str, Any] = {}
         if not self.base_url:
             changes["base_url"] = f"http://{self.host}:{self.port}"

@@ -132,6 +132,16 @@ def desktop(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield pages.open("desktop", "zh-CN", reduced_motion="reduce")
 
 
+def closures_of(feed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The feed's closures a map can place (detours, fences and entrances are the notice's)."""
+    return [
+        f
+        for f in feed["features"]
+        if f["properties"].get("role", "closure") == "closure"
+        and (f["properties"].get("marker") or f["geometry"])
+    ]
+
+
 def record_requests(page: Any) -> list[str]:
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url))
@@ -149,27 +159,49 @@ def test_home_map_draws_every_closure_links_its_notice_and_stays_on_loopback(map
     expect(section).to_have_attribute("data-drawn", re.compile(r"^\d+$"))
 
     feed = httpx.get(f"{base}/feeds/closures.geojson", timeout=10).json()
-    located = [f for f in feed["features"] if f["geometry"]]
+    located = closures_of(feed)
     names = {f["properties"]["name_zh"] for f in located}
-    assert set(SEEDED) <= names and len(located) == len(SEEDED) + 1  # and the demo's bridge
+    # ours, and the demo's two: the bridge in force and the road bridge's planned footway closure
+    assert set(SEEDED) <= names and len(located) == len(SEEDED) + 2
+    assert [f["properties"]["status"] for f in located].count("planned") == 1
 
-    # every closure of the feed is on the map: a marker of its own, or counted in a cluster
+    # every closure of the feed is on the map, in force or planned: a marker of its own, or
+    # counted in a cluster
+    expect(section).to_have_attribute("data-drawn", str(len(located)))
     markers = section.locator(".map-marker")
     clusters = section.locator(".map-cluster")
-    expect(clusters).to_have_count(1)  # the three at one spot
-    assert clusters.inner_text().strip() == "3"
-    assert markers.count() + 3 == len(located)
+    expect(clusters.first).to_be_visible()  # at least the three at one spot
+    counted = sum(int(text.strip()) for text in clusters.all_inner_texts())
+    assert markers.count() + counted == len(located)
     assert page.locator(".leaflet-tile").count() == 0  # no tile source: no tiles at all
+    # each drawn extent (the demo's bridge line, the road bridge's footway) under the markers,
+    # the planned one dashed
+    drawn = [f for f in located if f["geometry"] and f["geometry"]["type"] != "Point"]
+    assert len(drawn) == 2
+    expect(section).to_have_attribute("data-extents", str(len(drawn)))
+    expect(section.locator("path.closure-extent")).to_have_count(len(drawn))
+    dashed = section.locator("path.closure-extent.status-planned")
+    expect(dashed).to_have_count(1)
+    assert dashed.get_attribute("stroke-dasharray")
 
-    # the legend names what is on the map in words (nothing planned is in the feed)
+    # the legend names what is on the map in words (the demo's planned closure included)
     legend = section.locator(".map-legend")
     expect(legend.locator("[data-legend=full]")).to_be_visible()
     expect(legend.locator("[data-legend=in-force]")).to_be_visible()
-    expect(legend.locator("[data-legend=planned]")).to_be_hidden()
+    expect(legend.locator("[data-legend=planned]")).to_be_visible()
+    expect(legend.locator("[data-legend=extent]")).to_be_visible()
 
-    # a click on the cluster of one spot spreads it: every closure now has its own marker
-    clusters.first.click()
-    expect(markers).to_have_count(len(located))
+    # clicks on the clusters spread them (zooming in, then fanning out the three at one spot)
+    # until every closure near the spot has its own marker
+    for _ in range(8):
+        if not clusters.count():
+            break
+        clusters.first.click()
+        page.wait_for_function("() => !document.querySelector('#closure-map .leaflet-zoom-anim')")
+    spot = [name for name, (lng, _lat, _scope) in SEEDED.items() if abs(lng - SPOT[0]) < 0.001]
+    for name in spot:
+        expect(section.locator(f".map-marker[title='{name}']")).to_have_count(1)
+    located = [f for f in located if f["properties"]["name_zh"] in spot]
 
     # each marker's popup: the facility, the closure's headline and a link to its notice
     popup = page.locator(".leaflet-popup-content")
@@ -190,9 +222,9 @@ def test_home_map_draws_every_closure_links_its_notice_and_stays_on_loopback(map
         expect(popup).to_have_count(0)
 
     # a popup's link opens the notice
-    bridge = next(f for f in located if f["properties"]["name_zh"] == "地图测试远桥")
-    section.locator(".map-marker[title='地图测试远桥']").dispatch_event("click")
-    expect(popup.locator(".map-popup-name")).to_have_text("地图测试远桥")
+    bridge = next(f for f in located if f["properties"]["name_zh"] == "地图测试桥甲")
+    section.locator(".map-marker[title='地图测试桥甲']").dispatch_event("click")
+    expect(popup.locator(".map-popup-name")).to_have_text("地图测试桥甲")
     popup.locator("a").click()
     # the notice's address is reached (its page may still be loading on a busy machine)
     page.wait_for_url(f"{base}/notices/{bridge['properties']['closure_id']}", wait_until="commit")
@@ -246,3 +278,83 @@ def test_a_configured_tile_source_is_asked_for_tiles(tmp_path_factory, desktop):
     tile_requests = [url for url in requests if f":{tiles.port}/tiles/" in url]
     assert tile_requests
     assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests)
+
+
+def test_with_no_tiles_our_own_basemap_is_drawn_under_the_closures(map_server, desktop):
+    from playwright.sync_api import expect
+
+    base, page = map_server.url, desktop
+    requests = record_requests(page)
+    page.goto(f"{base}/")
+    canvas = page.locator("#closure-map .map-canvas")
+    expect(canvas).to_have_attribute("data-basemap-drawn", re.compile(r"^[1-9]\d*$"))
+    basemap = httpx.get(f"{base}/feeds/basemap.geojson", timeout=10).json()
+    kinds: dict[str, int] = {}
+    for feature in basemap["features"]:
+        kinds[feature["properties"]["layer"]] = kinds.get(feature["properties"]["layer"], 0) + 1
+    assert {"site", "water", "path", "area"} <= set(kinds)  # the demo's parks, lake, paths
+    assert canvas.get_attribute("data-basemap-drawn") == str(len(basemap["features"]))
+    # one SVG shape per feature, in the basemap's own pane, under the closures' pane
+    pane = canvas.locator(".leaflet-facilitiesBasemap-pane")
+    for layer, count in kinds.items():
+        expect(pane.locator(f"path.basemap-{layer}")).to_have_count(count)
+    assert pane.locator("path.closure-extent").count() == 0
+    below = page.evaluate(
+        """() => {
+            const z = (name) => Number(getComputedStyle(document.querySelector(
+                '#closure-map .leaflet-' + name + '-pane')).zIndex);
+            return z('facilitiesBasemap') < z('overlay');
+        }"""
+    )
+    assert below
+    # the site names as small labels, and nothing of it takes the keyboard
+    expect(canvas.locator(".basemap-label").first).to_be_visible()
+    assert canvas.locator(".basemap-label [tabindex='0'], .basemap-label a").count() == 0
+    # fetched once, from the app
+    assert [u for u in requests if u.endswith("/feeds/basemap.geojson")] == [
+        f"{base}/feeds/basemap.geojson"
+    ]
+    assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests)
+
+
+TIANDITU_KEY = "0123456789abcdef0123456789abcdef"
+
+
+def test_tianditu_draws_its_map_and_labels_with_the_key(tmp_path_factory, desktop):
+    """Tianditu's tiles are answered inside the browser (Playwright's routing), so nothing
+    leaves the machine; the page asks for both layers, on t0-t7, with the key."""
+    from playwright.sync_api import expect
+
+    image = png()
+    asked: list[str] = []
+
+    def answer(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=image)
+
+    with start_server(
+        tmp_path_factory.mktemp("map-tianditu"),
+        extra_env={"FACILITIES_MAP_TILES": "tianditu", "FACILITIES_TIANDITU_KEY": TIANDITU_KEY},
+    ) as server:
+        home = httpx.get(f"{server.url}/", timeout=10)
+        assert (
+            "img-src 'self' data: https://*.tianditu.gov.cn;"
+            in (home.headers["content-security-policy"])
+        )
+        page = desktop
+        page.route(re.compile(r"^https://t[0-7]\.tianditu\.gov\.cn/"), answer)
+        requests = record_requests(page)
+        page.goto(f"{server.url}/")
+        section = page.locator("#closure-map")
+        expect(section.locator(".map-marker").first).to_be_visible()
+        expect(section.locator("img.leaflet-tile-loaded").first).to_be_attached()
+        expect(section.locator(".map-attribution")).to_contain_text("天地图")
+        log = (server.folder / "server.log").read_text(encoding="utf-8", errors="replace")
+    layers = {re.search(r"/(vec|cva)_w/wmts\?", url).group(1) for url in asked}  # type: ignore[union-attr]
+    assert layers == {"vec", "cva"}  # the map, and its labels over it
+    assert all(f"&tk={TIANDITU_KEY}" in url for url in asked)
+    assert all(re.search(r"TILEMATRIX=\d+&TILEROW=\d+&TILECOL=\d+", url) for url in asked)
+    # every request beyond loopback was one of Tianditu's tiles, answered in the browser
+    strays = [u for u in requests if urlsplit(u).hostname != "127.0.0.1" and u not in asked]
+    assert strays == []
+    assert TIANDITU_KEY not in log  # the key is in the tiles' URLs only, never in the log

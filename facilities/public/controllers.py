@@ -15,11 +15,11 @@ from facilities import db, i18n
 from facilities.closures import public
 from facilities.i18n import gettext as _
 from facilities.migrations import pending_migrations
-from facilities.public.maps import map_config
 from facilities.public.serving import conditional, feed_links, page
 from facilities.public.wording import local_text
 from facilities.web.conditional import HTML
 from facilities.web.locale import LANG_COOKIE
+from facilities.web.maps import map_config
 from facilities.web.responses import safe_next
 
 HOME_LIMIT = 20  # closures per list on the home page; the rest are one click away

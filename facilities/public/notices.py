@@ -34,7 +34,6 @@ from facilities.closures.schemas import SubscribeIn
 from facilities.errors import NotFound, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.public import feeds
-from facilities.public.maps import map_config
 from facilities.public.serving import (
     base_url,
     conditional,
@@ -53,6 +52,7 @@ from facilities.public.subscribe_pages import (
 from facilities.public.wording import local_text
 from facilities.web.conditional import HTML, csrf_token
 from facilities.web.forms import form_values
+from facilities.web.maps import map_config
 from facilities.web.public_cache import cache_of
 from facilities.web.responses import client_ip, render
 

@@ -20,14 +20,22 @@ CSP = (
 SCHEMA_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
 
 
+#: Tianditu's tile hosts (t0 to t7.tianditu.gov.cn), for ``FACILITIES_MAP_TILES=tianditu``.
+TIANDITU_ORIGIN = "https://*.tianditu.gov.cn"
+
+
 @functools.cache
 def csp_for(map_tiles: str) -> str:
     """The CSP, with the tile server's origin added to img-src when the map draws tiles from
-    one (``FACILITIES_MAP_TILES``: ``none`` or a URL template; ``{s}.`` becomes ``*.``)."""
-    if map_tiles == "none" or not map_tiles.startswith(("http://", "https://")):
+    one (``FACILITIES_MAP_TILES``: ``none``, ``tianditu`` or a URL template; ``{s}.`` becomes
+    ``*.``)."""
+    if map_tiles == "tianditu":
+        origin = TIANDITU_ORIGIN
+    elif map_tiles == "none" or not map_tiles.startswith(("http://", "https://")):
         return CSP
-    parts = urlsplit(map_tiles.replace("{s}.", "subdomain-wildcard."))
-    origin = f"{parts.scheme}://{parts.netloc}".replace("subdomain-wildcard.", "*.")
+    else:
+        parts = urlsplit(map_tiles.replace("{s}.", "subdomain-wildcard."))
+        origin = f"{parts.scheme}://{parts.netloc}".replace("subdomain-wildcard.", "*.")
     return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {origin};", 1)
 
 

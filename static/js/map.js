@@ -3,23 +3,29 @@
    list, which is also what screen readers and keyboard users get (the drawing is aria-hidden and
    nothing in it takes the keyboard focus).
 
-   Reads the GeoJSON feed (closures in force, one point each) and draws one marker per closure,
-   clustered with leaflet.markercluster, coloured by scope and filled by status (the legend says
-   both in words). Popups are built with DOM APIs and textContent, never innerHTML: names and
-   sentences come from the feed as data. Every word the script adds comes from the section's
-   data- attributes (rendered and translated by the template). Loaded as a same-origin file: the
+   Reads the GeoJSON feed: one Feature per closure in force or planned (properties.role
+   "closure"; extra features with role "detour", "fences" or "entrances" belong to the notice
+   page's map and are not drawn here). Each closure gets:
+   - its closed extent (the feature's geometry: a line or an area) drawn in its scope's colour,
+     solid when in force, dashed and lighter when planned, under the markers;
+   - a marker at properties.marker ([lng, lat]; older feeds: the Point geometry; else the middle
+     of the extent), clustered with leaflet.markercluster, coloured by scope and filled by status
+     (the legend says both in words).
+   Popups are built with DOM APIs and textContent, never innerHTML: names and sentences come
+   from the feed as data. Every word the script adds comes from the section's data- attributes
+   (rendered and translated by the template). Loaded as a same-origin file: the
    Content-Security-Policy allows no inline script.
 
-   Settings (data- attributes): data-tiles is "none" (no basemap at all: a plain background, the
-   map still fits the closures) or a URL template; data-crs is the coordinate system the tiles
-   are drawn in. Our coordinates are WGS-84; AMap and Tencent tiles are drawn in GCJ-02, so with
-   data-crs="gcj02" every marker is shifted for display (static/js/mapkit.js, the base of every
-   map). */
+   Settings (data- attributes) are read by static/js/mapkit.js, the base of every map: the tile
+   source ("none": our own basemap, static/js/basemap.js), and its coordinate system (with
+   data-crs="gcj02" every shape and marker is shifted for display). When drawn, the section
+   gets data-drawn (closures placed) and data-extents (extents drawn). */
 (function () {
   "use strict";
 
   var kit = window.FacilitiesMap;
   var paragraph = kit ? kit.paragraph : null;
+  var COLOURS = { full: "#b42318", partial: "#c4320a", restricted: "#8f5d00", other: "#475467" };
 
   function popupFor(props, lang, readNotice) {
     var box = document.createElement("div");
@@ -37,12 +43,37 @@
     return box;
   }
 
-  function statusClass(status) {
-    return status === "planned" ? "status-planned" : "status-in-force";
+  function statusKind(status) {
+    return status === "planned" ? "planned" : "in-force";
   }
 
-  function scopeClass(scope) {
-    return ["full", "partial", "restricted"].indexOf(scope) >= 0 ? "scope-" + scope : "scope-other";
+  function scopeKind(scope) {
+    return ["full", "partial", "restricted"].indexOf(scope) >= 0 ? scope : "other";
+  }
+
+  function isPair(value) {
+    return Array.isArray(value) && value.length >= 2 && isFinite(value[0]) && isFinite(value[1]) &&
+      value[0] !== null && value[1] !== null;
+  }
+
+  // A closure of the feed (new shape: role "closure"; old shape: no role, a Point geometry).
+  function isClosure(feature) {
+    var role = feature && feature.properties && feature.properties.role;
+    return !!feature && (role === "closure" || role === undefined || role === null);
+  }
+
+  function extentStyle(scope, status) {
+    var planned = status === "planned";
+    return {
+      className: "closure-extent scope-" + scope + " status-" + status,
+      color: COLOURS[scope],
+      weight: 6,
+      opacity: planned ? 0.85 : 0.9,
+      dashArray: planned ? "8 6" : null,
+      lineCap: planned ? "butt" : "round",
+      fillColor: COLOURS[scope],
+      fillOpacity: planned ? 0.08 : 0.3
+    };
   }
 
   function draw(section, canvas, features) {
@@ -63,19 +94,37 @@
         return L.divIcon({ html: count, className: "map-cluster", iconSize: [36, 36] });
       }
     });
+    var extents = L.featureGroup();
     var seen = {};
+    var placed = 0;
     features.forEach(function (feature) {
       var props = feature.properties || {};
-      var point = kit.toDisplay(feature.geometry.coordinates, gcj);
-      var scope = scopeClass(props.scope);
-      var status = statusClass(props.status);
-      seen[scope.replace("scope-", "")] = true;
-      seen[status.replace("status-", "")] = true;
-      var marker = L.marker(point, {
+      var geometry = feature.geometry;
+      var scope = scopeKind(props.scope);
+      var status = statusKind(props.status);
+      var shape = null;
+      if (geometry && geometry.type !== "Point" && geometry.type !== "MultiPoint") {
+        shape = kit.geoJSON(geometry, { interactive: false, style: extentStyle(scope, status) }, gcj);
+        extents.addLayer(shape);
+        seen.extent = true;
+      }
+      var where = null;
+      if (isPair(props.marker)) {
+        where = kit.toDisplay(props.marker, gcj);
+      } else if (geometry && geometry.type === "Point") {
+        where = kit.toDisplay(geometry.coordinates, gcj);
+      } else if (shape) {
+        where = shape.getBounds().getCenter();
+      }
+      if (!where) { return; }  // nowhere to place it: the list has it
+      seen[scope] = true;
+      seen[status] = true;
+      placed += 1;
+      var marker = L.marker(where, {
         keyboard: false,
         title: props["name_" + lang] || props.name_zh || "",  // a mouse hover names it
         icon: L.divIcon({
-          className: "map-marker " + scope + " " + status,
+          className: "map-marker scope-" + scope + " status-" + status,
           html: "",
           iconSize: [22, 22]
         })
@@ -83,8 +132,12 @@
       marker.bindPopup(popupFor(props, lang, readNotice));
       clusters.addLayer(marker);
     });
+    map.addLayer(extents);
     map.addLayer(clusters);
-    map.fitBounds(clusters.getBounds(), { padding: [24, 24], maxZoom: 16 });
+    var bounds = L.latLngBounds([]);
+    if (clusters.getLayers().length) { bounds.extend(clusters.getBounds()); }
+    if (extents.getLayers().length) { bounds.extend(extents.getBounds()); }
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
     kit.unfocusable(canvas);
     map.on("popupopen", function (event) { kit.unfocusable(event.popup.getElement()); });
     var legend = section.querySelectorAll("[data-legend]");
@@ -92,7 +145,13 @@
       var kind = legend[i].getAttribute("data-legend");
       if (kind !== "cluster" && !seen[kind]) { legend[i].hidden = true; }
     }
-    section.setAttribute("data-drawn", String(features.length));
+    section.setAttribute("data-extents", String(extents.getLayers().length));
+    section.setAttribute("data-drawn", String(placed));
+  }
+
+  function placeable(feature) {
+    var props = feature.properties || {};
+    return isPair(props.marker) || !!(feature.geometry && feature.geometry.type);
   }
 
   function start() {
@@ -106,7 +165,7 @@
       })
       .then(function (collection) {
         var features = (collection.features || []).filter(function (feature) {
-          return feature.geometry && feature.geometry.type === "Point";
+          return isClosure(feature) && placeable(feature);
         });
         if (!features.length) { return; }  // nothing to place: the list says it all
         section.hidden = false;  // shown before drawing: Leaflet needs the canvas's size

@@ -1,4 +1,6 @@
-"""The map settings every map page renders (closure map, notice and facility maps, staff maps).
+"""The map settings every map page renders (closure map, notice and facility maps, the report
+pin, the staff maps, the drawing tools): one place, in the web layer, so every domain's pages
+read the same configuration (templates call it as the global ``map_config(request)``).
 
 A page renders its map element with ``data-`` attributes (``templates/macros/maps.html``
 ``map_attrs``) carrying the tile source, its coordinate system and the words the script needs;
@@ -56,9 +58,7 @@ class MapConfig:
         return self.tiles != "none"
 
 
-def tile_config(
-    tiles: str, attribution: str, crs: str, tianditu_key: str = ""
-) -> MapConfig:
+def tile_config(tiles: str, attribution: str, crs: str, tianditu_key: str = "") -> MapConfig:
     """The configuration for a tile setting (``tianditu`` expands to its two layers)."""
     if tiles == "tianditu":
         return MapConfig(
