@@ -15,6 +15,7 @@ AUDIT_FIELDS = {
     "ticket": Field(N_("Repair ticket"), record),
     "closure": Field(N_("Closure"), record),
     "follow_up_of": Field(N_("Follow-up of"), record),
+    "same_as": Field(N_("Same problem as"), record),
     "public_reason": Field(N_("Public reason")),
 }
 describe("report", AUDIT_FIELDS)

@@ -19,10 +19,12 @@ from facilities.lib.forms import parse_fields
 from facilities.reports import services as reports
 from facilities.reports.page_context import template_choices
 from facilities.reports.pasted import PASTE_SYSTEMS, read_pasted
+from facilities.reports.pin_json import pin_json
 from facilities.reports.request_input import parse_float, parse_id, read_uploads, request_language
 from facilities.reports.schemas import ReportForm, ReportIn, StillBrokenIn
 from facilities.web.clock import now_of
 from facilities.web.forms import CONTROL_FIELDS, parse_form
+from facilities.web.maps import map_config
 from facilities.web.responses import client_ip, media_file, redirect, render
 
 #: The "still broken?" answer is a few words: a small body is plenty.
@@ -39,6 +41,20 @@ def _private(response: File) -> File:
     """A reporter's own file: not kept by shared caches, its secret address never sent on."""
     response.headers.update({**PRIVATE_HEADERS, "Cache-Control": "private, no-store"})
     return response
+
+
+def _bad_parameter(exc: ValidationFailed) -> Response[Any]:
+    """A 400 naming the parameter, in the reader's language (the API's error shape)."""
+    key, message = next(iter(exc.errors.items()))
+    return Response(
+        {
+            "status_code": 400,
+            "detail": message,
+            "extra": [{"key": key, "message": message, "source": "query"}],
+        },
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
 
 
 def _too_many(request: Request[Any, Any, Any], exc: reports.RateLimited) -> Template:
@@ -82,6 +98,10 @@ class ReportController(Controller):
         pasted = await read_pasted(query.get("where", "")[:500], query.get("system", ""))
         if pasted.error and status_code == 200:
             status_code = 400
+        followed = None
+        follow_id = parse_id(str(form.get("same_as") or ""))
+        if page is not None and follow_id is not None:
+            followed = await reports.joinable_report(follow_id, page.facility.id, now)
         return render(
             request,
             "reports/new.html",
@@ -96,6 +116,9 @@ class ReportController(Controller):
             pasted=pasted,
             coord_systems=PASTE_SYSTEMS,
             sites=await assets.public_register(now_of(request)),
+            followed=followed,
+            pin_map=map_config(request),
+            pin_start=await reports.map_start(),
             **template_choices(),
         )
 
@@ -109,6 +132,7 @@ class ReportController(Controller):
             "category": query.get("category", ""),
             "lat": query.get("lat", "") if parse_float(query.get("lat")) is not None else "",
             "lng": query.get("lng", "") if parse_float(query.get("lng")) is not None else "",
+            "same_as": parse_id(query.get("follow")) or "",
         }
         return await self._form_page(request, asset_id, form, {})
 
@@ -140,6 +164,24 @@ class ReportController(Controller):
                 ]
             },
             media_type=MediaType.JSON,
+        )
+
+    @get("/report/near", media_type=MediaType.JSON)
+    async def near(self, request: Request[Any, Any, Any], now: dt.datetime) -> Response[Any]:
+        """What a report pin is near (the page's map asks at each drop or drag): the facility
+        it snaps to, its component, its closure, and the open reports around. Public facts
+        only, no session needed; the browser may reuse an answer for half a minute."""
+        query = request.query_params
+        try:
+            answer = await reports.answer_pin(
+                parse_float(query.get("lat")), parse_float(query.get("lng")), now
+            )
+        except ValidationFailed as exc:
+            return _bad_parameter(exc)
+        return Response(
+            pin_json(answer, now),
+            media_type=MediaType.JSON,
+            headers={"Cache-Control": "private, max-age=30", "Vary": "Accept-Language, Cookie"},
         )
 
     @post("/report")
@@ -185,6 +227,7 @@ class ReportController(Controller):
                     media_root=settings.media_path,
                     max_upload_bytes=settings.max_upload_bytes,
                     max_image_pixels=settings.max_image_pixels,
+                    same_as=data.same_as,
                 )
             except ValidationFailed as exc:
                 errors = exc.errors

@@ -52,6 +52,8 @@ class ReportForm(msgspec.Struct, kw_only=True):
     contact_phone: Phone = ""
     lat: Latitude | None = None
     lng: Longitude | None = None
+    #: "This is mine too": the open report near the pin this one joins (see submit_report).
+    same_as: Id | None = None
 
 
 class Open311RequestIn(msgspec.Struct, kw_only=True):

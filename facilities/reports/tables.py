@@ -69,6 +69,11 @@ class ServiceRequest(Table, tablename="service_request"):
     follow_up_of: ForeignKey[ServiceRequest] = ForeignKey(
         "self", null=True, on_delete=OnDelete.set_null, index=True
     )
+    #: An open report the citizen says is their problem too ("this is mine too", from the
+    #: report pin's list of reports nearby): triage sees the two together.
+    same_as: ForeignKey[ServiceRequest] = ForeignKey(
+        "self", null=True, on_delete=OnDelete.set_null, index=True
+    )
     requested_at = Timestamptz(index=True)
     updated_at = Timestamptz(index=True)
     triaged_at = Timestamptz(null=True, default=None)

@@ -8,10 +8,13 @@ import dataclasses
 import math
 from typing import Any
 
-from facilities.assets.services import contains
+from shapely.geometry.base import BaseGeometry
+
+from facilities.assets.services import asset_shape, contains
 from facilities.assets.tables import Asset
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.lib import geo
 from facilities.records import valid_id
 from facilities.reports.choices import Category, categories_for
 
@@ -75,15 +78,6 @@ def _facility(row: dict[str, Any], distance: float | None = None) -> Facility:
     )
 
 
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres (haversine; exact enough at park scale)."""
-    earth = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * earth * math.asin(min(1.0, math.sqrt(a)))
-
-
 async def find_facility(asset_id: int) -> Facility | None:
     if not valid_id(asset_id):
         return None
@@ -116,26 +110,71 @@ async def search_facilities(
     return [_facility(r) for r in rows]
 
 
-async def _within(lat: float, lng: float, radius: float) -> list[Facility]:
-    """Facilities with coordinates within ``radius`` metres, nearest first (a bounding box in
-    the query, the exact distance here)."""
-    dlat = radius / 111_320
-    dlng = radius / max(1.0, 111_320 * math.cos(math.radians(lat)))
-    rows = await Asset.select(*FACILITY_COLUMNS).where(
-        IN_CARE
-        & Asset.lat.is_not_null()
-        & Asset.lng.is_not_null()
+def degrees_around(lat: float, radius: float) -> tuple[float, float]:
+    """Degrees of latitude and of longitude that surely cover ``radius`` metres at ``lat`` (a
+    box for the indexed query; the exact distance is measured afterwards)."""
+    dlat = radius / 110_000
+    dlng = radius / max(1.0, 110_000 * math.cos(math.radians(min(abs(lat), 89.0))))
+    return dlat, dlng
+
+
+def in_box(lat: float, lng: float, radius: float) -> Any:
+    """Facilities whose drawing's bounding box (``Asset.bbox_*``, indexed; the box of the point
+    for one known only by its point) comes within ``radius`` metres' worth of degrees of the
+    point: the same query on SQLite and PostgreSQL. A facility whose box was never computed is
+    found by its point."""
+    dlat, dlng = degrees_around(lat, radius)
+    by_box = (
+        (Asset.bbox_west <= lng + dlng)
+        & (Asset.bbox_east >= lng - dlng)
+        & (Asset.bbox_south <= lat + dlat)
+        & (Asset.bbox_north >= lat - dlat)
+    )
+    by_point = (
+        Asset.bbox_west.is_null()
         & (Asset.lat >= lat - dlat)
         & (Asset.lat <= lat + dlat)
         & (Asset.lng >= lng - dlng)
         & (Asset.lng <= lng + dlng)
     )
-    found = []
+    return IN_CARE & (by_box | by_point)
+
+
+@dataclasses.dataclass(frozen=True)
+class Located:
+    """A facility near a point, with its shape (its drawing, else its point) and the metres
+    from the point to the nearest part of it."""
+
+    facility: Facility
+    shape: BaseGeometry
+    metres: float
+
+
+async def facilities_around(lat: float, lng: float, radius: float) -> list[Located]:
+    """Facilities within ``radius`` metres of the point, nearest first, measured to the
+    nearest part of each one's drawing (a bridge drawn as a line is near anywhere along it, not
+    only at its middle) with :func:`facilities.lib.geo.distances_m`."""
+    rows = await Asset.select(*FACILITY_COLUMNS, Asset.geometry).where(in_box(lat, lng, radius))
+    shaped = []
     for row in rows:
-        metres = distance_m(lat, lng, row["lat"], row["lng"])
-        if metres <= radius:
-            found.append(_facility(row, metres))
-    return sorted(found, key=lambda f: (f.distance_m, f.code))
+        try:
+            shape = asset_shape(row["geometry"], row["lat"], row["lng"])
+        except ValidationFailed:  # a stored drawing that no longer reads: use its point
+            shape = asset_shape("", row["lat"], row["lng"])
+        if shape is not None:
+            shaped.append((row, shape))
+    metres = geo.distances_m(lng, lat, [shape for _row, shape in shaped])
+    found = [
+        Located(_facility(row, far), shape, far)
+        for (row, shape), far in zip(shaped, metres, strict=True)
+        if far <= radius
+    ]
+    return sorted(found, key=lambda f: (f.metres, f.facility.code))
+
+
+async def _within(lat: float, lng: float, radius: float) -> list[Facility]:
+    """Facilities within ``radius`` metres, nearest first."""
+    return [located.facility for located in await facilities_around(lat, lng, radius)]
 
 
 async def nearby_facilities(lat: float, lng: float, limit: int = NEARBY_LIMIT) -> list[Facility]:

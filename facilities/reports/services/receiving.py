@@ -26,6 +26,7 @@ from facilities.lib import media
 from facilities.reports.choices import AttributeType, Channel, ReportStatus, attributes_for
 from facilities.reports.schemas import ReportIn
 from facilities.reports.services.facility_search import find_facility
+from facilities.reports.services.pin import joinable_report
 from facilities.reports.services.reporter_mail import mail_reporter, report_language
 from facilities.reports.tables import Open311Key, ReportPhoto, ServiceRequest
 from facilities.tickets import services as tickets
@@ -159,6 +160,7 @@ def _snapshot(report: ServiceRequest) -> dict[str, Any]:
         "ticket": report.ticket,
         "closure": report.closure,
         "follow_up_of": report.follow_up_of,
+        "same_as": report.same_as,
         "public_reason": report.public_reason,
     }
 
@@ -174,15 +176,28 @@ async def submit_report(
     channel: Channel = Channel.WEB,
     client: Open311Key | None = None,
     follow_up_of: int | None = None,
+    same_as: int | None = None,
 ) -> Submitted:
     """Record a report (status new), or, when the facility is under a closure in force, record
-    it as answered by that closure: no ticket, the closure's notice is the answer."""
+    it as answered by that closure: no ticket, the closure's notice is the answer.
+
+    ``follow_up_of``: the reporter's own repaired report is still broken. ``same_as``: a
+    citizen says an open report near their pin is their problem too ("this is mine too"); the
+    report is linked to it (``same_as``), so triage sees the two together and merges them, and
+    the citizen follows it with their own tracking link."""
     facility = await find_facility(data.asset_id)
     errors: dict[str, str] = {}
     if facility is None:
         errors["asset_id"] = _("Choose one of the listed facilities.")
     elif data.category not in facility.categories:
         errors["category"] = _("Choose a category that applies to this facility.")
+    if same_as is not None and (
+        facility is None or await joinable_report(same_as, facility.id, now) is None
+    ):
+        errors["same_as"] = _(
+            "That report is no longer open, or it is about another facility: send yours as a "
+            "new report."
+        )
     errors.update(_check_attributes(data.category, data.attributes))
     if phone_error := check_phone(data.contact_phone):
         errors["contact_phone"] = phone_error
@@ -217,6 +232,7 @@ async def submit_report(
                 status=ReportStatus.COVERED if closure else ReportStatus.NEW,
                 closure=closure.id if closure else None,
                 follow_up_of=follow_up_of,
+                same_as=same_as,
                 requested_at=now,
                 updated_at=now,
             )

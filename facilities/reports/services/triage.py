@@ -191,6 +191,9 @@ class ReportDetail:
     merge_targets: list[dict[str, Any]]
     follow_up_of: ReportRow | None
     follow_ups: list[ReportRow]
+    #: The open report this one says it is the same as, and the reports that say so of this one.
+    same_as: ReportRow | None
+    same_here: list[ReportRow]
     history: list[dict[str, Any]]
 
     @property
@@ -239,12 +242,20 @@ async def get_report(actor: Actor, report_id: int, now: dt.datetime) -> ReportDe
         .where(ServiceRequest.follow_up_of == report.id)
         .order_by(ServiceRequest.requested_at)
     )
+    same = await find_report(report.same_as) if report.same_as else None
+    same_here = (
+        await ServiceRequest.objects()
+        .where(ServiceRequest.same_as == report.id)
+        .order_by(ServiceRequest.requested_at)
+    )
     return ReportDetail(
         row=row,
         ticket=ticket,
         merge_targets=targets,
         follow_up_of=(await _rows([original], now, False))[0] if original else None,
         follow_ups=await _rows(follow_ups, now, False),
+        same_as=(await _rows([same], now, False))[0] if same else None,
+        same_here=await _rows(same_here, now, False),
         history=list(reversed(await audit.list_events("service_request", report.id, 100))),
     )
 

@@ -122,6 +122,10 @@ def ticket_description(report: ServiceRequest, row: ReportRow, zone: ZoneInfo = 
             _("Follow-up of report No. %(id)s: the reporter says it is still broken.")
             % {"id": report.follow_up_of}
         )
+    if report.same_as:
+        lines.append(
+            _("Same problem as report No. %(id)s, the reporter says.") % {"id": report.same_as}
+        )
     contact = ", ".join(
         v for v in (report.contact_name, report.contact_email, report.contact_phone) if v
     )
