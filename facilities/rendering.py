@@ -29,6 +29,7 @@ from facilities.settings import Settings
 from facilities.tickets import choices as ticket_choices
 from facilities.tickets import labels as ticket_labels
 from facilities.web import forms, templating
+from facilities.web.maps import map_config
 
 
 def template_globals(settings: Settings) -> dict[str, object]:
@@ -51,6 +52,7 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "board_columns": ticket_choices.BOARD_COLUMNS,
         "describe_shortening": inspection_services.describe_shortening,
         "notice_preview": wording.notice_preview,
+        "map_config": map_config,  # map_config(request): the settings every map element carries
         "entry_preview": wording.entry_preview,
         "InspectionType": inspection_choices.InspectionType,
         "InspectionState": inspection_choices.State,
