@@ -25,25 +25,30 @@ from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.accounts.submissions import SubmissionMiddleware
 from facilities.asset_file import provide_asset_file, provide_commission
 from facilities.assets.api import AssetApiController, SiteApiController
+from facilities.assets.map_pages import AssetMapController
 from facilities.assets.pages import AssetController, SiteController
 from facilities.closures.api import ClosureApiController
 from facilities.closures.decision_pages import ClosureDecisionController
 from facilities.closures.pages import ClosureController
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.pages import InspectionController
+from facilities.inspections.route_pages import InspectionRouteController
 from facilities.inspections.schedule_pages import InspectionScheduleController
 from facilities.jobs.pages import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
 from facilities.ops import OpsController
+from facilities.public.basemap import BasemapController
 from facilities.public.controllers import PublicController
 from facilities.public.notices import NoticeController
 from facilities.rendering import configure_rendering
 from facilities.reports.open311_api import Open311Controller
 from facilities.reports.pages import ReportController
+from facilities.reports.triage_map import TriageMapController
 from facilities.reports.triage_pages import TriageController
 from facilities.settings import Settings
 from facilities.tickets.api import TicketApiController
+from facilities.tickets.map_pages import TicketMapController
 from facilities.tickets.pages import TicketController
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
@@ -74,17 +79,22 @@ class StaticFileSystem(BaseLocalFileSystem):
 CONTROLLERS = [
     PublicController,
     NoticeController,
+    BasemapController,
     ReportController,
     Open311Controller,
     AuthController,
     UserAdminController,
     SiteController,
+    AssetMapController,
     AssetController,
+    TicketMapController,
     TicketController,
+    InspectionRouteController,
     InspectionController,
     InspectionScheduleController,
     ClosureController,
     ClosureDecisionController,
+    TriageMapController,
     TriageController,
     JobController,
     OpsController,

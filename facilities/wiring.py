@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 
 from facilities.assets import services as asset_services
+from facilities.assets.services import map_view
 from facilities.closures import services as closure_services
 from facilities.closures.choices import IN_FORCE
 from facilities.closures.choices import Status as ClosureStatus
+from facilities.inspections import asset_flags
 from facilities.inspections import services as inspection_services
 from facilities.lib import horizons
 from facilities.reports import services as report_services
@@ -26,6 +28,7 @@ from facilities.tickets import services as ticket_services
 def connect_domains(settings: Settings) -> None:
     """Fill every slot a lower domain declares. Cheap and safe to repeat."""
     asset_services.use_status_source(closure_services.operational_statuses)
+    map_view.use_flag_source(asset_flags.asset_flags)
     inspection_services.use_closure_source(
         functools.partial(
             closure_services.list_closures, statuses=[ClosureStatus.PLANNED, *sorted(IN_FORCE)]

@@ -89,6 +89,8 @@ JOB_VIEWERS = EDITORS
 MATRIX: dict[str, Rule] = {
     # assets, sites and components: everyone sees, supervisors and admins change
     "GET /assets": Rule(STAFF, at("/assets")),
+    "GET /assets/map": Rule(STAFF, at("/assets/map")),
+    "GET /assets/map.json": Rule(STAFF, at("/assets/map.json")),
     "GET /assets/export.csv": Rule(STAFF, at("/assets/export.csv")),
     "GET /assets/{asset_id:int}": Rule(STAFF, at("/assets/{asset}")),
     "GET /assets/new": Rule(EDITORS, at("/assets/new")),
@@ -147,6 +149,8 @@ MATRIX: dict[str, Rule] = {
     # repair tickets: everyone reads; the field roles open and work them; supervisors edit;
     # "start" is for workers (admin, supervisor, crew); the SLA policy is the admin's
     "GET /tickets": Rule(STAFF, at("/tickets")),
+    "GET /tickets/map": Rule(STAFF, at("/tickets/map")),
+    "GET /tickets/map.json": Rule(STAFF, at("/tickets/map.json")),
     "GET /tickets/mine": Rule(STAFF, at("/tickets/mine")),
     "GET /tickets/export.csv": Rule(STAFF, at("/tickets/export.csv")),
     "GET /tickets/board": Rule(STAFF, at("/tickets/board")),
@@ -211,6 +215,7 @@ MATRIX: dict[str, Rule] = {
     # inspections: everyone reads; inspectors (and up) raise and record, supervisors finalise
     # and edit schedules; a finding becomes a ticket for whoever may open tickets
     "GET /inspections": Rule(STAFF, at("/inspections")),
+    "GET /inspections/route": Rule(STAFF, at("/inspections/route")),
     "GET /inspections/calendar": Rule(STAFF, at("/inspections/calendar")),
     "GET /inspections/schedules": Rule(STAFF, at("/inspections/schedules?asset={asset}")),
     "POST /inspections/schedules/defaults": Rule(
@@ -425,6 +430,8 @@ MATRIX: dict[str, Rule] = {
     # citizen reports: triage is for inspectors and up (converting also needs tickets.create,
     # merging tickets.work: the same people); the Open311 keys are the admin's
     "GET /triage": Rule(INSPECTORS, at("/triage")),
+    "GET /triage/map": Rule(INSPECTORS, at("/triage/map")),
+    "GET /triage/map.json": Rule(INSPECTORS, at("/triage/map.json")),
     "GET /triage/{report_id:int}": Rule(INSPECTORS, at("/triage/{report}")),
     "POST /triage/{report_id:int}/convert": Rule(
         INSPECTORS,
@@ -482,6 +489,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /feeds/facilities/{name:str}": ("/feeds/facilities/999999.atom", 404),
     "GET /feeds/closures.ics": ("/feeds/closures.ics", 200),
     "GET /feeds/closures.geojson": ("/feeds/closures.geojson", 200),
+    "GET /feeds/basemap.geojson": ("/feeds/basemap.geojson", 200),
     "GET /feeds/closures.wzdx.geojson": ("/feeds/closures.wzdx.geojson", 200),
     "GET /feeds/cap/{name:str}": ("/feeds/cap/999999.xml", 404),
     "GET /inspections/calendar.ics": ("/inspections/calendar.ics", 403),  # needs team + token
@@ -494,6 +502,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "POST /unsubscribe/{token:str}": ("/unsubscribe/nope", 404),
     "GET /accountability": ("/accountability", 200),
     "GET /report": ("/report", 200),
+    "GET /report/near": ("/report/near?lat=26.8955&lng=112.5798", 200),
     "POST /report": ("/report", 400),  # an empty form
     "GET /report/nearby.json": ("/report/nearby.json", 400),  # no location given
     "GET /reports/{token:str}": ("/reports/nope", 404),
