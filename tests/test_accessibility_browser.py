@@ -13,6 +13,7 @@ what a citizen's browser runs, and no test weakens the policy (no `bypass_csp`).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 
 from facilities.demo import DEMO_PASSWORD
@@ -450,3 +452,41 @@ def test_a_citizen_reports_a_problem_with_the_keyboard_alone(
     assert "木板松动" in page.locator("#report-description").inner_text()
     keys.press_until("Tab", lambda s: s["inMain"])  # and the page is walkable from the top
     context.close()
+
+
+# --- staff detail pages on paper ---------------------------------------------------------------
+
+PRINTED = {
+    "asset": "#components",
+    "ticket": "#timeline",
+    "inspection": "main h1",
+    "closure": "#gate",
+}
+HIDDEN_ON_PAPER = (".topbar", "main form", "main button", ".actions", ".skip-link")
+
+
+@pytest.mark.parametrize("name", sorted(PRINTED))
+def test_a_staff_detail_page_prints_as_its_record(
+    name, contexts, paths, server, screenshot_on_failure
+):
+    """In print media the page keeps its content and drops the navigation, forms and buttons;
+    Chromium's own PDF of it opens with the record, without the navigation or a blank page."""
+    page = visit(contexts["staff"], server, paths[name], screenshot_on_failure)
+    assert page.locator(HIDDEN_ON_PAPER[0]).first.is_visible()  # on screen it is there
+    nav_text = "".join(page.locator(".topbar .nav ul").inner_text().split())
+    heading = "".join(page.locator("main h1").first.inner_text().split())
+    page.emulate_media(media="print")
+    assert page.locator(PRINTED[name]).first.is_visible()
+    for selector in HIDDEN_ON_PAPER:
+        shown = [
+            i
+            for i in range(page.locator(selector).count())
+            if page.locator(selector).nth(i).is_visible()
+        ]
+        assert not shown, f"{selector} is printed on {paths[name]}"
+    printed = pypdf.PdfReader(io.BytesIO(page.pdf(format="A4", prefer_css_page_size=True)))
+    first = "".join(printed.pages[0].extract_text().split())  # PDF text spaces CJK apart
+    assert heading and heading[:10] in first, f"{paths[name]}: the record is not on page 1"
+    assert nav_text and nav_text[:10] not in first, f"{paths[name]}: the navigation is printed"
+    assert all(p.extract_text().strip() for p in printed.pages), "a blank page is printed"
+    page.close()
