@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-run: $(STAMP)
+# The CJK font printed documents use (static/css/documents.css reads var/fonts/): Noto Sans CJK
+# from its PyPI wheel (a pyproject dependency), so Chinese renders on a fresh machine without
+# root; the system's fonts (WenQuanYi Zen Hei) are the fallback.
+CJK_FONT := var/fonts/NotoSansCJK-Regular.ttc
+$(CJK_FONT): $(STAMP)
+	mkdir -p $(@D)
+	ln -sf "$$($(BIN)/python -c 'import noto_cjk_sans_otc as f; print(f.FONT_PATH)')" $@
+
+run: $(STAMP) $(CJK_FONT)
 	$(BIN)/facilities migrate
 	$(BIN)/facilities demo
 	$(BIN)/facilities serve
@@ -26,7 +34,7 @@ run: $(STAMP)
 # a test file per worker at a time), then the serial ones alone (PostgreSQL restarts, scheduler
 # replicas, schemathesis).
 WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) $(CJK_FONT)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --serial-only $(PYTEST_ARGS)
 

@@ -149,6 +149,12 @@ class Settings:
         "console", _one_of("console", "smtp"), "console (print) or smtp (deliver)"
     )
     mail_from: str = _setting("facilities@localhost", _text, "Sender address of outgoing mail")
+    bureau_contact: str = _setting(
+        "",
+        _text,
+        "The bureau's contact line printed on closure notices (phone, address); empty: the"
+        " sender address",
+    )
     smtp_host: str = _setting("localhost", _text, "SMTP server host")
     smtp_port: int = _setting(25, _int_between(1, 65535), "SMTP server port")
     smtp_user: str = _setting("", _text, "SMTP user name (empty: no login)")

@@ -16,27 +16,30 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from pathlib import Path
-from typing import Any
 
 import segno
 import weasyprint
+
+# WeasyPrint logs every layout step at INFO: a line per page of every document, in the server's
+# log. Its warnings (a missing font, an unreadable image) still show.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 #: The project's static files (stylesheets, fonts, images) as documents read them.
 STATIC = Path(__file__).resolve().parents[2] / "static"
 STATIC_URL = STATIC.as_uri() + "/"
 
 
-def _local_only(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def _local_only() -> weasyprint.urls.URLFetcher:
     """WeasyPrint's URL fetcher, limited to local files and inline data: a document never makes
-    a request (a photo's address typed by someone cannot make the server fetch anything)."""
-    if not url.startswith(("file://", "data:")):
-        raise ValueError(f"documents read local files only, not {url[:40]!r}")
-    return weasyprint.default_url_fetcher(url, *args, **kwargs)
+    a request (a photo's address typed by someone cannot make the server fetch anything). One
+    per rendering: a fetcher keeps per-request state, and renderings run in several threads."""
+    return weasyprint.urls.URLFetcher(allowed_protocols={"file", "data"})
 
 
 def _render(html: str, base_url: str) -> bytes:
-    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_local_only)
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_local_only())
     return bytes(document.write_pdf())
 
 
