@@ -198,6 +198,7 @@ async def test_lifecycle_planned_in_progress_submitted_final(personas, now, sett
         "inspection.submitted",
         "inspection.finalised",
         "inspection.finalised_unscored",  # issue 16: the lamp was not scored; the kit's reason
+        "inspection.report_archived",  # issue 18: the report filed once the finalisation committed
     ]
 
 

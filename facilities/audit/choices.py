@@ -34,6 +34,8 @@ ACTION_LABELS = {
     "inspection.photo_added": N_("added a photo"),
     "inspection.recommended": N_("changed the recommendation"),
     "inspection.flagged": N_("recommended no restriction at a poor grade"),
+    "inspection.report_archived": N_("filed the inspection report (PDF)"),
+    "inspection.report_failed": N_("could not file the inspection report"),
     "sla.updated": N_("changed the SLA policy"),
     "ticket.created": N_("opened the ticket"),
     "ticket.updated": N_("edited the ticket"),

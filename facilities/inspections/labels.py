@@ -4,7 +4,16 @@ schedule (filed under its asset), by the forms' labels."""
 from __future__ import annotations
 
 from facilities.assets.choices import ConditionGrade
-from facilities.audit.display import Field, choice, describe, instant, listing, record, yes_no
+from facilities.audit.display import (
+    Field,
+    choice,
+    describe,
+    instant,
+    listing,
+    number,
+    record,
+    yes_no,
+)
 from facilities.i18n import N_
 from facilities.inspections.choices import Anchor, InspectionType, Recommendation, State, Urgency
 
@@ -43,4 +52,13 @@ SCHEDULE_AUDIT_FIELDS = {
 describe("inspection", INSPECTION_AUDIT_FIELDS)
 #: "No restriction" recommended at grade D or E: the reason is why no restriction is needed.
 describe("inspection.flagged", {"reason": Field(N_("Why no restriction is needed"))})
+describe(
+    "inspection.report_archived",
+    {
+        "sha256": Field(N_("Recorded SHA-256")),
+        "size": Field(N_("Size (bytes)"), number),
+        "storage_key": Field(N_("Where the file is kept")),
+    },
+)
+describe("inspection.report_failed", {"error": Field(N_("What went wrong"))})
 describe("schedule", SCHEDULE_AUDIT_FIELDS)

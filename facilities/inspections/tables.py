@@ -157,6 +157,20 @@ class InspectionPhoto(Table, tablename="inspection_photo"):
     created_at = Timestamptz()
 
 
+class InspectionReport(Table, tablename="inspection_report"):
+    """The filed report of a final inspection: its PDF stored once under the media folder by a
+    content-addressed key, with the SHA-256 that proves the file is the one filed. One per
+    inspection (the unique key makes archiving exactly-once); never replaced by a re-render."""
+
+    id = Serial(primary_key=True)
+    inspection = ForeignKey(Inspection, null=False, on_delete=OnDelete.cascade, unique=True)
+    storage_key = Varchar(length=160, required=True)
+    sha256 = Varchar(length=64, required=True)
+    size = Integer(default=0)
+    rendered_at = Timestamptz()
+    rendered_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
+
+
 class Rule(Table, tablename="inspection_rule"):
     """A rule evaluated on finalisation (policy data: enable, disable, version, basis)."""
 

@@ -25,7 +25,12 @@ from facilities.closures.tables import Closure
 from facilities.inspections import services as inspections
 from facilities.inspections.choices import InspectionType, Recommendation, Trigger, Urgency
 from facilities.inspections.schemas import ConditionIn, FindingIn, InspectionIn, RecordIn
-from facilities.inspections.tables import ClosureProposal, Inspection, InspectionSchedule
+from facilities.inspections.tables import (
+    ClosureProposal,
+    Inspection,
+    InspectionReport,
+    InspectionSchedule,
+)
 from facilities.reports import services as reports
 from facilities.reports.schemas import KeyCreate
 from facilities.reports.tables import Open311Key, ReportPhoto, ServiceRequest
@@ -395,6 +400,17 @@ async def submitted_inspection(world: World) -> int:
     bob = world.actors["bob"]
     started = await inspections.get_inspection(bob, await started_inspection(world))
     submitted = await inspections.submit(bob, started.id, started.version, world.now)
+    return int(submitted.id)
+
+
+async def unfiled_final_inspection(world: World) -> int:
+    """Final, its report not filed (as when the filing at finalisation failed): filing it is
+    the supervisors' write."""
+    submitted = await inspections.get_inspection(SYSTEM, await submitted_inspection(world))
+    await inspections.finalise(
+        world.actors["alice"], submitted.id, submitted.version, ZONE, world.media, world.now
+    )
+    await InspectionReport.delete().where(InspectionReport.inspection == submitted.id)
     return int(submitted.id)
 
 

@@ -17,6 +17,8 @@ One module per sub-domain, each importing only those above it in this list:
 - ``rules``: what a final inspection sets off, and the firings
 - ``history``: an asset's grades, closure recommendations, the reopening gate's reads
 - ``finding_tickets``: a finding to its repair ticket
+- ``report_contents``: what an inspection report shows, gathered in one read
+- ``report_archive``: the report filed on finalisation, served as filed, verified by SHA-256
 - ``finalising``: grade, tickets and rules when a reviewer signs an inspection off
 - ``reminders``: reminders and escalation of open inspections
 - ``policy_defaults``: seeding the default policy, default schedules for an asset
@@ -77,6 +79,15 @@ from facilities.inspections.services.records import (
     submit,
 )
 from facilities.inspections.services.reminders import ESCALATE_TO_SUPERVISOR_AFTER, send_reminders
+from facilities.inspections.services.report_archive import (
+    Verification,
+    archive_report,
+    filed_bytes,
+    filed_report,
+    preview_report,
+    report_filer,
+    verify_report,
+)
 from facilities.inspections.services.rules import (
     DEFAULT_RULES,
     ensure_rules,
@@ -137,10 +148,12 @@ __all__ = [
     "CalendarEntry",
     "Coverage",
     "RaiseResult",
+    "Verification",
     "add_finding",
     "add_photo",
     "answers_of",
     "apply_default_schedules",
+    "archive_report",
     "audit_trail",
     "calendar_entries",
     "checklist_items",
@@ -155,6 +168,8 @@ __all__ = [
     "ensure_policy",
     "ensure_rules",
     "evaluate_rules",
+    "filed_bytes",
+    "filed_report",
     "finalise",
     "find_team",
     "finding_to_ticket",
@@ -181,9 +196,11 @@ __all__ = [
     "overdue_schedules",
     "photos_of",
     "preview",
+    "preview_report",
     "proposal_for_closure",
     "raise_due",
     "recommendation_closures",
+    "report_filer",
     "save_and_submit",
     "save_record",
     "schedule_snapshot",
@@ -198,4 +215,5 @@ __all__ = [
     "team_token_ok",
     "update_schedule",
     "use_closure_source",
+    "verify_report",
 ]

@@ -1,7 +1,9 @@
 """Finalising a submitted inspection: a reviewer signs it off, and with it the inspection is
 graded (BCI and grade A-E from the recorded conditions and findings), the asset's grade and the
 schedule's next due date are updated, tickets are opened for urgent findings and failed
-checklist items, and the rules (:mod:`.rules`) run, all in one transaction."""
+checklist items, and the rules (:mod:`.rules`) run, all in one transaction. Once it has
+committed, the report is rendered and filed (:mod:`.report_archive`; a failure there leaves the
+finalisation standing)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from facilities.inspections.choices import (
     State,
     Urgency,
 )
-from facilities.inspections.services import safety
+from facilities.inspections.services import report_archive, safety
 from facilities.inspections.services.finding_tickets import _finding_to_ticket, finding_to_ticket
 from facilities.inspections.services.records import _step, flag_no_restriction, get_inspection
 from facilities.inspections.services.rules import evaluate_rules
@@ -140,6 +142,7 @@ async def finalise(
             await _schedule_after_completion(final.schedule, now, zone)
         await _tickets_from_inspection(actor, final, media_root, now)
         await evaluate_rules(final, zone, now)
+    await report_archive.archive_after_finalise(actor, final.id, media_root, now)
     return final
 
 
