@@ -164,15 +164,20 @@ def createuser(
 @main.command("import-assets")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_assets(path: Path) -> None:
-    """Create or update assets from a CSV file (the format of the export); all or nothing."""
-    _settings()
+    """Create or update assets from a CSV file (the format of the export), or assets and their
+    components from an Excel workbook (the web export's); all or nothing."""
+    settings = _settings()
     from rich.progress import Progress
 
     from facilities.accounts.permissions import SYSTEM
     from facilities.assets import csvio
     from facilities.errors import ValidationFailed
     from facilities.lib.clock import utcnow
+    from facilities.lib.xlsx import is_workbook
 
+    if is_workbook(path.read_bytes()):
+        _import_workbook(path, settings.max_upload_bytes)
+        return
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:  # keep quoted line breaks
             rows = csvio.read_rows(handle.read())
@@ -190,6 +195,30 @@ def import_assets(path: Path) -> None:
             click.echo(f"line {line}, {field}: {message}", err=True)
         raise click.ClickException(f"{len(result.errors)} problem(s); nothing was imported")
     click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+def _import_workbook(path: Path, max_bytes: int) -> None:
+    """``import-assets`` for an xlsx: both sheets, checked first, in one transaction."""
+    from facilities.accounts.permissions import SYSTEM
+    from facilities.assets import importing
+    from facilities.errors import ValidationFailed
+    from facilities.lib.clock import utcnow
+
+    try:
+        upload = importing.read_file(path.read_bytes(), max_bytes)
+    except ValidationFailed as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    report = _run(lambda: importing.import_upload(SYSTEM, upload, utcnow(), dry_run=False))
+    if not report.ok:
+        for sheet, result in (("assets", report.assets), ("components", report.components)):
+            for line, field, message in result.errors[:50]:
+                click.echo(f"{sheet} row {line}, {field}: {message}", err=True)
+        raise click.ClickException(f"{report.error_count} problem(s); nothing was imported")
+    for sheet, result in (("assets", report.assets), ("components", report.components)):
+        click.echo(
+            f"{sheet}: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged"
+        )
 
 
 @main.command("export-assets")

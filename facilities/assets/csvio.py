@@ -100,8 +100,8 @@ class ImportResult:
         return not self.errors
 
 
-class _Abort(Exception):
-    pass
+class ImportAborted(Exception):
+    """A row was refused while writing: everything written so far is rolled back."""
 
 
 def read_rows(text: str) -> list[dict[str, str]]:
@@ -124,12 +124,28 @@ async def import_rows(
     progress: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Create or update assets by code; line numbers in errors count the header as line 1."""
+    result, parsed = await check_rows(actor, rows)
+    if result.errors:
+        return result
+    try:
+        async with db.transaction():
+            await apply_rows(actor, parsed, now, result, progress)
+    except ImportAborted:
+        return dataclasses.replace(result, created=0, updated=0, unchanged=0)
+    return result
+
+
+async def check_rows(
+    actor: Actor, rows: list[dict[str, str]], first_line: int = 2
+) -> tuple[ImportResult, list[tuple[int, AssetIn]]]:
+    """Every row read and checked as the form checks it, writing nothing: the errors, and the
+    rows ready for :func:`apply_rows` (``first_line``: the file's line of the first row)."""
     require(actor, Perm.ASSETS_EDIT)
     result = ImportResult()
     sites = {row["name_zh"]: row["id"] for row in await Site.select(Site.id, Site.name_zh)}
     parsed: list[tuple[int, AssetIn]] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(rows, start=2):
+    for line, raw in enumerate(rows, start=first_line):
         values = {k: restore(v or "") for k, v in raw.items() if k in COLUMNS}
         site_name = values.pop("site", "").strip()
         if site_name not in sites:
@@ -148,17 +164,22 @@ async def import_rows(
             continue
         seen[data.code] = line
         parsed.append((line, data))
-    if result.errors:
-        return result
-    try:
-        async with db.transaction():
-            for line, data in parsed:
-                await _upsert(actor, line, data, now, result)
-                if progress:
-                    progress()
-    except _Abort:
-        return dataclasses.replace(result, created=0, updated=0, unchanged=0)
-    return result
+    return result, parsed
+
+
+async def apply_rows(
+    actor: Actor,
+    parsed: list[tuple[int, AssetIn]],
+    now: dt.datetime,
+    result: ImportResult,
+    progress: Callable[[], None] | None = None,
+) -> None:
+    """Write checked rows, inside the caller's transaction; a row the services refuse adds its
+    errors to ``result`` and raises :class:`ImportAborted` (the caller's transaction rolls back)."""
+    for line, data in parsed:
+        await _upsert(actor, line, data, now, result)
+        if progress:
+            progress()
 
 
 async def _upsert(
@@ -184,7 +205,7 @@ async def _upsert(
         result.updated += 1
     except ValidationFailed as exc:
         result.errors.extend((line, field, message) for field, message in exc.errors.items())
-        raise _Abort from exc
+        raise ImportAborted from exc
 
 
 def _comparable(values: dict[str, Any]) -> dict[str, str]:

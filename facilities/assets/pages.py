@@ -1,5 +1,5 @@
-"""Asset register pages for staff: the list and its CSV export, one asset with everything that
-hangs off it, the asset, component and site forms. The JSON API is in
+"""Asset register pages for staff: the list and its CSV and Excel exports, one asset with
+everything that hangs off it, the asset, component and site forms. The JSON API is in
 :mod:`facilities.assets.api`.
 """
 
@@ -9,13 +9,13 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream, Template
 
 from facilities.accounts.choices import Perm
 from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
-from facilities.assets import csvio
+from facilities.assets import csvio, xlsxio
 from facilities.assets import services as assets
 from facilities.assets.beyond import AssetFile, Commission
 from facilities.assets.choices import AssetType, Lifecycle
@@ -28,6 +28,7 @@ from facilities.web.auth import staff_guard
 from facilities.web.forms import submit
 from facilities.web.params import IdParam
 from facilities.web.responses import attachment, redirect, render
+from facilities.web.spreadsheets import workbook_response
 
 
 def _asset_form_values(row: assets.AssetRow) -> dict[str, Any]:
@@ -96,6 +97,19 @@ class AssetController(Controller):
             media_type="text/csv",  # Litestar adds the charset to every text/* type
             headers={"Content-Disposition": attachment(request, "assets", "csv", now)},
         )
+
+    @get("/export.xlsx")
+    async def export_xlsx(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
+        """The list as a workbook: assets, and their components on a second sheet."""
+        actor = require_actor(request)
+        filters, errors = parse_fields(AssetFilters, dict(request.query_params))
+        if filters is None:
+            raise ValidationFailed(errors)
+        zone = request.app.state.settings.zone
+        data = await xlsxio.export_workbook(actor, filters, now, zone)
+        return workbook_response(request, data, "assets", now)
 
     @get("/new")
     async def new(self, request: Request[Any, Any, Any]) -> Template:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
 from facilities.accounts.choices import Perm
 from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
+from facilities.closures import export
 from facilities.closures import services as closures
 from facilities.closures.choices import IN_FORCE, SafetyMeasure
 from facilities.closures.forms import (
@@ -44,6 +45,7 @@ from facilities.web.auth import staff_guard
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.params import IdParam, zone_of
 from facilities.web.responses import redirect, render
+from facilities.web.spreadsheets import workbook_response
 
 
 class ClosureController(Controller):
@@ -66,7 +68,20 @@ class ClosureController(Controller):
             drafts=len(await closures.list_drafts(actor)),
             can_edit=can(actor, Perm.CLOSURES_EDIT),
             can_publish=can(actor, Perm.NOTICES_PUBLISH),
+            query=request.url.query,
         )
+
+    @get("/export.xlsx")
+    async def export_xlsx(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
+        """The list as its status filter shows it, as an Excel workbook."""
+        actor = require_actor(request)
+        rows = await closures.list_closures(
+            actor, statuses(request.query_params.get("status", "open"))
+        )
+        data = await export.xlsx_bytes(rows, zone_of(request))
+        return workbook_response(request, data, "closures", now)
 
     # --- create and edit -----------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from facilities.errors import (
     ValidationFailed,
 )
 from facilities.i18n import gettext as _
+from facilities.inspections import export
 from facilities.inspections import services as inspections
 from facilities.inspections.calendar_feed import FEED_DAYS_AHEAD, FEED_DAYS_BEHIND, team_calendar
 from facilities.inspections.choices import InspectionType
@@ -54,6 +55,23 @@ from facilities.web.forms import form_values
 from facilities.web.forms import submit as submit_form
 from facilities.web.params import IdParam, int_query, zone_of
 from facilities.web.responses import media_file, redirect, render
+from facilities.web.spreadsheets import workbook_response
+
+
+async def _listed(
+    request: Request[Any, Any, Any], now: dt.datetime
+) -> tuple[list[dict[str, Any]], int | None, bool, bool]:
+    """The list's rows as its filters (asset, mine, overdue) choose them, and those filters."""
+    actor = require_actor(request)
+    asset_id = int_query(request, "asset")
+    mine = request.query_params.get("mine") == "true"
+    overdue_only = request.query_params.get("overdue") == "true"
+    rows = await inspections.list_inspections(
+        actor, now, asset_id=asset_id, inspector_id=actor.id if mine else None
+    )
+    if overdue_only:
+        rows = [r for r in rows if r["is_overdue"]]
+    return rows, asset_id, mine, overdue_only
 
 
 class InspectionController(Controller):
@@ -67,14 +85,7 @@ class InspectionController(Controller):
     @get("/", guards=[staff_guard])
     async def index(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
-        asset_id = int_query(request, "asset")
-        mine = request.query_params.get("mine") == "true"
-        overdue_only = request.query_params.get("overdue") == "true"
-        rows = await inspections.list_inspections(
-            actor, now, asset_id=asset_id, inspector_id=actor.id if mine else None
-        )
-        if overdue_only:
-            rows = [r for r in rows if r["is_overdue"]]
+        rows, asset_id, mine, overdue_only = await _listed(request, now)
         return render(
             request,
             "inspections/index.html",
@@ -87,7 +98,17 @@ class InspectionController(Controller):
             proposals=await inspections.list_proposals(actor, asset_id),
             asset_options=await asset_options(actor),
             can_plan=can(actor, Perm.INSPECTIONS_PLAN),
+            query=request.url.query,
         )
+
+    @get("/export.xlsx", guards=[staff_guard])
+    async def export_xlsx(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
+        """The list as the filters show it, as an Excel workbook."""
+        rows = (await _listed(request, now))[0]
+        data = await export.xlsx_bytes(rows, zone_of(request))
+        return workbook_response(request, data, "inspections", now)
 
     @get("/calendar", guards=[staff_guard])
     async def calendar_view(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:

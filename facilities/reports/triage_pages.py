@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import File, Redirect, Template
 
 from facilities.accounts.choices import Perm
@@ -17,6 +17,7 @@ from facilities.accounts.guards import permission_guard, require_actor
 from facilities.accounts.permissions import can
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
+from facilities.reports import export
 from facilities.reports import services as reports
 from facilities.reports.page_context import template_choices
 from facilities.reports.schemas import AnswerIn, ConvertIn, KeyCreate, MergeIn
@@ -24,8 +25,9 @@ from facilities.tickets.choices import Priority, WorkClass
 from facilities.web.auth import staff_guard
 from facilities.web.clock import now_of
 from facilities.web.forms import parse_form, submit
-from facilities.web.params import IdParam
+from facilities.web.params import IdParam, zone_of
 from facilities.web.responses import media_file, redirect, render
+from facilities.web.spreadsheets import workbook_response
 
 MANAGE_KEYS = [permission_guard(Perm.OPEN311_KEYS)]
 
@@ -47,6 +49,15 @@ class TriageController(Controller):
             can_manage_keys=can(actor, Perm.OPEN311_KEYS),
             **template_choices(),
         )
+
+    @get("/export.xlsx")
+    async def export_xlsx(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
+        """The queue as an Excel workbook."""
+        queue = await reports.triage_queue(require_actor(request), now)
+        data = await export.xlsx_bytes(queue, zone_of(request))
+        return workbook_response(request, data, "reports", now)
 
     async def _show(
         self,

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import File, Stream, Template
 
 from facilities.accounts import services as accounts
@@ -28,7 +28,7 @@ from facilities.tickets.choices import (
     Priority,
     Status,
 )
-from facilities.tickets.export import csv_lines
+from facilities.tickets.export import csv_lines, xlsx_bytes
 from facilities.tickets.schemas import (
     AttachmentMeta,
     CommentIn,
@@ -41,6 +41,7 @@ from facilities.web.clock import now_of
 from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.params import IdParam
 from facilities.web.responses import attachment, media_file, redirect, render
+from facilities.web.spreadsheets import workbook_response
 
 #: The calendar's range: the weeks shown around a month must stay within what dates can hold.
 MIN_YEAR, MAX_YEAR = 1900, 2999
@@ -139,6 +140,17 @@ class TicketController(Controller):
             media_type="text/csv",  # Litestar adds the charset to every text/* type
             headers={"Content-Disposition": attachment(request, "tickets", "csv", now)},
         )
+
+    @get("/export.xlsx")
+    async def export_xlsx(
+        self, request: Request[Any, Any, Any], now: dt.datetime
+    ) -> Response[bytes]:
+        actor = require(require_actor(request), Perm.TICKETS_VIEW)
+        filters = msgspec.structs.replace(_filters(request), after="")
+        tickets.check_filters(filters, now)
+        zone = request.app.state.settings.zone
+        data = await xlsx_bytes(tickets.iter_tickets(actor, filters, now), zone)
+        return workbook_response(request, data, "tickets", now)
 
     @get("/board")
     async def board(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
