@@ -25,13 +25,17 @@ from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.accounts.submissions import SubmissionMiddleware
 from facilities.asset_file import provide_asset_file, provide_commission
 from facilities.assets.api import AssetApiController, SiteApiController
+from facilities.assets.import_pages import AssetImportController
 from facilities.assets.map_pages import AssetMapController
 from facilities.assets.pages import AssetController, SiteController
+from facilities.assets.qr_labels import AssetLabelController
 from facilities.closures.api import ClosureApiController
 from facilities.closures.decision_pages import ClosureDecisionController
 from facilities.closures.pages import ClosureController
+from facilities.field.pages import FieldController
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.pages import InspectionController
+from facilities.inspections.report_pages import InspectionReportController
 from facilities.inspections.route_pages import InspectionRouteController
 from facilities.inspections.schedule_pages import InspectionScheduleController
 from facilities.jobs.pages import JobController
@@ -40,7 +44,9 @@ from facilities.lib.clock import Clock, utcnow
 from facilities.ops import OpsController
 from facilities.public.basemap import BasemapController
 from facilities.public.controllers import PublicController
+from facilities.public.documents.notice import NoticePdfController
 from facilities.public.notices import NoticeController
+from facilities.public.qr import QrController
 from facilities.rendering import configure_rendering
 from facilities.reports.open311_api import Open311Controller
 from facilities.reports.pages import ReportController
@@ -79,19 +85,25 @@ class StaticFileSystem(BaseLocalFileSystem):
 CONTROLLERS = [
     PublicController,
     NoticeController,
+    NoticePdfController,
+    QrController,
     BasemapController,
     ReportController,
     Open311Controller,
     AuthController,
     UserAdminController,
     SiteController,
+    AssetLabelController,
     AssetMapController,
+    AssetImportController,
     AssetController,
     TicketMapController,
     TicketController,
     InspectionRouteController,
     InspectionController,
+    InspectionReportController,
     InspectionScheduleController,
+    FieldController,
     ClosureController,
     ClosureDecisionController,
     TriageMapController,

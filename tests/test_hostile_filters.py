@@ -20,6 +20,7 @@ from facilities.tickets import services as tickets
 from facilities.tickets.schemas import TicketIn
 from tests.kit.assets import make_asset, make_site
 from tests.kit.clients import client_for_app, csrf_token
+from tests.kit.closures import make_closure
 from tests.kit.hostile import FRAMEWORK, PATH_VALUES, READ_AT, markup_problems, pin_clocks
 from tests.kit.routes import app_routes
 
@@ -198,7 +199,8 @@ async def test_sql_metacharacters_in_every_filter_never_break_anything(
     site = await make_site("平湖公园")
     asset = await make_asset(site, code="GX-SQL-001", lat=26.8961, lng=112.5830)
     await tickets.open_ticket(personas["alice"], TicketIn(asset_id=asset.id, title="栏杆"), now)
-    ids = {"asset": asset.id, "site": site.id}
+    closure = await make_closure(personas["alice"], asset, now)  # the printed notice's ?size=
+    ids = {"asset": asset.id, "site": site.id, "closure": closure.id}
     before = await table_counts()
     staff = await login("admin")
     async with client_for_app(app) as citizen:

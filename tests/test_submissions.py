@@ -244,6 +244,7 @@ async def test_expired_keys_are_purged(anon, clock):
 # Forms whose repeat is harmless by nature, so they carry no key.
 KEYLESS_FORMS = {
     ("layouts/staff.html", "/logout"),  # logging out twice is logging out
+    ("field/index.html", "/logout"),  # the field app's own logout button: the same
     ("public/subscription_confirm.html", "/subscriptions/confirm/"),  # confirming is a state
     ("public/unsubscribe.html", "/unsubscribe/"),  # so is unsubscribing
     # One subscription per address and target (a unique key in the service); a repeat only

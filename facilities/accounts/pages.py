@@ -117,6 +117,8 @@ class AuthController(Controller):
             await accounts.end_session(token)
         response = redirect("/login", _("You are logged out."))
         response.cookies.append(session_cookie(request, "", 0))
+        # nothing of this person stays in the browser (the field app's offline data above all)
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
     @get("/account/password", guards=[staff_guard])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from facilities.closures.tables import Closure
 from facilities.inspections.tables import Inspection
 from facilities.tickets.tables import RepairTicket
+from tests.kit.import_bodies import import_check, import_confirm
 from tests.kit.permission_world import (
     SLA_FORM,
     Rule,
@@ -64,6 +65,7 @@ from tests.kit.permission_world import (
     triage,
     triaged_ticket,
     unassigned_ticket,
+    unfiled_final_inspection,
     user_form,
     user_update,
     verified_closure,
@@ -92,6 +94,10 @@ MATRIX: dict[str, Rule] = {
     "GET /assets/map": Rule(STAFF, at("/assets/map")),
     "GET /assets/map.json": Rule(STAFF, at("/assets/map.json")),
     "GET /assets/export.csv": Rule(STAFF, at("/assets/export.csv")),
+    "GET /assets/export.xlsx": Rule(STAFF, at("/assets/export.xlsx")),
+    "GET /assets/import": Rule(EDITORS, at("/assets/import")),
+    "POST /assets/import": Rule(EDITORS, at("/assets/import"), import_check, writes=False),
+    "POST /assets/import/confirm": Rule(EDITORS, at("/assets/import/confirm"), import_confirm, 303),
     "GET /assets/{asset_id:int}": Rule(STAFF, at("/assets/{asset}")),
     "GET /assets/new": Rule(EDITORS, at("/assets/new")),
     "POST /assets": Rule(EDITORS, at("/assets"), asset_form, 303),
@@ -113,6 +119,7 @@ MATRIX: dict[str, Rule] = {
     "GET /sites/new": Rule(EDITORS, at("/sites/new")),
     "POST /sites": Rule(EDITORS, at("/sites"), site_form, 303),
     "GET /sites/{site_id:int}/edit": Rule(EDITORS, at("/sites/{site}/edit")),
+    "GET /sites/{site_id:int}/labels.pdf": Rule(STAFF, at("/sites/{site}/labels.pdf")),
     "POST /sites/{site_id:int}": Rule(EDITORS, at("/sites/{site}"), site_update, 303),
     "GET /api/v1/assets": Rule(STAFF, at("/api/v1/assets")),
     "POST /api/v1/assets": Rule(EDITORS, at("/api/v1/assets"), asset_api_form, 201),
@@ -153,6 +160,7 @@ MATRIX: dict[str, Rule] = {
     "GET /tickets/map.json": Rule(STAFF, at("/tickets/map.json")),
     "GET /tickets/mine": Rule(STAFF, at("/tickets/mine")),
     "GET /tickets/export.csv": Rule(STAFF, at("/tickets/export.csv")),
+    "GET /tickets/export.xlsx": Rule(STAFF, at("/tickets/export.xlsx")),
     "GET /tickets/board": Rule(STAFF, at("/tickets/board")),
     "GET /tickets/calendar": Rule(STAFF, at("/tickets/calendar")),
     "GET /tickets/dashboard": Rule(STAFF, at("/tickets/dashboard")),
@@ -215,6 +223,7 @@ MATRIX: dict[str, Rule] = {
     # inspections: everyone reads; inspectors (and up) raise and record, supervisors finalise
     # and edit schedules; a finding becomes a ticket for whoever may open tickets
     "GET /inspections": Rule(STAFF, at("/inspections")),
+    "GET /inspections/export.xlsx": Rule(STAFF, at("/inspections/export.xlsx")),
     "GET /inspections/route": Rule(STAFF, at("/inspections/route")),
     "GET /inspections/calendar": Rule(STAFF, at("/inspections/calendar")),
     "GET /inspections/schedules": Rule(STAFF, at("/inspections/schedules?asset={asset}")),
@@ -265,6 +274,24 @@ MATRIX: dict[str, Rule] = {
         INSPECTORS, at("/inspections/{inspection}/photos"), inspection_photo, 303
     ),
     "GET /inspections/photos/{photo_id:int}": Rule(STAFF, at("/inspections/photos/{photo}")),
+    "GET /inspections/{inspection_id:int}/report.pdf": Rule(
+        STAFF, at("/inspections/{inspection}/report.pdf")
+    ),
+    "GET /inspections/{inspection_id:int}/report": Rule(
+        STAFF, at("/inspections/{inspection}/report")
+    ),
+    "POST /inspections/{inspection_id:int}/report": Rule(
+        EDITORS,
+        at("/inspections/{fresh}/report"),
+        form(fixed({})),
+        303,
+        fresh=unfiled_final_inspection,
+    ),
+    "GET /field": Rule(STAFF, at("/field")),
+    "GET /field/data.json": Rule(STAFF, at("/field/data.json")),
+    "POST /field/inspections/{inspection_id:int}/photos": Rule(
+        INSPECTORS, at("/field/inspections/{inspection}/photos"), inspection_photo, 201
+    ),
     "GET /inspections/photos/{photo_id:int}/thumbnail": Rule(
         STAFF, at("/inspections/photos/{photo}/thumbnail")
     ),
@@ -320,6 +347,7 @@ MATRIX: dict[str, Rule] = {
     ),
     # closures: everyone reads; supervisors and admins change them, sign off, publish notices
     "GET /closures": Rule(STAFF, at("/closures")),
+    "GET /closures/export.xlsx": Rule(STAFF, at("/closures/export.xlsx")),
     "GET /closures/drafts": Rule(STAFF, at("/closures/drafts")),
     "GET /closures/new": Rule(EDITORS, at("/closures/new")),
     "POST /closures": Rule(EDITORS, at("/closures"), closure_new_form, 303),
@@ -430,6 +458,7 @@ MATRIX: dict[str, Rule] = {
     # citizen reports: triage is for inspectors and up (converting also needs tickets.create,
     # merging tickets.work: the same people); the Open311 keys are the admin's
     "GET /triage": Rule(INSPECTORS, at("/triage")),
+    "GET /triage/export.xlsx": Rule(INSPECTORS, at("/triage/export.xlsx")),
     "GET /triage/map": Rule(INSPECTORS, at("/triage/map")),
     "GET /triage/map.json": Rule(INSPECTORS, at("/triage/map.json")),
     "GET /triage/{report_id:int}": Rule(INSPECTORS, at("/triage/{report}")),
@@ -482,6 +511,8 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "POST /logout": ("/logout", 303),
     "GET /notices": ("/notices", 200),
     "GET /notices/{closure_id:int}": ("/notices/999999", 404),
+    "GET /notices/{closure_id:int}/notice.pdf": ("/notices/999999/notice.pdf", 404),
+    "GET /q/{code:str}": ("/q/NO-SUCH-CODE", 404),
     "GET /notices/sites/{site_id:int}": ("/notices/sites/999999", 404),
     "GET /facilities/{asset_id:int}": ("/facilities/999999", 404),
     "GET /feeds/notices.atom": ("/feeds/notices.atom", 200),
@@ -490,6 +521,8 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /feeds/closures.ics": ("/feeds/closures.ics", 200),
     "GET /feeds/closures.geojson": ("/feeds/closures.geojson", 200),
     "GET /feeds/basemap.geojson": ("/feeds/basemap.geojson", 200),
+    "GET /field/sw.js": ("/field/sw.js", 200),  # the field app's code, no data
+    "GET /field/manifest.webmanifest": ("/field/manifest.webmanifest", 200),
     "GET /feeds/closures.wzdx.geojson": ("/feeds/closures.wzdx.geojson", 200),
     "GET /feeds/cap/{name:str}": ("/feeds/cap/999999.xml", 404),
     "GET /inspections/calendar.ics": ("/inspections/calendar.ics", 403),  # needs team + token
