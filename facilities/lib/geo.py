@@ -405,6 +405,19 @@ def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     return _rounded(mapping(geometry))
 
 
+def stored_object(text: str) -> dict[str, Any] | None:
+    """Stored GeoJSON text as a dict for a page, a feed or a document; None when nothing is
+    drawn (or, defensively, when the text does not read as a GeoJSON object: it was checked
+    when stored, and a reader still answers without the drawing)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and "type" in value else None
+
+
 def dump(geometry: BaseGeometry) -> str:
     """The compact GeoJSON text we store (see :func:`to_geojson`)."""
     return json.dumps(to_geojson(geometry), separators=(",", ":"))

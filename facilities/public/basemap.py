@@ -19,6 +19,7 @@ from litestar import Controller, Request, get
 from litestar.response.base import ASGIResponse
 
 from facilities.assets.services.public_view import PublicPlace, public_places
+from facilities.lib import geo
 from facilities.public.serving import conditional
 
 MEDIA_TYPE = "application/geo+json"
@@ -31,17 +32,6 @@ _ASSET_LAYERS = {
     "MultiPolygon": "area",
 }
 _AREAS = {"Polygon", "MultiPolygon"}
-
-
-def _geometry(text: str) -> dict[str, Any] | None:
-    """The stored GeoJSON text as a dict (it was checked when saved); None when empty."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) and "type" in value else None
 
 
 def _feature(layer: str, place: PublicPlace, geometry: dict[str, Any]) -> dict[str, Any]:
@@ -63,11 +53,11 @@ def render(places: list[PublicPlace]) -> bytes:
     they are drawn in, bottom to top)."""
     layers: dict[str, list[dict[str, Any]]] = {"site": [], "water": [], "area": [], "path": []}
     for place in places:
-        shape = _geometry(place.geometry)
+        shape = geo.stored_object(place.geometry)
         if place.kind == "site":
             if shape and shape["type"] in _AREAS:
                 layers["site"].append(_feature("site", place, shape))
-            water = _geometry(place.water)
+            water = geo.stored_object(place.water)
             if water and water["type"] in _AREAS:
                 layers["water"].append(_feature("water", place, water))
         elif shape and shape["type"] in _ASSET_LAYERS:

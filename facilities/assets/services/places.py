@@ -5,7 +5,6 @@ object for the API or as WKT for CSV files. The geometry itself is :mod:`facilit
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shapely.geometry import Point
@@ -19,10 +18,7 @@ from facilities.lib import geo
 
 def geometry_object(text: str) -> dict[str, Any] | None:
     """The stored GeoJSON text as an object (None for "")."""
-    if not text:
-        return None
-    value: dict[str, Any] = json.loads(text)
-    return value
+    return geo.stored_object(text)
 
 
 def geometry_wkt(text: str) -> str:

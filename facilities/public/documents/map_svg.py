@@ -14,11 +14,12 @@ Pure: GeoJSON text in, SVG markup out (every value written is a number or an esc
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from facilities.lib import geo
 
 #: The viewBox width; the height follows the drawing's shape (between MIN/MAX_ASPECT of it).
 WIDTH = 1000.0
@@ -73,16 +74,6 @@ class Layers:
     boundary: str = ""
     water: str = ""
     around: tuple[str, ...] = ()
-
-
-def _read(text: str) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _parts(geometry: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
@@ -226,21 +217,25 @@ def _north(frame: Frame) -> str:
 def render(layers: Layers, title: str) -> str:
     """The map as inline SVG markup, or "" when nothing of the closure is drawn. ``title`` is
     the map's accessible name."""
-    facility, extent = _read(layers.facility), _read(layers.extent)
-    detour, fences, entrances = _read(layers.detour), _read(layers.fences), _read(layers.entrances)
+    facility, extent = geo.stored_object(layers.facility), geo.stored_object(layers.extent)
+    detour, fences, entrances = (
+        geo.stored_object(layers.detour),
+        geo.stored_object(layers.fences),
+        geo.stored_object(layers.entrances),
+    )
     frame = frame_for(
         p for g in (facility, extent, detour, fences, entrances) for p in _positions(g)
     )
     if frame is None:
         return ""
     body: list[str] = []
-    boundary, water = _read(layers.boundary), _read(layers.water)
+    boundary, water = geo.stored_object(layers.boundary), geo.stored_object(layers.water)
     if boundary:
         body.append(_shape("path", "site", f'd="{_path(frame, boundary, lines=True, areas=True)}"'))
     if water:
         body.append(_shape("path", "water", f'd="{_path(frame, water, lines=False, areas=True)}"'))
     for text in layers.around:
-        shape = _read(text)
+        shape = geo.stored_object(text)
         if not _in_frame(frame, shape):
             continue
         if d := _path(frame, shape, lines=False, areas=True):
