@@ -165,7 +165,9 @@ async def test_admin_creates_a_token_shown_once_and_stored_hashed(login, persona
     admin = await login("admin")
     dave = personas["dave"]
 
-    response = await post_form(admin, "/admin/tokens", {"name": "sensor feed", "user_id": dave.id})
+    response = await post_form(
+        admin, "/admin/tokens", {"name": "sensor feed", "user_id": dave.id, "scopes": "assets:read"}
+    )
 
     assert response.status_code == 201
     assert response.headers["cache-control"] == "no-store"
@@ -205,7 +207,9 @@ async def test_token_acts_as_its_user_with_that_users_role(anon, login, personas
     site = await make_site()
     admin = await login("admin")
     created = await post_form(
-        admin, "/admin/tokens", {"name": "viewer bot", "user_id": personas["dave"].id}
+        admin,
+        "/admin/tokens",
+        {"name": "viewer bot", "user_id": personas["dave"].id, "scopes": "assets:write"},
     )
     viewer_token = shown_token(created.text)
     supervisor_token = await make_token("alice", now)

@@ -4,7 +4,7 @@ labels (``user.*``, ``token.*``)."""
 from __future__ import annotations
 
 from facilities.accounts.choices import Role
-from facilities.audit.display import Field, choice, describe, yes_no
+from facilities.audit.display import Field, choice, describe, instant, yes_no
 from facilities.i18n import LANGUAGE_NAMES, N_
 
 
@@ -25,6 +25,8 @@ TOKEN_AUDIT_FIELDS = {
     "name": Field(N_("What the token is for")),
     "user": Field(N_("Acts as user")),
     "prefix": Field(N_("Key begins")),
+    "scopes": Field(N_("Scopes")),
+    "expires_at": Field(N_("Expires"), instant),
 }
 describe("user", USER_AUDIT_FIELDS)
 describe("token", TOKEN_AUDIT_FIELDS)

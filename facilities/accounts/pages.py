@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.params import QueryParameter
@@ -15,12 +16,15 @@ from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm, Role
 from facilities.accounts.guards import permission_guard, require_actor
 from facilities.accounts.schemas import (
+    DEFAULT_TOKEN_DAYS,
     LoginForm,
     PasswordChange,
     TokenCreate,
+    TokenForm,
     UserCreate,
     UserUpdate,
 )
+from facilities.accounts.scopes import ALL_SCOPES, READ_SCOPES, ScopeDomain
 from facilities.errors import ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import SESSION_COOKIE, staff_guard
@@ -160,6 +164,13 @@ def _conflict_values(user: Any) -> dict[str, str]:
     }
 
 
+def _with_scopes(data: TokenForm, chosen: list[str]) -> TokenCreate:
+    """The form's fields plus its ticked scope boxes; a value no box offers is refused."""
+    if not set(chosen) <= set(ALL_SCOPES):
+        raise ValidationFailed({"scopes": _("Choose one of the listed options.")})
+    return TokenCreate(**msgspec.structs.asdict(data), scopes=list(chosen))
+
+
 class UserAdminController(Controller):
     """Admin pages. Each route is guarded by its permission before the body is read, so a
     refused user gets a 403 whatever they send (the services check again)."""
@@ -242,34 +253,40 @@ class UserAdminController(Controller):
         )
 
     @get("/tokens", guards=MANAGE_TOKENS)
-    async def tokens(self, request: Request[Any, Any, Any]) -> Template:
+    async def tokens(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
         return render(
             request,
             "accounts/tokens.html",
-            tokens=await accounts.list_api_tokens(actor),
+            tokens=await accounts.list_api_tokens(actor, now),
             user_options=await _user_options(actor),
+            scope_domains=list(ScopeDomain),
             new_token=None,
             errors={},
-            form={},
+            # read-only everywhere to start with: writing is ticked on purpose
+            form={"expires_in_days": DEFAULT_TOKEN_DAYS, "scopes": list(READ_SCOPES)},
         )
 
     @post("/tokens", guards=MANAGE_TOKENS)
     async def create_token(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
         actor = require_actor(request)
+        chosen = [s for s in (await request.form()).getall("scopes", []) if isinstance(s, str)]
         form = await submit(
-            request, TokenCreate, lambda data: accounts.create_api_token(actor, data, now)
+            request,
+            TokenForm,
+            lambda data: accounts.create_api_token(actor, _with_scopes(data, chosen), now),
         )
         new_token = form.result
         response = render(
             request,
             "accounts/tokens.html",
             status_code=201 if new_token else form.status_code,
-            tokens=await accounts.list_api_tokens(actor),
+            tokens=await accounts.list_api_tokens(actor, now),
             user_options=await _user_options(actor),
+            scope_domains=list(ScopeDomain),
             new_token=new_token,
             errors=form.errors,
-            form=form.values,
+            form={**form.values, "scopes": [] if new_token else chosen},
         )
         response.headers["Cache-Control"] = "no-store"
         return response

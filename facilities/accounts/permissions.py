@@ -19,6 +19,9 @@ class Actor:
     role: Role
     via: str = "session"  # session | token | system
     team: str = ""  # the team the person works in (StaffUser.team); empty: none
+    #: An API token's scopes (``accounts.scopes``), checked by the authentication middleware
+    #: on top of the role; None for sessions and the system, which scopes do not limit.
+    scopes: frozenset[str] | None = None
 
     @property
     def is_system(self) -> bool:

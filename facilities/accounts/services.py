@@ -6,6 +6,7 @@ lookup is one indexed equality and a copy of the database cannot be replayed as 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -16,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from facilities import db
+from facilities.accounts import scopes as token_scopes
 from facilities.accounts import submissions
 from facilities.accounts.choices import GRANTS, Perm, Role
 from facilities.accounts.permissions import Actor, require
@@ -320,25 +322,36 @@ async def purge_expired(now: dt.datetime) -> int:
 # --- API tokens ----------------------------------------------------------------------------
 
 
-async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
+async def list_api_tokens(actor: Actor, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every token, newest first, with its scopes in words and whether it has expired."""
     require(actor, Perm.TOKENS_MANAGE)
-    return await ApiToken.select(
+    rows = await ApiToken.select(
         ApiToken.id,
         ApiToken.name,
         ApiToken.prefix,
         ApiToken.created_at,
         ApiToken.last_used_at,
         ApiToken.revoked_at,
+        ApiToken.scopes,
+        ApiToken.expires_at,
         ApiToken.user.username.as_alias("username"),
     ).order_by(ApiToken.created_at, ascending=False)
+    for row in rows:
+        row["scope_labels"] = token_scopes.labelled(row["scopes"].split())
+        row["is_expired"] = row["expires_at"] is not None and row["expires_at"] <= now
+    return rows
 
 
 async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) -> str:
-    """Create a token acting as ``data.user_id``; the clear value is returned once, never stored."""
+    """Create a token acting as ``data.user_id`` with ``data.scopes``, expiring
+    ``data.expires_in_days`` from ``now``; the clear value is returned once, never stored."""
     require(actor, Perm.TOKENS_MANAGE)
     owner = await find_user(data.user_id)
     if owner is None or not owner.is_active:
         raise ValidationFailed({"user_id": _("Choose an active user.")})
+    scopes = token_scopes.stored(data.scopes)
+    if not scopes:
+        raise ValidationFailed({"scopes": _("Choose at least one scope.")})
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with db.transaction():
         row = ApiToken(
@@ -348,6 +361,8 @@ async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) ->
             prefix=token[:12],
             created_at=now,
             created_by=actor.id,
+            scopes=scopes,
+            expires_at=now + dt.timedelta(days=data.expires_in_days),
         )
         await row.save()
         await audit.record(
@@ -356,7 +371,13 @@ async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) ->
             "api_token",
             row.id,
             now,
-            after={"name": row.name, "user": owner.username, "prefix": row.prefix},
+            after={
+                "name": row.name,
+                "user": owner.username,
+                "prefix": row.prefix,
+                "scopes": scopes,
+                "expires_at": row.expires_at.isoformat(),
+            },
         )
     return token
 
@@ -377,13 +398,21 @@ async def revoke_api_token(actor: Actor, token_id: int, now: dt.datetime) -> Non
 
 
 async def actor_for_api_token(token: str, now: dt.datetime) -> Actor | None:
+    """The actor a bearer token stands for, carrying its scopes; None (a 401) when the token
+    is unknown, revoked or expired, or its user is deactivated. Only a token accepted here has
+    its last use recorded."""
     row = (
         await ApiToken.select(
             ApiToken.id,
             ApiToken.last_used_at,
+            ApiToken.scopes.as_alias("token_scopes"),
             *ApiToken.user.all_columns(exclude=[ApiToken.user.password_hash]),
         )
-        .where((ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null())
+        .where(
+            (ApiToken.token_hash == digest(token))
+            & ApiToken.revoked_at.is_null()
+            & (ApiToken.expires_at.is_null() | (ApiToken.expires_at > now))
+        )
         .first()
     )
     if row is None or not row["user.is_active"]:
@@ -391,7 +420,8 @@ async def actor_for_api_token(token: str, now: dt.datetime) -> Actor | None:
     last = row["last_used_at"]
     if last is None or now - last > SESSION_TOUCH_INTERVAL:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
-    return actor_of({k.removeprefix("user."): v for k, v in row.items()}, via="token")
+    actor = actor_of({k.removeprefix("user."): v for k, v in row.items()}, via="token")
+    return dataclasses.replace(actor, scopes=token_scopes.parse_stored(row["token_scopes"]))
 
 
 # --- rate limits shared by every process ---------------------------------------------------

@@ -55,7 +55,7 @@ class Session(Table, tablename="staff_session"):
 
 class ApiToken(Table, tablename="api_token"):
     """A machine client's credential acting as a staff user. Only its SHA-256 is stored; the
-    clear token is shown once at creation. Revoked tokens stay for the audit trail."""
+    clear token is shown once at creation. Revoked and expired tokens stay for the audit trail."""
 
     id = Serial(primary_key=True)
     name = Varchar(length=128, required=True)
@@ -66,6 +66,11 @@ class ApiToken(Table, tablename="api_token"):
     created_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    #: What the token may touch (``accounts.scopes``): space-separated ``domain:read|write``.
+    scopes = Text(default="")
+    #: After this instant the token is refused like an unknown one. None only on tokens made
+    #: before tokens expired (the migration kept them working); new tokens always expire.
+    expires_at = Timestamptz(null=True, default=None)
 
 
 class RateLimitBucket(Table, tablename="rate_limit_bucket"):

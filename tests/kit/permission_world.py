@@ -198,7 +198,7 @@ async def user_update(world: World, who: str) -> dict[str, Any]:
 
 
 async def token_form(world: World, who: str) -> dict[str, Any]:
-    return {"name": f"token-{who}", "user_id": world.user}
+    return {"name": f"token-{who}", "user_id": world.user, "scopes": "tickets:read"}
 
 
 async def password_form(world: World, who: str) -> dict[str, Any]:
