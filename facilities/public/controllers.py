@@ -75,10 +75,6 @@ class PublicController(Controller):
             ],
         )
 
-    @get("/staff")
-    async def staff_home(self) -> Redirect:
-        return Redirect(path="/assets", status_code=303)
-
     @get("/healthz", media_type="text/plain")
     async def healthz(self) -> str:
         return "ok"
