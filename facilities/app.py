@@ -33,7 +33,9 @@ from facilities.closures.api import ClosureApiController
 from facilities.closures.decision_pages import ClosureDecisionController
 from facilities.closures.pages import ClosureController
 from facilities.field.pages import FieldController
+from facilities.homes.pages import HomeController
 from facilities.inspections.api import InspectionApiController
+from facilities.inspections.dashboard_pages import InspectionDashboardController
 from facilities.inspections.pages import InspectionController
 from facilities.inspections.report_pages import InspectionReportController
 from facilities.inspections.route_pages import InspectionRouteController
@@ -91,6 +93,7 @@ CONTROLLERS = [
     ReportController,
     Open311Controller,
     AuthController,
+    HomeController,
     UserAdminController,
     SiteController,
     AssetLabelController,
@@ -99,6 +102,7 @@ CONTROLLERS = [
     AssetController,
     TicketMapController,
     TicketController,
+    InspectionDashboardController,
     InspectionRouteController,
     InspectionController,
     InspectionReportController,

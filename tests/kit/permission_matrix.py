@@ -90,6 +90,8 @@ JOB_VIEWERS = EDITORS
 # when the app has a staff route missing here (or this table names a route that is gone).
 MATRIX: dict[str, Rule] = {
     # assets, sites and components: everyone sees, supervisors and admins change
+    # each role's home (facilities/homes), where the login lands
+    "GET /staff": Rule(STAFF, at("/staff")),
     "GET /assets": Rule(STAFF, at("/assets")),
     "GET /assets/map": Rule(STAFF, at("/assets/map")),
     "GET /assets/map.json": Rule(STAFF, at("/assets/map.json")),
@@ -225,6 +227,8 @@ MATRIX: dict[str, Rule] = {
     "GET /inspections": Rule(STAFF, at("/inspections")),
     "GET /inspections/export.xlsx": Rule(STAFF, at("/inspections/export.xlsx")),
     "GET /inspections/route": Rule(STAFF, at("/inspections/route")),
+    "GET /inspections/dashboard": Rule(STAFF, at("/inspections/dashboard")),
+    "GET /inspections/dashboard/list": Rule(STAFF, at("/inspections/dashboard/list?outcome=late")),
     "GET /inspections/calendar": Rule(STAFF, at("/inspections/calendar")),
     "GET /inspections/schedules": Rule(STAFF, at("/inspections/schedules?asset={asset}")),
     "POST /inspections/schedules/defaults": Rule(
@@ -505,7 +509,6 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /healthz": ("/healthz", 200),
     "GET /readyz": ("/readyz", 200),
     "GET /metrics": ("/metrics", 200),  # the test client is on loopback
-    "GET /staff": ("/staff", 303),
     "GET /login": ("/login", 200),
     "POST /login": ("/login", 400),  # an empty form
     "POST /logout": ("/logout", 303),
