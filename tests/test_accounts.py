@@ -749,6 +749,7 @@ async def test_password_change_logs_out_other_sessions_and_notifies(
     response = await post_form(alice, "/account/password", password_form())
 
     assert response.status_code == 303
+    assert response.headers["location"] == "/staff"  # back to her home
     assert await is_staff(alice)  # the session that made the change survives
     assert not await is_staff(alice_on_phone)
     assert await is_staff(bob)

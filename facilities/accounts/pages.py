@@ -141,7 +141,7 @@ class AuthController(Controller):
             ),
         )
         if form.ok:
-            return redirect("/assets", _("Your password was changed."))
+            return redirect("/staff", _("Your password was changed."))
         return render(
             request, "accounts/password.html", status_code=form.status_code, errors=form.errors
         )
