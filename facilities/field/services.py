@@ -17,7 +17,6 @@ from facilities.inspections import services as inspections
 from facilities.inspections.choices import Answer, InspectionType, Recommendation, State, Weather
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import Action, Priority, Status
-from facilities.tickets.schemas import TicketFilters
 
 #: Inspections due up to this far ahead are taken along (overdue ones always).
 DAYS_AHEAD = 14
@@ -134,10 +133,7 @@ async def my_inspections(actor: Actor, now: dt.datetime) -> list[dict[str, Any]]
 async def my_tickets(actor: Actor, now: dt.datetime) -> list[dict[str, Any]]:
     """The open tickets assigned to the actor or their team, soonest due first."""
     found: list[dict[str, Any]] = []
-    filters = TicketFilters(status="open", sort="due")
-    async for view in tickets.iter_tickets(actor, filters, now):
-        if not tickets.is_assigned_to(actor, view.ticket):
-            continue
+    for view in await tickets.assigned_open(actor, now, MAX_ITEMS):
         t = view.ticket
         found.append(
             {
@@ -159,8 +155,6 @@ async def my_tickets(actor: Actor, now: dt.datetime) -> list[dict[str, Any]]:
                 "can_complete": Action.COMPLETE in view.actions,
             }
         )
-        if len(found) >= MAX_ITEMS:
-            break
     return found
 
 

@@ -17,7 +17,6 @@ from facilities.homes.tally import CAP
 from facilities.inspections import services as inspections
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import Action, Status
-from facilities.tickets.schemas import TicketFilters
 
 #: Most ticket cards on the crew's home (a phone's worth; the rest are in "My work").
 CARDS = 30
@@ -39,28 +38,11 @@ def is_todays(view: tickets.TicketView, today: dt.date, today_ends: dt.datetime)
     )
 
 
-async def _assigned_open(actor: Actor, now: dt.datetime) -> list[tickets.TicketView]:
-    """Open tickets assigned to the actor or their team, soonest due first. Without a team
-    this is one indexed query by assignee; with one, the open list is read page by page (the
-    list has no team filter) and narrowed as the field app narrows it."""
-    if (actor.team or "").strip():
-        filters = TicketFilters(status="open", sort="due")
-        return [
-            view
-            async for view in tickets.iter_tickets(actor, filters, now)
-            if tickets.is_assigned_to(actor, view.ticket)
-        ]
-    if actor.id is None:
-        return []
-    filters = TicketFilters(status="open", sort="due", assignee=actor.id, per_page=200)
-    return (await tickets.list_tickets(actor, filters, now)).items
-
-
 async def crew_today(actor: Actor, now: dt.datetime, zone: ZoneInfo) -> list[tickets.TicketView]:
     """The crew member's tickets for today (see :func:`is_todays`), overdue first."""
     today = local_today(now, zone)
     ends = day_ends(today, zone)
-    todays = [v for v in await _assigned_open(actor, now) if is_todays(v, today, ends)]
+    todays = [v for v in await tickets.assigned_open(actor, now) if is_todays(v, today, ends)]
     return todays[:CARDS]
 
 

@@ -26,7 +26,12 @@ from facilities.i18n import gettext as _
 from facilities.records import valid_id
 from facilities.tickets.choices import FINAL_STATUSES, OPEN_STATUSES, TRANSITIONS, Action, Status
 from facilities.tickets.schemas import TicketFilters
-from facilities.tickets.services.scope import acceptance_refusal, may_act_on, may_take
+from facilities.tickets.services.scope import (
+    acceptance_refusal,
+    is_assigned_to,
+    may_act_on,
+    may_take,
+)
 from facilities.tickets.tables import RepairTicket
 
 
@@ -268,6 +273,27 @@ async def iter_tickets(
         if not page.next_cursor:
             return
         cursor = page.next_cursor
+
+
+async def assigned_open(
+    actor: Actor, now: dt.datetime, limit: int | None = None
+) -> list[TicketView]:
+    """Open tickets assigned to the actor or their team, soonest due first (at most ``limit``):
+    the crew's home and the field app. Without a team this is one indexed query by assignee;
+    with one, the open list is read page by page (the list has no team filter) and narrowed."""
+    if (actor.team or "").strip():
+        found: list[TicketView] = []
+        async for view in iter_tickets(actor, TicketFilters(status="open", sort="due"), now):
+            if is_assigned_to(actor, view.ticket):
+                found.append(view)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+    if actor.id is None:
+        return []
+    filters = TicketFilters(status="open", sort="due", assignee=actor.id, per_page=200)
+    items = (await list_tickets(actor, filters, now)).items
+    return items if limit is None else items[:limit]
 
 
 async def tickets_for_asset(
