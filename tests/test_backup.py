@@ -34,7 +34,9 @@ def sqlite_only():
         pytest.skip("backup/restore commands are for SQLite; PostgreSQL uses pg_dump")
 
 
-async def test_backup_then_restore_brings_back_exactly_the_saved_data(app, settings, tmp_path):
+async def test_backup_then_restore_brings_back_exactly_the_saved_data(settings, tmp_path):
+    # No app runs here: restore refuses a database a running app holds open (test_restore_guard.py).
+    db.configure(settings.database_url)
     await make_asset(code="GX-BK-001")
     backup = tmp_path / "copy.db"
     made = _run(settings, "backup", str(backup))

@@ -15,7 +15,7 @@ import datetime as dt
 from facilities.accounts.permissions import Actor
 from facilities.closures import services as closures
 from facilities.closures.choices import IN_FORCE
-from facilities.homes.tally import CAP, Tally, tally
+from facilities.homes.tally import CAP, SHOWN, Tally, counted, tally
 from facilities.i18n import gettext as _
 from facilities.inspections import services as inspections
 from facilities.reports import services as reports
@@ -27,11 +27,14 @@ from facilities.tickets.schemas import TicketFilters
 GATES_CHECKED = 50
 
 
-async def _tickets(
-    actor: Actor, now: dt.datetime, status: str, overdue: bool = False
-) -> list[tickets.TicketView]:
-    query = TicketFilters(status=status, overdue=overdue, sort="due", per_page=CAP + 1)
-    return (await tickets.list_tickets(actor, query, now)).items
+async def _ticket_tally(
+    actor: Actor, now: dt.datetime, title: str, link: str, status: str, overdue: bool = False
+) -> Tally:
+    query = TicketFilters(status=status, overdue=overdue, sort="due", per_page=SHOWN)
+    found = await tickets.count_up_to(actor, query, now, CAP + 1)
+    return counted(
+        "ticket", title, link, found, (await tickets.list_tickets(actor, query, now)).items
+    )
 
 
 async def _ready_to_sign(actor: Actor) -> list[dict[str, object]]:
@@ -56,17 +59,20 @@ async def oversight(actor: Actor, now: dt.datetime) -> list[Tally]:
     open_inspections = await inspections.list_inspections(actor, now, limit=CAP + 1)
     return [
         tally("report", _("Reports to triage"), "/triage", queue.new),
-        tally(
-            "ticket",
+        await _ticket_tally(
+            actor,
+            now,
             _("Work awaiting acceptance"),
             "/tickets?status=work_complete&sort=due",
-            await _tickets(actor, now, status=Status.WORK_COMPLETE.value),
+            status=Status.WORK_COMPLETE.value,
         ),
-        tally(
-            "ticket",
+        await _ticket_tally(
+            actor,
+            now,
             _("Tickets past their SLA"),
             "/tickets?overdue=true&sort=due",
-            await _tickets(actor, now, status="open", overdue=True),
+            status="open",
+            overdue=True,
         ),
         tally(
             "inspection",

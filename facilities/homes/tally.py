@@ -36,11 +36,19 @@ class Tally:
 
 def tally(kind: str, title: str, link: str, rows: Sequence[Any], cap: int = CAP) -> Tally:
     """A tally of ``rows`` (read with a limit of ``cap + 1``: one more says there are more)."""
+    return counted(kind, title, link, len(rows), rows, cap)
+
+
+def counted(
+    kind: str, title: str, link: str, found: int, first: Sequence[Any], cap: int = CAP
+) -> Tally:
+    """A tally from a count made with a limit of ``cap + 1`` and the first items, for lists
+    whose rows are costly to build (tickets): the count reads ids, only the shown are built."""
     return Tally(
         kind=kind,
         title=title,
         link=link,
-        count=min(len(rows), cap),
-        more=len(rows) > cap,
-        items=list(rows[:SHOWN]),
+        count=min(found, cap),
+        more=found > cap,
+        items=list(first[:SHOWN]),
     )

@@ -55,24 +55,41 @@ async def list_inspections(
     inspector_id: int | None = None,
     limit: int = 200,
 ) -> list[dict[str, Any]]:
-    """Inspections with their asset, most urgent first (open) or newest first (all)."""
+    """Inspections with their asset, most urgent first (open) or newest first (all).
+
+    Open ones are read one open state at a time and merged: given ``state IN (...) ORDER BY
+    due_at``, SQLite walks the due-date index through every final inspection (years of them: 150
+    ms on 100,000), while ``state = ? ORDER BY due_at`` is one range of the (state, due_at) index.
+    """
     require(actor, Perm.INSPECTIONS_VIEW)
-    query = Inspection.select(
-        *Inspection.all_columns(exclude=[Inspection.answers]),
-        Inspection.asset.code.as_alias("asset_code"),
-        Inspection.asset.name_zh.as_alias("asset_name_zh"),
-        Inspection.asset.name_en.as_alias("asset_name_en"),
-        Inspection.inspector.display_name.as_alias("inspector_name"),
-    )
+
+    def select() -> Any:
+        query = Inspection.select(
+            *Inspection.all_columns(exclude=[Inspection.answers]),
+            Inspection.asset.code.as_alias("asset_code"),
+            Inspection.asset.name_zh.as_alias("asset_name_zh"),
+            Inspection.asset.name_en.as_alias("asset_name_en"),
+            Inspection.inspector.display_name.as_alias("inspector_name"),
+        )
+        if asset_id is not None:
+            query = query.where(Inspection.asset == asset_id)
+        if inspector_id is not None:
+            query = query.where(Inspection.inspector == inspector_id)
+        return query
+
     if open_only:
-        query = query.where(Inspection.state.is_in(list(OPEN_STATES))).order_by(Inspection.due_at)
+        rows = []
+        for state in OPEN_STATES:
+            rows += (
+                await select()
+                .where(Inspection.state == state)
+                .order_by(Inspection.due_at)
+                .order_by(Inspection.id)
+                .limit(limit)
+            )
+        rows = sorted(rows, key=lambda row: (row["due_at"], row["id"]))[:limit]
     else:
-        query = query.order_by(Inspection.due_at, ascending=False)
-    if asset_id is not None:
-        query = query.where(Inspection.asset == asset_id)
-    if inspector_id is not None:
-        query = query.where(Inspection.inspector == inspector_id)
-    rows = await query.limit(limit)
+        rows = await select().order_by(Inspection.due_at, ascending=False).limit(limit)
     for row in rows:
         row["is_overdue"] = (
             row["state"] in OPEN_STATES and (row["window_ends_at"] or row["due_at"]) < now
