@@ -60,15 +60,10 @@ from facilities.tickets.map_pages import TicketMapController
 from facilities.tickets.pages import TicketController
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
+from facilities.web.envelope import envelope_middleware_factory, finish_headers
 from facilities.web.errors import EXCEPTION_HANDLERS
-from facilities.web.headers import add_security_headers
 from facilities.web.json_depth import refuse_deep_json
-from facilities.web.locale import locale_middleware_factory
-from facilities.web.observability import (
-    configure_logging,
-    count_unmatched,
-    observability_middleware_factory,
-)
+from facilities.web.observability import configure_logging
 from facilities.wiring import connect_domains
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -186,11 +181,10 @@ def create_app(
             "asset_file": Provide(provide_asset_file, sync_to_thread=False),
             "commission": Provide(provide_commission, sync_to_thread=False),
         },
-        before_send=[add_security_headers, count_unmatched],
+        before_send=[finish_headers],
         before_request=refuse_deep_json,
         middleware=[
-            observability_middleware_factory,
-            locale_middleware_factory,
+            envelope_middleware_factory,
             DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),
             SubmissionMiddleware,

@@ -39,6 +39,14 @@ def main() -> None:
     """Maintenance ticketing for public facilities."""
 
 
+#: uvicorn's HTTP/1.1 parser for every server this project starts (``facilities serve``, and so
+#: the browser tests and benchmarks): httptools, a C parser (a pyproject dependency), needs less
+#: than half of pure-Python h11's server CPU per request (bench/README.md, public_http.py).
+#: Named, not left to uvicorn's "auto", so a missing install fails loudly instead of silently
+#: serving at half speed.
+HTTP_PARSER = "httptools"
+
+
 @main.command()
 @click.option("--host", default=None, help="Bind address (default FACILITIES_HOST)")
 @click.option("--port", default=None, type=int, help="Port (default FACILITIES_PORT)")
@@ -75,6 +83,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=False,
+        http=HTTP_PARSER,
         log_level=settings.log_level.lower(),
     )
 

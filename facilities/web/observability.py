@@ -11,15 +11,14 @@ from any process.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
 import secrets
-import time
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -41,48 +40,43 @@ LATENCY = Histogram(
 )
 
 
-def observability_middleware_factory(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _SANE_ID.match(incoming) else secrets.token_hex(8)
-        token = request_id.set(rid)
-        started = time.perf_counter()
-        status = 500
+class Exchange:
+    """One request's id and, once the response starts, its status: kept in the scope's state
+    by the request envelope (:mod:`facilities.web.envelope`), which counts it at the end."""
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = rid
-            await send(message)
+    __slots__ = ("request_id", "status")
 
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            handler = scope.get("route_handler")
-            route = scope.get("path_template") or (
-                next(iter(handler.paths), "?") if handler is not None else "unmatched"
-            )
-            method = scope.get("method", "GET")
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
-            request_id.reset(token)
-
-    return middleware
+    def __init__(self, incoming: str) -> None:
+        self.request_id = incoming if _SANE_ID.match(incoming) else new_request_id()
+        self.status = 500  # until a response starts: an exception no handler answered
 
 
-async def count_unmatched(message: Message, scope: Scope) -> None:
-    """A ``before_send`` hook for answers given before any route matched (404, 405): no
-    middleware ran for them, so count them and give them a request id here."""
-    if message["type"] != "http.response.start" or scope.get("type") != "http":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    if headers.get("X-Request-ID") is None:
-        headers["X-Request-ID"] = secrets.token_hex(8)
-        REQUESTS.labels(scope.get("method", "GET"), "unmatched", str(message["status"])).inc()
+def new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+def count(scope: Scope, status: int, seconds: float) -> None:
+    """Count a finished request under its route template, with its latency."""
+    handler = scope.get("route_handler")
+    route = scope.get("path_template") or (
+        next(iter(handler.paths), "?") if handler is not None else "unmatched"
+    )
+    requests, latency = _series(scope.get("method", "GET"), route, status)
+    requests.inc()
+    latency.observe(seconds)
+
+
+@functools.cache
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The counter and histogram children of one (method, route, status): looked up once, not
+    per request (``labels()`` takes a lock and builds its key each time). Bounded by the route
+    table."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+
+
+def count_unmatched(scope: Scope, status: int) -> None:
+    """Count an answer given before any route matched (404, 405): no middleware timed it."""
+    REQUESTS.labels(scope.get("method", "GET"), "unmatched", str(status)).inc()
 
 
 def render_metrics(extra: dict[str, float]) -> bytes:
