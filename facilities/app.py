@@ -20,7 +20,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from facilities import db, maintenance
+from facilities.accounts.api import MeApiController, TokenApiController, UserApiController
 from facilities.accounts.guards import AuthMiddleware
+from facilities.accounts.notification_pages import NotificationPreferencesController
 from facilities.accounts.pages import AuthController, UserAdminController
 from facilities.accounts.submissions import SubmissionMiddleware
 from facilities.asset_file import provide_asset_file, provide_commission
@@ -33,13 +35,20 @@ from facilities.closures.api import ClosureApiController
 from facilities.closures.decision_pages import ClosureDecisionController
 from facilities.closures.pages import ClosureController
 from facilities.field.pages import FieldController
+from facilities.homes.audit_api import AuditApiController
+from facilities.homes.calendar_pages import CalendarController
+from facilities.homes.kpi_api import KpiApiController
 from facilities.homes.pages import HomeController
+from facilities.inspections.admin_api import InspectionPolicyApiController
 from facilities.inspections.api import InspectionApiController
 from facilities.inspections.dashboard_pages import InspectionDashboardController
 from facilities.inspections.pages import InspectionController
+from facilities.inspections.photos_api import InspectionPhotoApiController
 from facilities.inspections.report_pages import InspectionReportController
 from facilities.inspections.route_pages import InspectionRouteController
 from facilities.inspections.schedule_pages import InspectionScheduleController
+from facilities.jobs import run_now
+from facilities.jobs.api import JobApiController
 from facilities.jobs.pages import JobController
 from facilities.lib import memory
 from facilities.lib.clock import Clock, utcnow
@@ -50,14 +59,26 @@ from facilities.public.documents.notice import NoticePdfController
 from facilities.public.notices import NoticeController
 from facilities.public.qr import QrController
 from facilities.rendering import configure_rendering
+from facilities.reports.api import ReportApiController
 from facilities.reports.open311_api import Open311Controller
 from facilities.reports.pages import ReportController
 from facilities.reports.triage_map import TriageMapController
 from facilities.reports.triage_pages import TriageController
+from facilities.saved_filter_pages import SavedFilterController
 from facilities.settings import Settings
 from facilities.tickets.api import TicketApiController
+from facilities.tickets.board_pages import TicketBoardController
+from facilities.tickets.bulk_pages import TicketBulkController
+from facilities.tickets.contractor_pages import ContractorController
 from facilities.tickets.map_pages import TicketMapController
+from facilities.tickets.money_api import (
+    ContractorApiController,
+    MoneyApiController,
+    TicketMoneyApiController,
+)
+from facilities.tickets.money_pages import MoneyController
 from facilities.tickets.pages import TicketController
+from facilities.tickets.sla_api import SlaApiController
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.envelope import envelope_middleware_factory, finish_headers
@@ -65,6 +86,7 @@ from facilities.web.errors import EXCEPTION_HANDLERS
 from facilities.web.json_depth import refuse_deep_json
 from facilities.web.observability import configure_logging
 from facilities.wiring import connect_domains
+from scheduler.registry import JOBS as TIMETABLE
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -88,7 +110,9 @@ CONTROLLERS = [
     ReportController,
     Open311Controller,
     AuthController,
+    NotificationPreferencesController,
     HomeController,
+    CalendarController,
     UserAdminController,
     SiteController,
     AssetLabelController,
@@ -96,7 +120,11 @@ CONTROLLERS = [
     AssetImportController,
     AssetController,
     TicketMapController,
+    TicketBulkController,
+    TicketBoardController,
+    MoneyController,
     TicketController,
+    ContractorController,
     InspectionDashboardController,
     InspectionRouteController,
     InspectionController,
@@ -108,12 +136,26 @@ CONTROLLERS = [
     TriageMapController,
     TriageController,
     JobController,
+    SavedFilterController,
     OpsController,
     SiteApiController,
     AssetApiController,
     TicketApiController,
+    TicketMoneyApiController,
+    ContractorApiController,
+    MoneyApiController,
     InspectionApiController,
     ClosureApiController,
+    UserApiController,
+    MeApiController,
+    TokenApiController,
+    SlaApiController,
+    JobApiController,
+    InspectionPolicyApiController,
+    InspectionPhotoApiController,
+    ReportApiController,
+    KpiApiController,
+    AuditApiController,
 ]
 
 
@@ -125,6 +167,7 @@ def configure_process(settings: Settings) -> Environment:
     configure_logging(settings.log_level, settings.log_json)
     db.configure(settings.database_url)
     connect_domains(settings)
+    run_now.use_timetable(TIMETABLE)  # the scheduler's timetable, for "run now" (jobs API)
     return configure_rendering(settings)
 
 

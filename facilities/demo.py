@@ -535,6 +535,7 @@ async def _tickets(now: dt.datetime) -> int:
     from facilities.demo_story import staff_actor
     from facilities.tickets import services as tickets
     from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
+    from facilities.tickets.services import contractors
     from facilities.tickets.tables import RepairTicket
 
     actors = {username: await staff_actor(username) for username, *_ in STAFF}
@@ -560,7 +561,9 @@ async def _tickets(now: dt.datetime) -> int:
                 priority=spec.priority,
                 assignee_id=assignee.id if assignee else None,
                 assignee_team=spec.team,
-                contractor=spec.contractor,
+                contractor_id=await contractors.find_or_register(
+                    actors["alice"], spec.contractor, opened
+                ),
                 scope=spec.scope,
                 planned_start_on=today + dt.timedelta(days=spec.planned[0])
                 if spec.planned

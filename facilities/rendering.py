@@ -47,6 +47,7 @@ def template_globals(settings: Settings) -> dict[str, object]:
         "WorkClass": ticket_choices.WorkClass,
         "ClosingReason": ticket_choices.ClosingReason,
         "PhotoTag": ticket_choices.PhotoTag,
+        "CostKind": ticket_choices.CostKind,
         "TICKET_STATUS_COLOURS": ticket_choices.STATUS_COLOURS,
         "PRIORITY_COLOURS": ticket_choices.PRIORITY_COLOURS,
         "board_columns": ticket_choices.BOARD_COLUMNS,

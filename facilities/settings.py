@@ -9,6 +9,7 @@ keeps the three in step.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -109,6 +110,14 @@ def _actions(raw: str) -> frozenset[str]:
     if unknown:
         raise ValueError(f"unknown ticket action {unknown[0]}; choose from {sorted(allowed)}")
     return values
+
+
+def _time_of_day(raw: str) -> str:
+    try:
+        value = dt.time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError("expected a time of day as HH:MM, such as 07:30") from None
+    return value.strftime("%H:%M")
 
 
 def _setting(default: Any, parse: Callable[[str], Any], help: str) -> Any:
@@ -212,6 +221,11 @@ class Settings:
     notice_quiet_days: int = _setting(
         14, _int_between(1, 365), "Remind staff of closures without a published update for days"
     )
+    digest_time: str = _setting(
+        "07:30",
+        _time_of_day,
+        "Local time (HH:MM) of the daily e-mail digest for staff who chose one",
+    )
     date_horizon_years: int = _setting(
         5,
         _int_between(1, 100),
@@ -295,6 +309,10 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def digest_at(self) -> dt.time:
+        return dt.time.fromisoformat(self.digest_time)
 
     @property
     def media_path(self) -> Path:

@@ -118,6 +118,15 @@ JOBS: list[JobSpec] = [
         description=N_("Remind staff of closures without a published update for too long"),
     ),
     JobSpec(
+        id="send_digests",
+        func=notifications.send_digests,
+        # due-state is the digest items and FACILITIES_DIGEST_TIME, so a changed time needs no
+        # new trigger and a digest missed while down goes at the next check
+        trigger=lambda zone: CronTrigger(minute="*/5", timezone=zone),
+        schedule=N_("every 5 min"),
+        description=N_("Send each person who chose a daily digest theirs, at the digest time"),
+    ),
+    JobSpec(
         id="purge_expired",
         func=accounts.purge,
         trigger=lambda zone: CronTrigger(hour=4, minute=10, timezone=zone),

@@ -22,6 +22,8 @@ from tests.kit.assets import make_asset, make_site
 from tests.kit.clients import client_for_app, csrf_token
 from tests.kit.closures import make_closure
 from tests.kit.hostile import FRAMEWORK, PATH_VALUES, READ_AT, markup_problems, pin_clocks
+from tests.kit.inspections import plan
+from tests.kit.reports import make_report
 from tests.kit.routes import app_routes
 
 # --- 3. SQL metacharacters in every filter -------------------------------------------------
@@ -109,7 +111,7 @@ KNOWN_FILTERS = {
     },
     "GET /notices": {"page"},
     "GET /inspections/calendar": {"month"},
-    "GET /tickets/calendar": {"month", "week"},
+    "GET /calendar": {"month", "week", "layers"},
 }
 #: Named routes: the documents their parameters apply to.
 FILTER_NAMED = {
@@ -192,15 +194,20 @@ def _message_of(response: httpx.Response) -> str:
 
 
 async def test_sql_metacharacters_in_every_filter_never_break_anything(
-    app, login, personas, now, clock
+    app, login, personas, now, clock, media_root
 ):
     pin_clocks(clock, READ_AT)
     await inspections.ensure_policy()
     site = await make_site("平湖公园")
     asset = await make_asset(site, code="GX-SQL-001", lat=26.8961, lng=112.5830)
-    await tickets.open_ticket(personas["alice"], TicketIn(asset_id=asset.id, title="栏杆"), now)
+    ticket = await tickets.open_ticket(
+        personas["alice"], TicketIn(asset_id=asset.id, title="栏杆"), now
+    )
     closure = await make_closure(personas["alice"], asset, now)  # the printed notice's ?size=
-    ids = {"asset": asset.id, "site": site.id, "closure": closure.id}
+    inspection = await plan(personas["alice"], asset, now)  # its photos and history
+    report = await make_report(asset, now=now, media_root=media_root)  # its history
+    ids = {"asset": asset.id, "site": site.id, "closure": closure.id, "ticket": ticket.id}
+    ids |= {"inspection": inspection.id, "report": report.report.id}
     before = await table_counts()
     staff = await login("admin")
     async with client_for_app(app) as citizen:

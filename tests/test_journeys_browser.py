@@ -274,7 +274,7 @@ def test_inspector_fails_a_check_on_a_phone_and_a_ticket_opens_with_the_photo(
     ticket_link.click()
     desk.wait_for_url(f"{base}{ticket_href}")
     assert "Base bolts of post 12" in desk.locator("h1").inner_text()
-    assert zh(Source.INSPECTION) in desk.locator("dl.facts").inner_text()
+    assert zh(Source.INSPECTION) in desk.locator("dl.facts").first.inner_text()
     gallery = desk.locator("#photos .gallery li")
     assert gallery.count() == 1 and "Post 12" in gallery.inner_text()
     assert image_loaded(desk, "#photos .gallery img")

@@ -8,7 +8,9 @@ from facilities import db
 from facilities.accounts import services as accounts
 from facilities.accounts.schemas import TokenCreate
 from facilities.jobs import services as jobs
+from facilities.notifications import preferences
 from facilities.notifications import services as notifications
+from facilities.notifications.choices import Delivery, StaffEvent
 from tests.kit.assets import make_asset, make_component
 from tests.kit.clients import client_for_app, csrf_token
 
@@ -31,6 +33,30 @@ async def test_every_declared_column_exists_in_the_migrated_database(app):
             if column._meta.db_column_name not in present:
                 missing.append(f"{table._meta.tablename}.{column._meta.db_column_name}")
     assert missing == [], "columns without a migration: " + ", ".join(missing)
+
+
+async def money_rows(admin, ticket, now) -> None:
+    """A contractor, a cost line and a site budget (issue 19, money and contractors)."""
+    from decimal import Decimal
+
+    from facilities.tickets.choices import CostKind
+    from facilities.tickets.money_schemas import BudgetIn, ContractorIn, CostLineIn
+    from facilities.tickets.services import budget, contractors, costs
+    from facilities.tickets.tables import RepairTicket
+
+    await contractors.create_contractor(admin, ContractorIn(name="row"), now)
+    await costs.add_line(
+        admin,
+        ticket.id,
+        CostLineIn(kind=CostKind.LABOUR, hours=Decimal("1"), hourly_rate=Decimal("80")),
+        now,
+    )
+    (row,) = await RepairTicket.raw(
+        "SELECT asset.site AS site FROM repair_ticket JOIN asset ON asset.id = repair_ticket.asset "
+        "WHERE repair_ticket.id = {}",
+        ticket.id,
+    )
+    await budget.set_budget(admin, row["site"], 2026, BudgetIn(amount=Decimal("1000")), now)
 
 
 async def test_every_table_takes_a_row(app, settings, personas, now):
@@ -62,6 +88,7 @@ async def test_every_table_takes_a_row(app, settings, personas, now):
         now,
     )
     await tickets.set_sla_hours(admin, Priority.P1, 100, now)
+    await money_rows(admin, ticket, now)
     from facilities.inspections.choices import InspectionType
     from facilities.inspections.schemas import InspectionIn
 
@@ -104,12 +131,24 @@ async def test_every_table_takes_a_row(app, settings, personas, now):
     await accounts.start_session(user, "127.0.0.1", "pytest", now, 12)
     await accounts.create_api_token(admin, TokenCreate(name="ci", user_id=user.id), now)
     await accounts.rate_hit("test", 60, now)
+    from facilities.accounts import saved_filters
+
+    await saved_filters.save_filter(admin, "tickets", tickets.TicketFilters, "row", "", now)
     await notifications.enqueue(
         to="a@example.org",
         template="password_changed",
         context={"display_name": "A", "at": now},
         language="en",
         dedupe_key="row",
+        now=now,
+    )
+    await preferences.save_preferences(user.id, {StaffEvent.TICKET_ASSIGNED: Delivery.DIGEST}, now)
+    await preferences.deliver_to_staff(
+        preferences.StaffRecipient(user.email, "en", user.id),
+        StaffEvent.TICKET_ASSIGNED,
+        template="ticket_assigned",
+        context={"ticket_id": ticket_id, "title": "row", "due": now, "priority": "P2"},
+        dedupe_key="digest-row",
         now=now,
     )
     run_id = await jobs.start_run("deliver_notifications", now, "pytest", "manual")

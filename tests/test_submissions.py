@@ -251,6 +251,9 @@ KEYLESS_FORMS = {
     # sends the confirmation link again. Public pages are shared by every reader, so a
     # per-render key cannot be in them.
     ("public/_macros.html", "/subscriptions"),
+    # A bulk change's preview writes nothing; sent again it is worked out again, from the
+    # tickets as they are then (its confirm form carries a key).
+    ("tickets/index.html", "/tickets/bulk/preview"),
 }
 
 

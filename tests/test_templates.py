@@ -5,6 +5,8 @@ import datetime as dt
 import pytest
 
 from facilities.i18n import use_locale
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.digest import DigestGroup
 from facilities.reports.choices import Category
 from facilities.web.templating import TEMPLATE_DIR, environment, render_email
 
@@ -49,6 +51,28 @@ EMAIL_CONTEXT = {
     "follow_up_of": 11,
     "merged": False,
     "closing_reason": "repaired",
+    # the staff's daily digest (notifications/digest.py)
+    "groups": [
+        DigestGroup(
+            StaffEvent.TICKET_ASSIGNED,
+            [{"id": 1, "subject": "<Assigned to you: ticket #7>", "link": "/tickets/7"}],
+        )
+    ],
+    "count": 1,
+    "work": {"overdue_tickets": 2, "inspections_due_today": 1},
+    # the work order to a contractor (tickets/services/contractors.py)
+    "contractor": "<衡阳路桥>",
+    "contact_person": "<李工>",
+    "contract_number": "HY-2026-017",
+    "asset_name_en": "<Pinghu bridge>",
+    "site_name_zh": "<平湖公园>",
+    "site_name_en": "<Pinghu Park>",
+    "location_note": "<west side>",
+    "lat": 26.895,
+    "lng": 112.581,
+    "scope": "<Replace planks>",
+    "planned_start_on": dt.date(2026, 12, 1),
+    "planned_end_on": dt.date(2026, 12, 5),
 }
 
 

@@ -43,7 +43,9 @@ from facilities.tickets.choices import (
     Status,
     WorkClass,
 )
+from facilities.tickets.money_schemas import ContractorIn
 from facilities.tickets.schemas import CommentIn, TicketIn, TransitionIn
+from facilities.tickets.services import contractors
 from facilities.tickets.tables import RepairTicket, SlaPolicy
 from tests.kit.assets import make_asset, make_component
 from tests.kit.personas import PASSWORD
@@ -466,6 +468,7 @@ async def test_every_field_change_is_audited_with_before_and_after(personas, now
     asset = await make_asset()
     component = await make_component(asset, "桥面木板")
     ticket = await make_ticket(alice, asset)
+    firm = await contractors.create_contractor(alice, ContractorIn(name="衡阳路桥"), now)
     changes = {
         "component_id": component.id,
         "title": "更换桥面木板",
@@ -475,6 +478,7 @@ async def test_every_field_change_is_audited_with_before_and_after(personas, now
         "priority": Priority.P1,
         "assignee_id": carol.id,
         "assignee_team": "养护一队",
+        "contractor_id": firm.id,  # the register's name is copied to "contractor"
         "contractor": "衡阳路桥",
         "contractor_contact": "0734-1234567",
         "scope": "更换木板并涂防腐漆",

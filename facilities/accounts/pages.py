@@ -1,5 +1,5 @@
-"""Login, logout, password change, and the admin pages for users and API tokens (HTML pages
-only: accounts have no JSON API of their own)."""
+"""Login, logout, password change, and the admin pages for users and API tokens (HTML pages;
+the same services answer JSON in :mod:`facilities.accounts.api`)."""
 
 from __future__ import annotations
 

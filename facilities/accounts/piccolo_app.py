@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from facilities.accounts.tables import (
     ApiToken,
     RateLimitBucket,
+    SavedFilter,
     Session,
     StaffUser,
     SubmissionRecord,
@@ -15,7 +16,7 @@ from facilities.accounts.tables import (
 APP_CONFIG = AppConfig(
     app_name="accounts",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StaffUser, Session, ApiToken, RateLimitBucket, SubmissionRecord],
+    table_classes=[StaffUser, Session, ApiToken, RateLimitBucket, SubmissionRecord, SavedFilter],
     migration_dependencies=[],
     commands=[],
 )

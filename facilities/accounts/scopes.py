@@ -67,6 +67,9 @@ DOMAIN_OF_SEGMENT: dict[str, ScopeDomain] = {
     "assets": ScopeDomain.ASSETS,
     "components": ScopeDomain.ASSETS,
     "tickets": ScopeDomain.TICKETS,
+    "contractors": ScopeDomain.TICKETS,
+    "budgets": ScopeDomain.TICKETS,
+    "costs": ScopeDomain.TICKETS,
     "inspections": ScopeDomain.INSPECTIONS,
     "schedules": ScopeDomain.INSPECTIONS,
     "findings": ScopeDomain.INSPECTIONS,
@@ -78,11 +81,19 @@ DOMAIN_OF_SEGMENT: dict[str, ScopeDomain] = {
     "admin": ScopeDomain.ADMIN,
     "users": ScopeDomain.ADMIN,
     "tokens": ScopeDomain.ADMIN,
-    "teams": ScopeDomain.ADMIN,
+    "teams": ScopeDomain.INSPECTIONS,
     "jobs": ScopeDomain.ADMIN,
-    "sla": ScopeDomain.ADMIN,
+    "sla": ScopeDomain.TICKETS,
     "audit": ScopeDomain.ADMIN,
+    # two segments where the first names no domain of its own: the dashboards' numbers belong
+    # to the domain they count (``/api/v1/kpis/tickets`` -> tickets)
+    "kpis/tickets": ScopeDomain.TICKETS,
+    "kpis/inspections": ScopeDomain.INSPECTIONS,
 }
+
+#: API resources any valid token may call whatever its scopes: ``/api/v1/me``, the caller's own
+#: account and the scopes it holds (so a client can check who it is before anything else).
+UNSCOPED_SEGMENTS = frozenset({"me"})
 
 API_PREFIX = "/api/v1/"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,7 +102,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def domain_of_path(path: str) -> ScopeDomain | None:
     """The domain a request path belongs to, or None when the map names none."""
     rest = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path.lstrip("/")
-    return DOMAIN_OF_SEGMENT.get(rest.split("/", 1)[0])
+    parts = rest.split("/", 2)
+    return DOMAIN_OF_SEGMENT.get("/".join(parts[:2])) or DOMAIN_OF_SEGMENT.get(parts[0])
 
 
 def access_of_method(method: str) -> Access:
@@ -136,6 +148,10 @@ def missing_scope(
     lacks (``tickets:write``), or "" for an API or staff route (``scoped_route``) whose path
     belongs to no domain, which no token may call. Public routes need no scope."""
     if not (scoped_route or path.startswith("/api/")):
+        return None
+    if path.startswith(API_PREFIX) and path[len(API_PREFIX) :].split("/", 1)[0] in (
+        UNSCOPED_SEGMENTS
+    ):
         return None
     domain = domain_of_path(path)
     if domain is None:

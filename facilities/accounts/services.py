@@ -24,9 +24,10 @@ from facilities.accounts.permissions import Actor, require
 from facilities.accounts.schemas import PasswordChange, TokenCreate, UserCreate, UserUpdate
 from facilities.accounts.tables import ApiToken, RateLimitBucket, Session, StaffUser
 from facilities.audit import services as audit
-from facilities.errors import Conflict, NotFound, ValidationFailed
+from facilities.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from facilities.i18n import gettext as _
-from facilities.notifications import services as notifications
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.preferences import StaffRecipient, deliver_to_staff
 from facilities.records import valid_id
 
 SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)
@@ -222,11 +223,11 @@ async def change_password(
         await others
         await audit.record(actor, "user.password_changed", "user", user.id, now)
         if user.email:
-            await notifications.enqueue(
-                to=user.email,
+            await deliver_to_staff(
+                StaffRecipient(user.email, user.language, user.id),
+                StaffEvent.PASSWORD_CHANGED,
                 template="password_changed",
                 context={"display_name": user.display_name, "at": now},
-                language=user.language,
                 dedupe_key=f"password_changed:{user.id}:{now.isoformat()}",
                 now=now,
             )
@@ -322,10 +323,15 @@ async def purge_expired(now: dt.datetime) -> int:
 # --- API tokens ----------------------------------------------------------------------------
 
 
-async def list_api_tokens(actor: Actor, now: dt.datetime) -> list[dict[str, Any]]:
-    """Every token, newest first, with its scopes in words and whether it has expired."""
-    require(actor, Perm.TOKENS_MANAGE)
-    rows = await ApiToken.select(
+async def list_api_tokens(
+    actor: Actor, now: dt.datetime, *, own: bool = False, token_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every token, newest first, with its scopes in words and whether it has expired. With
+    ``own`` (what a member of staff without tokens.manage may ask the API for) only the tokens
+    acting as the actor; with ``token_id`` only that one. Never a hash."""
+    if not own:
+        require(actor, Perm.TOKENS_MANAGE)
+    query = ApiToken.select(
         ApiToken.id,
         ApiToken.name,
         ApiToken.prefix,
@@ -334,8 +340,14 @@ async def list_api_tokens(actor: Actor, now: dt.datetime) -> list[dict[str, Any]
         ApiToken.revoked_at,
         ApiToken.scopes,
         ApiToken.expires_at,
+        ApiToken.user.as_alias("user_id"),
         ApiToken.user.username.as_alias("username"),
     ).order_by(ApiToken.created_at, ascending=False)
+    if own:
+        query = query.where(ApiToken.user == (actor.id or 0))
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    rows = await query.order_by(ApiToken.id, ascending=False)
     for row in rows:
         row["scope_labels"] = token_scopes.labelled(row["scopes"].split())
         row["is_expired"] = row["expires_at"] is not None and row["expires_at"] <= now
@@ -345,7 +357,19 @@ async def list_api_tokens(actor: Actor, now: dt.datetime) -> list[dict[str, Any]
 async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) -> str:
     """Create a token acting as ``data.user_id`` with ``data.scopes``, expiring
     ``data.expires_in_days`` from ``now``; the clear value is returned once, never stored."""
+    token, _token_id = await issue_api_token(actor, data, now)
+    return token
+
+
+async def issue_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) -> tuple[str, int]:
+    """:func:`create_api_token`, also giving the new row's id (the API answers with it).
+
+    An API token cannot make tokens (403): what a token could mint would have to be checked
+    against its own scopes, owner and expiry, and a leaked token could otherwise renew itself
+    for ever; tokens are issued by an administrator in a browser session (or the CLI)."""
     require(actor, Perm.TOKENS_MANAGE)
+    if actor.via == "token":
+        raise PermissionDenied(_("An API token cannot create API tokens."))
     owner = await find_user(data.user_id)
     if owner is None or not owner.is_active:
         raise ValidationFailed({"user_id": _("Choose an active user.")})
@@ -379,14 +403,22 @@ async def create_api_token(actor: Actor, data: TokenCreate, now: dt.datetime) ->
                 "expires_at": row.expires_at.isoformat(),
             },
         )
-    return token
+    return token, int(row.id)
 
 
-async def revoke_api_token(actor: Actor, token_id: int, now: dt.datetime) -> None:
+async def revoke_api_token(
+    actor: Actor, token_id: int, now: dt.datetime, in_use: str | None = None
+) -> None:
+    """Revoke a token. ``in_use``: the clear token the request itself came with; revoking that
+    one is refused (409), so a client cannot cut the branch it sits on by mistake."""
     require(actor, Perm.TOKENS_MANAGE)
     async with db.transaction():
         if not valid_id(token_id):
             raise NotFound(_("No such token."))
+        if in_use is not None and await ApiToken.exists().where(
+            (ApiToken.id == token_id) & (ApiToken.token_hash == digest(in_use))
+        ):
+            raise Conflict(_("This request uses that token; revoke it with another credential."))
         revoked = (
             await ApiToken.update({ApiToken.revoked_at: now})
             .where((ApiToken.id == token_id) & ApiToken.revoked_at.is_null())
@@ -537,12 +569,17 @@ async def _give_back_place(place: str, now: dt.datetime) -> None:
     )
 
 
-async def supervisor_addresses() -> list[tuple[str, str]]:
-    """(e-mail, language) of every active supervisor and administrator with an address: the
-    people told about P0 tickets, SLA breaches, escalations and promises at risk."""
-    rows = await StaffUser.select(StaffUser.email, StaffUser.language).where(
+async def supervisor_recipients() -> list[StaffRecipient]:
+    """Every active supervisor and administrator with an address: the people told about P0
+    tickets, SLA breaches, escalations and promises at risk (each as they chose to be)."""
+    rows = await StaffUser.select(StaffUser.id, StaffUser.email, StaffUser.language).where(
         StaffUser.role.is_in([Role.SUPERVISOR, Role.ADMIN])
         & (StaffUser.is_active == True)  # noqa: E712
         & (StaffUser.email != "")
     )
-    return [(r["email"], r["language"]) for r in rows]
+    return [StaffRecipient(r["email"], r["language"], r["id"]) for r in rows]
+
+
+async def supervisor_addresses() -> list[tuple[str, str]]:
+    """(e-mail, language) of :func:`supervisor_recipients`."""
+    return [(r.email, r.language) for r in await supervisor_recipients()]

@@ -185,6 +185,7 @@ class _Answer:
         self.starts_session = False
         self.body = bytearray()
         self.body_length = 0
+        self.no_store = False
 
     def see(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -196,10 +197,18 @@ class _Answer:
                     self.headers.append((name, value))
                 if name == "set-cookie" and value.startswith(f"{SESSION_COOKIE}="):
                     self.starts_session = True
+                if name == "cache-control" and "no-store" in value.lower():
+                    # a secret shown once (a new API token): never written down for a replay;
+                    # a repeat is told it was already done (see _replay)
+                    self.no_store = True
         elif message["type"] == "http.response.body":
             chunk = message.get("body", b"")
             self.body_length += len(chunk)
-            if self.status < 300 and len(self.body) + len(chunk) <= MAX_KEPT_BODY:
+            if (
+                self.status < 300
+                and not self.no_store
+                and len(self.body) + len(chunk) <= MAX_KEPT_BODY
+            ):
                 self.body.extend(chunk)
 
     @property

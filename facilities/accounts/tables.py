@@ -1,5 +1,5 @@
-"""Accounts tables: staff users, their sessions, API tokens, shared rate-limit counters and the
-answers of once-only writes."""
+"""Accounts tables: staff users, their sessions, API tokens, shared rate-limit counters, the
+answers of once-only writes and the filters people save on lists."""
 
 from __future__ import annotations
 
@@ -100,3 +100,19 @@ class SubmissionRecord(Table, tablename="submission_record"):
     headers = Text(default="[]")
     body = Bytea(default=b"")
     body_length = Integer(default=0)
+
+
+class SavedFilter(Table, tablename="saved_filter"):
+    """A list's filters saved under a name (``accounts.saved_filters``): ``list_key`` names the
+    list (``tickets``, ``inspections``, ...), ``query`` is its query string as the list's filter
+    schema normalised it (only known parameters, checked), so following it never fails. A
+    shared one (supervisors and admins share) shows on that list for everyone. A person's
+    names are unique per list (a unique index over user, list_key, name)."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade)
+    list_key = Varchar(length=32, required=True)
+    name = Varchar(length=80, required=True)
+    query = Text(default="")
+    is_shared = Boolean(default=False)
+    created_at = Timestamptz()

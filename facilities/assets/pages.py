@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream, Template
 
+from facilities.accounts import saved_filters
 from facilities.accounts.choices import Perm
 from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import Actor, can, require
@@ -83,6 +84,7 @@ class AssetController(Controller):
             sites=await assets.list_sites(actor),
             query=request.url.query,
             default_per_page=AssetFilters().per_page,
+            saved_filters=await saved_filters.on_list(actor, "assets"),
         )
 
     @get("/export.csv")

@@ -12,6 +12,7 @@ from facilities.audit.display import (
     listing,
     number,
     record,
+    user,
     yes_no,
 )
 from facilities.i18n import N_
@@ -62,3 +63,30 @@ describe(
 )
 describe("inspection.report_failed", {"error": Field(N_("What went wrong"))})
 describe("schedule", SCHEDULE_AUDIT_FIELDS)
+#: The policy data edited through the API (``services.policy_editing``).
+describe(
+    "team",
+    {
+        "name": Field(N_("Name")),
+        "email": Field(N_("E-mail")),
+        "lead": Field(N_("Team lead"), user),
+    },
+)
+describe(
+    "checklist",
+    {
+        "code": Field(N_("Code")),
+        "name_zh": Field(N_("Name (Chinese)")),
+        "name_en": Field(N_("Name (English)")),
+        "items": Field(N_("Checklist items"), number),
+    },
+)
+describe(
+    "rule",
+    {
+        "enabled": Field(N_("Enabled"), yes_no),
+        "basis": Field(N_("Basis")),
+        "description": Field(N_("Description")),
+        "version": Field(N_("Version"), number),
+    },
+)

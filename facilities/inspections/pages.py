@@ -19,6 +19,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.response import File, Response, Template
 
+from facilities.accounts import saved_filters
 from facilities.accounts.choices import Perm
 from facilities.accounts.guards import require_actor
 from facilities.accounts.permissions import SYSTEM, can, require
@@ -99,6 +100,7 @@ class InspectionController(Controller):
             asset_options=await asset_options(actor),
             can_plan=can(actor, Perm.INSPECTIONS_PLAN),
             query=request.url.query,
+            saved_filters=await saved_filters.on_list(actor, "inspections"),
         )
 
     @get("/export.xlsx", guards=[staff_guard])

@@ -43,6 +43,14 @@ def use_renderer(render: EmailRenderer) -> None:
     _render_email = render
 
 
+def render(template: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:
+    """``templates/emails/<template>.*`` in ``language``: (subject, text, html)."""
+    if _render_email is None:
+        raise RuntimeError("no e-mail renderer: call notifications.services.use_renderer first")
+    with use_locale(language):
+        return _render_email(template, context)
+
+
 async def enqueue(
     *,
     to: str,
@@ -57,10 +65,7 @@ async def enqueue(
 
     Returns the new row's id, or None when a message with this ``dedupe_key`` already exists.
     """
-    if _render_email is None:
-        raise RuntimeError("no e-mail renderer: call notifications.services.use_renderer first")
-    with use_locale(language):
-        subject, text, html = _render_email(template, context)
+    subject, text, html = render(template, context, language)
     rows = (
         await Notification.insert(
             Notification(

@@ -58,6 +58,7 @@ def ticket_out(view: tickets.TicketView) -> TicketOut:
         is_overdue=view.is_overdue,
         assignee_id=t.assignee,
         assignee_team=t.assignee_team,
+        contractor_id=t.contractor_id,
         contractor=t.contractor,
         contractor_contact=t.contractor_contact,
         scope=t.scope,

@@ -301,3 +301,19 @@ set_labels(
         Action.CANCEL: NC_("ticket action", "Cancel"),
     },
 )
+
+
+class CostKind(LabelledChoice):
+    """A cost line on a ticket: hours of someone's labour, or a quantity of material."""
+
+    LABOUR = "labour"
+    MATERIAL = "material"
+
+
+set_labels(
+    CostKind,
+    {
+        CostKind.LABOUR: NC_("cost kind", "Labour"),
+        CostKind.MATERIAL: NC_("cost kind", "Materials"),
+    },
+)

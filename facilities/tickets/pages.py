@@ -1,10 +1,9 @@
-"""Repair ticket pages for staff: the list, board, calendar, dashboard, SLA policy, and one
+"""Repair ticket pages for staff: the list, dashboard, SLA policy, and one
 ticket's form, actions, comments and files. The JSON API is in :mod:`facilities.tickets.api`.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Any
 
@@ -12,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import File, Stream, Template
 
+from facilities.accounts import saved_filters
 from facilities.accounts import services as accounts
 from facilities.accounts.choices import Perm
 from facilities.accounts.guards import require_actor
@@ -20,15 +20,16 @@ from facilities.assets import services as assets
 from facilities.errors import Conflict, InvalidTransition, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.lib.forms import parse_fields
+from facilities.tickets import bulk_pages
 from facilities.tickets import services as tickets
 from facilities.tickets.choices import (
-    BOARD_COLUMNS,
     CLOSING_REASONS_FROM,
     PhotoTag,
     Priority,
     Status,
 )
 from facilities.tickets.export import csv_lines, xlsx_bytes
+from facilities.tickets.money_context import contractor_form_context, money_context
 from facilities.tickets.schemas import (
     AttachmentMeta,
     CommentIn,
@@ -42,9 +43,6 @@ from facilities.web.forms import form_values, parse_form, submit
 from facilities.web.params import IdParam
 from facilities.web.responses import attachment, media_file, redirect, render
 from facilities.web.spreadsheets import workbook_response
-
-#: The calendar's range: the weeks shown around a month must stay within what dates can hold.
-MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def _filters(request: Request[Any, Any, Any], **overrides: Any) -> TicketFilters:
@@ -78,7 +76,47 @@ async def _form_context(actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
         "asset_options": await _asset_options(actor),
         "staff_options": await accounts.staff_options(able_to=Perm.TICKETS_WORK),
         "components": components,
+        **await contractor_form_context(form),
     }
+
+
+async def show_page(
+    request: Request[Any, Any, Any], ticket_id: int, status_code: int = 200, **extra: Any
+) -> Template:
+    """One ticket's page; a form on it that is refused re-renders it with ``errors`` (the
+    ticket's own forms here, its cost lines and work order in :mod:`.money_pages`)."""
+    actor = require_actor(request)
+    now = now_of(request)
+    view = await tickets.get_ticket(
+        actor,
+        ticket_id,
+        now,
+        separate_acceptance=request.app.state.settings.separate_acceptance,
+    )
+    extra.setdefault("errors", {})
+    extra.setdefault("action_error", "")
+    extra.setdefault("money_error", "")
+    can_edit = can(actor, Perm.TICKETS_EDIT) and view.ticket.status not in {
+        Status.CLOSED,
+        Status.REJECTED,
+        Status.DUPLICATE,
+        Status.CANCELLED,
+    }
+    return render(
+        request,
+        "tickets/show.html",
+        status_code=status_code,
+        view=view,
+        t=view.ticket,
+        timeline=await tickets.timeline(actor, ticket_id),
+        attachments=await tickets.list_attachments(actor, ticket_id),
+        closing_reasons=sorted(CLOSING_REASONS_FROM.get(Status(view.ticket.status), [])),
+        can_edit=can_edit,
+        can_work=can(actor, Perm.TICKETS_WORK),
+        now=now,
+        **await money_context(actor, view.ticket),
+        **extra,
+    )
 
 
 def _query_without(request: Request[Any, Any, Any], *names: str) -> str:
@@ -128,6 +166,8 @@ class TicketController(Controller):
             staff_options=await accounts.staff_options(),
             query=_query_without(request, "after"),
             can_create=can(actor, Perm.TICKETS_CREATE),
+            saved_filters=await saved_filters.on_list(actor, "mine" if mine else "tickets"),
+            **await bulk_pages.list_choices(actor),
         )
 
     @get("/export.csv")
@@ -151,86 +191,6 @@ class TicketController(Controller):
         zone = request.app.state.settings.zone
         data = await xlsx_bytes(tickets.iter_tickets(actor, filters, now), zone)
         return workbook_response(request, data, "tickets", now)
-
-    @get("/board")
-    async def board(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
-        actor = require_actor(request)
-        base = _filters(request, sort="priority", per_page=50)
-        columns = []
-        for status in BOARD_COLUMNS:
-            page = await tickets.list_tickets(
-                actor, msgspec.structs.replace(base, status=status.value, after=""), now
-            )
-            columns.append((status, page))
-        return render(
-            request,
-            "tickets/board.html",
-            columns=columns,
-            filters=base,
-            sites=await assets.list_sites(actor),
-        )
-
-    @get("/calendar")
-    async def calendar_view(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
-        actor = require_actor(request)
-        zone = request.app.state.settings.zone
-        today = now.astimezone(zone).date()
-        month_text = request.query_params.get("month", "")
-        week_text = request.query_params.get("week", "")
-        try:
-            if week_text:  # ISO week, e.g. 2026-W49
-                year, _sep, number = week_text.partition("-W")
-                monday = dt.date.fromisocalendar(int(year), int(number), 1)
-                if not MIN_YEAR <= monday.year <= MAX_YEAR:
-                    raise ValueError(week_text)
-                weeks = [[monday + dt.timedelta(days=i) for i in range(7)]]
-                first = monday
-            else:
-                first = (
-                    dt.date.fromisoformat(month_text + "-01")
-                    if month_text
-                    else today.replace(day=1)
-                )
-                if len(month_text) not in (0, 7) or not MIN_YEAR <= first.year <= MAX_YEAR:
-                    raise ValueError(month_text)
-                weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(
-                    first.year, first.month
-                )
-        except ValueError:
-            raise ValidationFailed(
-                {
-                    "week" if week_text else "month": _(
-                        "Give the month as YYYY-MM or the week as YYYY-Www."
-                    )
-                }
-            ) from None
-        planned = await tickets.planned_between(actor, weeks[0][0], weeks[-1][-1])
-        by_day: dict[dt.date, list[Any]] = {}
-        for row in planned:
-            start = row["planned_start_on"]
-            end = row["planned_end_on"] or start
-            day = max(start, weeks[0][0])
-            while day <= min(end, weeks[-1][-1]):
-                by_day.setdefault(day, []).append(row)
-                day += dt.timedelta(days=1)
-        if week_text:
-            previous, following = first - dt.timedelta(days=7), first + dt.timedelta(days=7)
-        else:
-            previous = (first - dt.timedelta(days=1)).replace(day=1)
-            following = (first + dt.timedelta(days=32)).replace(day=1)
-        this_week = today.isocalendar()
-        return render(
-            request,
-            "tickets/calendar.html",
-            weeks=weeks,
-            first=first,
-            today=today,
-            by_day=by_day,
-            previous=previous,
-            following=following,
-            week_mode=bool(week_text),
-            this_week=f"{this_week.year}-W{this_week.week:02d}",
-        )
 
     @get("/dashboard")
     async def dashboard(self, request: Request[Any, Any, Any], now: dt.datetime) -> Template:
@@ -309,32 +269,7 @@ class TicketController(Controller):
     async def _show(
         self, request: Request[Any, Any, Any], ticket_id: int, status_code: int = 200, **extra: Any
     ) -> Template:
-        actor = require_actor(request)
-        now = now_of(request)
-        view = await tickets.get_ticket(
-            actor,
-            ticket_id,
-            now,
-            separate_acceptance=request.app.state.settings.separate_acceptance,
-        )
-        extra.setdefault("errors", {})
-        extra.setdefault("action_error", "")
-        return render(
-            request,
-            "tickets/show.html",
-            status_code=status_code,
-            view=view,
-            t=view.ticket,
-            timeline=await tickets.timeline(actor, ticket_id),
-            attachments=await tickets.list_attachments(actor, ticket_id),
-            closing_reasons=sorted(CLOSING_REASONS_FROM.get(Status(view.ticket.status), [])),
-            can_edit=can(actor, Perm.TICKETS_EDIT)
-            and view.ticket.status
-            not in {Status.CLOSED, Status.REJECTED, Status.DUPLICATE, Status.CANCELLED},
-            can_work=can(actor, Perm.TICKETS_WORK),
-            now=now,
-            **extra,
-        )
+        return await show_page(request, ticket_id, status_code, **extra)
 
     @get("/{ticket_id:int}/edit")
     async def edit(

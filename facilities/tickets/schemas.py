@@ -37,6 +37,7 @@ class TicketIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority = Priority.P2
     assignee_id: Id | None = None
     assignee_team: ShortText = ""
+    contractor_id: Id | None = None
     contractor: ShortText = ""
     contractor_contact: ShortText = ""
     scope: LongText = ""
@@ -56,6 +57,17 @@ class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     note: Note = ""
     closing_reason: ClosingReason | None = None
     duplicate_of: Id | None = None
+    planned_start_on: dt.date | None = None
+
+
+class BoardMoveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A card dropped on another column of the board: the transition leading there is worked
+    out from the ticket's status (``services.board.move_action``), with what it may need."""
+
+    ticket_id: Id
+    to: Status
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    note: Note = ""
     planned_start_on: dt.date | None = None
 
 
@@ -99,6 +111,7 @@ class TicketOut(msgspec.Struct, kw_only=True):
     is_overdue: bool
     assignee_id: int | None
     assignee_team: str
+    contractor_id: int | None
     contractor: str
     contractor_contact: str
     scope: str

@@ -314,6 +314,30 @@ COVERED: dict[tuple[str, str], Field] = {
         json=("/open311/v2/requests/{rejected}.json",),
     ),
     ("report_photo", "filename"): Field(staff=("/triage/{report}",)),
+    # the contractor register, cost lines and budgets (issue 19, money and contractors)
+    ("contractor", "name"): Field(
+        staff=("/contractors", "/contractors/{contractor}"),
+        json=("/api/v1/contractors/{contractor}",),
+    ),
+    ("contractor", "contact_person"): Field(
+        staff=("/contractors", "/contractors/{contractor}"),
+        json=("/api/v1/contractors/{contractor}",),
+    ),
+    ("contractor", "email"): Field(
+        staff=("/contractors/{contractor}",), json=("/api/v1/contractors/{contractor}",)
+    ),
+    ("contractor", "scope"): Field(
+        staff=("/contractors/{contractor}",), json=("/api/v1/contractors/{contractor}",)
+    ),
+    ("ticket_cost_line", "description"): Field(
+        staff=("/tickets/{ticket}",), json=("/api/v1/tickets/{ticket}/cost-lines",)
+    ),
+    ("ticket_cost_line", "worker"): Field(
+        staff=("/tickets/{ticket}",), json=("/api/v1/tickets/{ticket}/cost-lines",)
+    ),
+    ("site_budget", "note"): Field(
+        staff=("/tickets/budgets/{site}/2026",), json=("/api/v1/budgets",)
+    ),
 }
 
 
@@ -321,6 +345,7 @@ EMAIL_COLUMNS = {
     ("staff_user", "email"),
     ("repair_ticket", "reporter_email"),
     ("service_request", "contact_email"),
+    ("contractor", "email"),
 }
 
 
@@ -351,6 +376,9 @@ PATH_VALUES: dict[str, str] = {
     "report_id": "{report}",
     "user_id": "{mallory}",
     "schedule_id": "{schedule}",
+    "team_id": "{team}",
+    "contractor_id": "{contractor}",
+    "year": "2026",
 }
 
 
@@ -471,6 +499,8 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
         ),
         at,
     )
+    money = await _money_story(mallory, ticket.id, site.id, at)
+    ticket = await tickets.find_ticket(ticket.id) or ticket  # its lines moved its version
     current = await tickets.transition(
         mallory, ticket.id, TransitionIn(action=Action.TRIAGE, version=ticket.version), at
     )
@@ -694,5 +724,45 @@ async def build_hostile_story(media_root: Path) -> HostileStory:
         "token": submitted.token,
         "rejected": rejected.report.id,
         "rejected_token": rejected.token,
+        **money,
     }
     return HostileStory(ids=ids, admin=admin)
+
+
+async def _money_story(
+    actor: Actor, ticket_id: int, site_id: int, at: dt.datetime
+) -> dict[str, Any]:
+    """A register entry, a cost line on the ticket and a site budget, each text hostile."""
+    from decimal import Decimal
+
+    from facilities.tickets.choices import CostKind
+    from facilities.tickets.money_schemas import BudgetIn, ContractorIn, CostLineIn
+    from facilities.tickets.services import budget, contractors, costs
+
+    v = value_of
+    firm = await contractors.create_contractor(
+        actor,
+        ContractorIn(
+            name=v("contractor", "name"),
+            contact_person=v("contractor", "contact_person"),
+            email=v("contractor", "email"),
+            scope=v("contractor", "scope"),
+        ),
+        at,
+    )
+    await costs.add_line(
+        actor,
+        ticket_id,
+        CostLineIn(
+            kind=CostKind.LABOUR,
+            description=v("ticket_cost_line", "description"),
+            worker=v("ticket_cost_line", "worker"),
+            hours=Decimal("1"),
+            hourly_rate=Decimal("80"),
+        ),
+        at,
+    )
+    await budget.set_budget(
+        actor, site_id, 2026, BudgetIn(amount=Decimal("1000"), note=v("site_budget", "note")), at
+    )
+    return {"contractor": firm.id}

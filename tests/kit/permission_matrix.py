@@ -8,13 +8,28 @@ test_permission_matrix.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from facilities.accounts.tables import SavedFilter
 from facilities.closures.tables import Closure
 from facilities.inspections.tables import Inspection
 from facilities.tickets.tables import RepairTicket
+from tests.kit import admin_api_world as admin_api
 from tests.kit.import_bodies import import_check, import_confirm
+from tests.kit.money import (
+    budget_body,
+    contracted_ticket,
+    contractor_api_new,
+    contractor_edit,
+    contractor_new,
+    fresh_line,
+    line_body,
+)
 from tests.kit.permission_world import (
     SLA_FORM,
+    Body,
     Rule,
+    World,
     asset_api_form,
     asset_form,
     asset_update,
@@ -53,6 +68,7 @@ from tests.kit.permission_world import (
     record_form,
     schedule_edit,
     schedule_new,
+    scheduled_ticket,
     site_api_form,
     site_form,
     site_update,
@@ -71,6 +87,54 @@ from tests.kit.permission_world import (
     verified_closure,
     versioned,
 )
+
+
+def board_move(to: str) -> Body:
+    """A card of the fresh ticket moved to the column ``to`` (tickets/board_pages.py)."""
+    version = versioned(RepairTicket, to=to)
+
+    async def body(world: World, who: str) -> dict[str, Any]:
+        return {"ticket_id": world["fresh"], **await version(world, who)}
+
+    return body
+
+
+async def bulk_preview(world: World, who: str) -> dict[str, Any]:
+    """The world's ticket selected on the list, to be set to P0 (tickets/bulk_pages.py)."""
+    return {"ticket": str(world.ticket), "action": "priority", "priority": "P0"}
+
+
+async def bulk_confirm(world: World, who: str) -> dict[str, Any]:
+    """The preview's confirm form: the world's ticket at its version now, given a priority it
+    does not have."""
+    row = await RepairTicket.select(RepairTicket.version, RepairTicket.priority).where(
+        RepairTicket.id == world.ticket
+    )
+    priority = "P3" if row[0]["priority"] == "P0" else "P0"
+    item = f"{world.ticket}:{row[0]['version']}"
+    return {"item": item, "action": "priority", "priority": priority}
+
+
+async def saved_filter_form(world: World, who: str) -> dict[str, Any]:
+    return {"list": "tickets", "name": f"矩阵筛选-{who}", "query": "priority=P1&bogus=1"}
+
+
+async def shared_filter(world: World) -> int:
+    """A filter alice shares: she (its owner) and the admin may delete it, nobody else."""
+    from facilities.accounts import saved_filters
+    from facilities.tickets.schemas import TicketFilters
+
+    saved = await saved_filters.save_filter(
+        world.actors["alice"],
+        "tickets",
+        TicketFilters,
+        f"矩阵共享-{await SavedFilter.count()}",
+        "priority=P0",
+        world.now,
+        shared=True,
+    )
+    return int(saved.id)
+
 
 # Who may use a route, by persona: admin, alice (supervisor), bob (inspector), carol (crew),
 # dave (viewer). The grants behind each set are in facilities/accounts/choices.py.
@@ -153,8 +217,58 @@ MATRIX: dict[str, Rule] = {
         ADMINS, at("/admin/tokens/{token}/revoke"), fixed({}), 303
     ),
     "GET /jobs": Rule(JOB_VIEWERS, at("/jobs")),
+    # the users, tokens, SLA, policy-data and jobs API (tests/kit/admin_api_world.py)
+    "GET /api/v1/me": Rule(STAFF, at("/api/v1/me")),
+    "GET /api/v1/users": Rule(ADMINS, at("/api/v1/users")),
+    "POST /api/v1/users": Rule(ADMINS, at("/api/v1/users"), admin_api.api_user_new, 201),
+    "GET /api/v1/users/{user_id:int}": Rule(ADMINS, at("/api/v1/users/{user}")),
+    "PUT /api/v1/users/{user_id:int}": Rule(
+        ADMINS, at("/api/v1/users/{user}"), admin_api.api_user_update
+    ),
+    "POST /api/v1/users/{user_id:int}/deactivate": Rule(
+        ADMINS,
+        at("/api/v1/users/{fresh}/deactivate"),
+        fixed({"version": 1}),
+        fresh=admin_api.fresh_user,
+    ),
+    "GET /api/v1/tokens": Rule(STAFF, at("/api/v1/tokens")),
+    "POST /api/v1/tokens": Rule(ADMINS, at("/api/v1/tokens"), admin_api.api_token_new, 201),
+    "POST /api/v1/tokens/{token_id:int}/revoke": Rule(
+        ADMINS, at("/api/v1/tokens/{fresh}/revoke"), fixed({}), fresh=admin_api.fresh_token
+    ),
+    "GET /api/v1/sla": Rule(STAFF, at("/api/v1/sla")),
+    "PUT /api/v1/sla": Rule(ADMINS, at("/api/v1/sla"), admin_api.sla_policy),
+    "GET /api/v1/teams": Rule(STAFF, at("/api/v1/teams")),
+    "POST /api/v1/teams": Rule(EDITORS, at("/api/v1/teams"), admin_api.team_new, 201),
+    "GET /api/v1/teams/{team_id:int}": Rule(STAFF, at("/api/v1/teams/{matrix_team}")),
+    "PUT /api/v1/teams/{team_id:int}": Rule(
+        EDITORS, at("/api/v1/teams/{matrix_team}"), admin_api.team_update
+    ),
+    "GET /api/v1/checklists": Rule(STAFF, at("/api/v1/checklists")),
+    "POST /api/v1/checklists": Rule(
+        EDITORS, at("/api/v1/checklists"), admin_api.checklist_new, 201
+    ),
+    "GET /api/v1/checklists/{checklist_id:int}": Rule(STAFF, at("/api/v1/checklists/{checklist}")),
+    "PUT /api/v1/checklists/{checklist_id:int}": Rule(
+        EDITORS, at("/api/v1/checklists/{checklist}"), admin_api.checklist_update
+    ),
+    "GET /api/v1/rules": Rule(STAFF, at("/api/v1/rules")),
+    "GET /api/v1/rules/{rule_id:int}": Rule(STAFF, at("/api/v1/rules/{rule}")),
+    "PUT /api/v1/rules/{rule_id:int}": Rule(
+        EDITORS, at("/api/v1/rules/{rule}"), admin_api.rule_update
+    ),
+    "GET /api/v1/jobs": Rule(JOB_VIEWERS, at("/api/v1/jobs")),
+    "GET /api/v1/jobs/runs": Rule(JOB_VIEWERS, at("/api/v1/jobs/runs")),
+    # a run writes the scheduler's own history (job_run), which the state check leaves aside
+    "POST /api/v1/jobs/{job_id:str}/run": Rule(
+        ADMINS, at("/api/v1/jobs/purge_expired/run"), fixed({}), writes=False
+    ),
     "GET /account/password": Rule(STAFF, at("/account/password")),
     "POST /account/password": Rule(STAFF, at("/account/password"), password_form, 303),
+    "GET /account/notifications": Rule(STAFF, at("/account/notifications")),
+    "POST /account/notifications": Rule(
+        STAFF, at("/account/notifications"), fixed({"ticket_assigned": "digest"}), 303
+    ),
     # repair tickets: everyone reads; the field roles open and work them; supervisors edit;
     # "start" is for workers (admin, supervisor, crew); the SLA policy is the admin's
     "GET /tickets": Rule(STAFF, at("/tickets")),
@@ -164,7 +278,23 @@ MATRIX: dict[str, Rule] = {
     "GET /tickets/export.csv": Rule(STAFF, at("/tickets/export.csv")),
     "GET /tickets/export.xlsx": Rule(STAFF, at("/tickets/export.xlsx")),
     "GET /tickets/board": Rule(STAFF, at("/tickets/board")),
-    "GET /tickets/calendar": Rule(STAFF, at("/tickets/calendar")),
+    "POST /tickets/board/move": Rule(
+        WORKERS,
+        at("/tickets/board/move"),
+        form(board_move("in_progress")),
+        303,
+        fresh=triaged_ticket,
+    ),
+    "GET /tickets/calendar": Rule(STAFF, at("/tickets/calendar"), ok=301),  # now /calendar
+    # the staff work calendar (facilities/homes/calendar_pages.py): everyone reads; a drag
+    # reschedules through the ticket edit service, so only ticket editors move bars
+    "GET /calendar": Rule(STAFF, at("/calendar")),
+    "POST /calendar/tickets/{ticket_id:int}/reschedule": Rule(
+        EDITORS,
+        at("/calendar/tickets/{fresh}/reschedule"),
+        form(versioned(RepairTicket, planned_start_on="2026-12-21")),
+        fresh=scheduled_ticket,
+    ),
     "GET /tickets/dashboard": Rule(STAFF, at("/tickets/dashboard")),
     "GET /tickets/sla": Rule(STAFF, at("/tickets/sla")),
     "POST /tickets/sla": Rule(ADMINS, at("/tickets/sla"), fixed(SLA_FORM), 303),
@@ -195,6 +325,76 @@ MATRIX: dict[str, Rule] = {
     "GET /tickets/attachments/{attachment_id:int}/thumbnail": Rule(
         STAFF, at("/tickets/attachments/{attachment}/thumbnail")
     ),
+    # bulk changes from the list (supervisors edit tickets): a preview, then the confirm
+    "POST /tickets/bulk/preview": Rule(
+        EDITORS, at("/tickets/bulk/preview"), bulk_preview, writes=False
+    ),
+    "POST /tickets/bulk/confirm": Rule(EDITORS, at("/tickets/bulk/confirm"), bulk_confirm),
+    # saved filters: everyone saves their own; a shared one is deleted by its owner or an editor
+    "POST /saved-filters": Rule(STAFF, at("/saved-filters"), saved_filter_form, 303),
+    "POST /saved-filters/{filter_id:int}/delete": Rule(
+        EDITORS, at("/saved-filters/{fresh}/delete"), fixed({}), 303, fresh=shared_filter
+    ),
+    # money and contractors (issue 19): everyone reads; who edits tickets keeps the money
+    "POST /tickets/{ticket_id:int}/cost-lines": Rule(
+        EDITORS, at("/tickets/{ticket}/cost-lines"), form(line_body), 303
+    ),
+    "POST /tickets/{ticket_id:int}/cost-lines/{line_id:int}/delete": Rule(
+        EDITORS,
+        at("/tickets/{ticket}/cost-lines/{fresh}/delete"),
+        fixed({}),
+        303,
+        fresh=fresh_line,
+    ),
+    "POST /tickets/{ticket_id:int}/work-order": Rule(
+        EDITORS, at("/tickets/{fresh}/work-order"), fixed({}), 303, fresh=contracted_ticket
+    ),
+    "GET /tickets/costs": Rule(STAFF, at("/tickets/costs")),
+    "GET /tickets/costs/tickets": Rule(STAFF, at("/tickets/costs/tickets?measure=committed")),
+    "GET /tickets/costs.csv": Rule(STAFF, at("/tickets/costs.csv?by=asset")),
+    "GET /tickets/costs.xlsx": Rule(STAFF, at("/tickets/costs.xlsx")),
+    "GET /tickets/cost-lines.csv": Rule(STAFF, at("/tickets/cost-lines.csv")),
+    "GET /tickets/budgets/{site_id:int}/{year:int}": Rule(
+        EDITORS, at("/tickets/budgets/{site}/2026")
+    ),
+    "POST /tickets/budgets/{site_id:int}/{year:int}": Rule(
+        EDITORS, at("/tickets/budgets/{site}/2026"), form(budget_body), 303
+    ),
+    "GET /contractors": Rule(STAFF, at("/contractors")),
+    "GET /contractors/new": Rule(EDITORS, at("/contractors/new")),
+    "POST /contractors": Rule(EDITORS, at("/contractors"), form(contractor_new), 303),
+    "GET /contractors/{contractor_id:int}": Rule(STAFF, at("/contractors/{contractor}")),
+    "GET /contractors/{contractor_id:int}/edit": Rule(
+        EDITORS, at("/contractors/{contractor}/edit")
+    ),
+    "POST /contractors/{contractor_id:int}": Rule(
+        EDITORS, at("/contractors/{contractor}"), form(contractor_edit), 303
+    ),
+    "GET /api/v1/contractors": Rule(STAFF, at("/api/v1/contractors")),
+    "POST /api/v1/contractors": Rule(EDITORS, at("/api/v1/contractors"), contractor_api_new, 201),
+    "GET /api/v1/contractors/{contractor_id:int}": Rule(
+        STAFF, at("/api/v1/contractors/{contractor}")
+    ),
+    "PUT /api/v1/contractors/{contractor_id:int}": Rule(
+        EDITORS, at("/api/v1/contractors/{contractor}"), contractor_edit
+    ),
+    "GET /api/v1/tickets/{ticket_id:int}/cost-lines": Rule(
+        STAFF, at("/api/v1/tickets/{ticket}/cost-lines")
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/cost-lines": Rule(
+        EDITORS, at("/api/v1/tickets/{ticket}/cost-lines"), line_body, 201
+    ),
+    "DELETE /api/v1/tickets/{ticket_id:int}/cost-lines/{line_id:int}": Rule(
+        EDITORS, at("/api/v1/tickets/{ticket}/cost-lines/{fresh}"), None, 204, fresh=fresh_line
+    ),
+    "POST /api/v1/tickets/{ticket_id:int}/work-order": Rule(
+        EDITORS, at("/api/v1/tickets/{fresh}/work-order"), fixed({}), fresh=contracted_ticket
+    ),
+    "GET /api/v1/budgets": Rule(STAFF, at("/api/v1/budgets")),
+    "PUT /api/v1/budgets/{site_id:int}/{year:int}": Rule(
+        EDITORS, at("/api/v1/budgets/{site}/2026"), budget_body
+    ),
+    "GET /api/v1/costs/rollups": Rule(STAFF, at("/api/v1/costs/rollups?by=work_class")),
     "GET /api/v1/tickets": Rule(STAFF, at("/api/v1/tickets")),
     "POST /api/v1/tickets": Rule(CREATORS, at("/api/v1/tickets"), ticket_new, 201),
     "GET /api/v1/tickets/{ticket_id:int}": Rule(STAFF, at("/api/v1/tickets/{ticket}")),
@@ -499,6 +699,59 @@ MATRIX: dict[str, Rule] = {
     "POST /triage/api-keys/{key_id:int}/revoke": Rule(
         ADMINS, at("/triage/api-keys/{key}/revoke"), fixed({}), 303
     ),
+    # the staff reports API: triage, as on the pages (issue 19 item 8)
+    "GET /api/v1/reports": Rule(INSPECTORS, at("/api/v1/reports")),
+    "GET /api/v1/reports/{report_id:int}": Rule(INSPECTORS, at("/api/v1/reports/{report}")),
+    "POST /api/v1/reports/{report_id:int}/convert": Rule(
+        INSPECTORS,
+        at("/api/v1/reports/{fresh}/convert"),
+        triage(priority="P2", work_class="minor"),
+        201,
+        fresh=new_report,
+    ),
+    "POST /api/v1/reports/{report_id:int}/merge": Rule(
+        INSPECTORS, at("/api/v1/reports/{fresh}/merge"), merge, fresh=new_report
+    ),
+    "POST /api/v1/reports/{report_id:int}/reject": Rule(
+        INSPECTORS,
+        at("/api/v1/reports/{fresh}/reject"),
+        triage(reason="不是设施问题 / not a facility problem"),
+        fresh=new_report,
+    ),
+    "POST /api/v1/reports/{report_id:int}/not-ours": Rule(
+        INSPECTORS,
+        at("/api/v1/reports/{fresh}/not-ours"),
+        triage(reason="属于市政道路 / a city road"),
+        fresh=new_report,
+    ),
+    # inspection photos through the API: everyone sees, the inspection's recorders add
+    "GET /api/v1/inspections/{inspection_id:int}/photos": Rule(
+        STAFF, at("/api/v1/inspections/{inspection}/photos")
+    ),
+    "POST /api/v1/inspections/{inspection_id:int}/photos": Rule(
+        INSPECTORS, at("/api/v1/inspections/{inspection}/photos"), inspection_photo, 201
+    ),
+    # the dashboards' numbers: everyone who sees the dashboards
+    "GET /api/v1/kpis/tickets": Rule(STAFF, at("/api/v1/kpis/tickets")),
+    "GET /api/v1/kpis/inspections": Rule(STAFF, at("/api/v1/kpis/inspections")),
+    # audit timelines: whoever may read the record (a report's: its triagers)
+    "GET /api/v1/audit": Rule(STAFF, at("/api/v1/audit?entity=ticket&id={ticket}")),
+    "GET /api/v1/tickets/{ticket_id:int}/timeline": Rule(
+        STAFF, at("/api/v1/tickets/{ticket}/timeline")
+    ),
+    "GET /api/v1/assets/{asset_id:int}/timeline": Rule(
+        STAFF, at("/api/v1/assets/{asset}/timeline")
+    ),
+    "GET /api/v1/sites/{site_id:int}/timeline": Rule(STAFF, at("/api/v1/sites/{site}/timeline")),
+    "GET /api/v1/inspections/{inspection_id:int}/timeline": Rule(
+        STAFF, at("/api/v1/inspections/{inspection}/timeline")
+    ),
+    "GET /api/v1/closures/{closure_id:int}/timeline": Rule(
+        STAFF, at("/api/v1/closures/{closure}/timeline")
+    ),
+    "GET /api/v1/reports/{report_id:int}/timeline": Rule(
+        INSPECTORS, at("/api/v1/reports/{report}/timeline")
+    ),
 }
 
 
@@ -529,6 +782,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /feeds/closures.wzdx.geojson": ("/feeds/closures.wzdx.geojson", 200),
     "GET /feeds/cap/{name:str}": ("/feeds/cap/999999.xml", 404),
     "GET /inspections/calendar.ics": ("/inspections/calendar.ics", 403),  # needs team + token
+    "GET /calendar/me.ics": ("/calendar/me.ics?token=1-00", 404),  # a person's token
     "GET /subscriptions": ("/subscriptions", 200),
     "POST /subscriptions": ("/subscriptions", 400),  # an empty form
     "GET /subscriptions/requested": ("/subscriptions/requested", 200),

@@ -219,6 +219,16 @@ async def triaged_ticket(world: World, **assignment: Any) -> int:
     return int(ticket.id)
 
 
+async def scheduled_ticket(world: World) -> int:
+    """A triaged ticket planned for three days (the work calendar moves its bar)."""
+    return await triaged_ticket(
+        world,
+        assignee_id=world.actors["carol"].id,
+        planned_start_on=dt.date(2026, 12, 14),
+        planned_end_on=dt.date(2026, 12, 16),
+    )
+
+
 # --- assignment scope: who may act on whose work -------------------------------------------
 #: The team carol (crew) works in, and the one bob (inspector) works in.
 CREW_TEAM = "东区维修班"
@@ -625,6 +635,9 @@ async def key_form(world: World, who: str) -> dict[str, Any]:
 
 async def build_world(personas: dict[str, Actor], now: dt.datetime, media: Path) -> World:
     """One of everything the routes act on, built through the services."""
+    from tests.kit.admin_api_world import policy_world  # it builds on this module
+    from tests.kit.money import money_world  # so does this one
+
     alice, bob = personas["alice"], personas["bob"]
     site = await make_site()
     asset = await make_asset(site)
@@ -678,6 +691,8 @@ async def build_world(personas: dict[str, Actor], now: dt.datetime, media: Path)
         media=media,
         now=now,
         **await scope_world(personas, now),
+        **await policy_world(now),  # tests/kit/admin_api_world.py
+        **await money_world(personas, now),  # tests/kit/money.py
     )
 
 

@@ -20,7 +20,8 @@ from facilities.closures.services.reading import linked_tickets
 from facilities.closures.services.reopening_gate import gate
 from facilities.closures.tables import Closure, ClosurePromise, NoticeUpdate
 from facilities.i18n import N_
-from facilities.notifications import services as notifications
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.preferences import deliver_to_staff
 
 
 async def warn_promise_slips(now: dt.datetime, days: int) -> int:
@@ -81,11 +82,11 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
             )
             if not drafted:
                 continue
-            for email, language in await accounts.supervisor_addresses():
-                await notifications.enqueue(
-                    to=email,
+            for recipient in await accounts.supervisor_recipients():
+                await deliver_to_staff(
+                    recipient,
+                    StaffEvent.CLOSURE_PROMISE_SLIP,
                     template="closure_promise_slip",
-                    language=language,
                     now=now,
                     context={
                         "closure_id": closure.id,
@@ -94,7 +95,7 @@ async def warn_promise_slips(now: dt.datetime, days: int) -> int:
                         "open_tickets": len(open_work),
                         "unmet": [c.code for c in unmet],
                     },
-                    dedupe_key=f"{key}:{email}",
+                    dedupe_key=f"{key}:{recipient.email}",
                 )
             warned += 1
     return warned
@@ -122,19 +123,19 @@ async def remind_quiet_notices(now: dt.datetime, days: int) -> int:
             continue
         key = f"quiet:{closure['id']}:{latest['id'] if latest else 0}"
         queued = 0
-        for email, language in await accounts.supervisor_addresses():
+        for recipient in await accounts.supervisor_recipients():
             queued += (
-                await notifications.enqueue(
-                    to=email,
+                await deliver_to_staff(
+                    recipient,
+                    StaffEvent.CLOSURE_QUIET,
                     template="closure_quiet",
-                    language=language,
                     now=now,
                     context={
                         "closure_id": closure["id"],
                         "asset_code": closure["asset_code"],
                         "since": since,
                     },
-                    dedupe_key=f"{key}:{email}",
+                    dedupe_key=f"{key}:{recipient.email}",
                 )
                 is not None
             )

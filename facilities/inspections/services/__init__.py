@@ -21,6 +21,7 @@ One module per sub-domain, each importing only those above it in this list:
 - ``report_archive``: the report filed on finalisation, served as filed, verified by SHA-256
 - ``finalising``: grade, tickets and rules when a reviewer signs an inspection off
 - ``reminders``: reminders and escalation of open inspections
+- ``policy_editing``: teams, checklist templates and rules, read and changed (the API)
 - ``policy_defaults``: seeding the default policy, default schedules for an asset
 - ``calendar``: calendar entries and the team feed token
 - ``asset_closures``: the closures over an asset, plugged in by the app (closures sit above)
@@ -52,6 +53,19 @@ from facilities.inspections.services.intervals import (
     _shorten_intervals as _shorten_intervals,  # read by a test
 )
 from facilities.inspections.services.policy_defaults import apply_default_schedules, ensure_policy
+from facilities.inspections.services.policy_editing import (
+    create_checklist,
+    create_team,
+    get_checklist,
+    get_rule,
+    get_team,
+    list_checklist_rows,
+    list_rule_rows,
+    list_team_rows,
+    update_checklist,
+    update_rule,
+    update_team,
+)
 from facilities.inspections.services.proposals import (
     APPROVED,
     DISMISSED,
@@ -160,8 +174,10 @@ __all__ = [
     "closures_of_asset",
     "conditions_of",
     "coverage",
+    "create_checklist",
     "create_inspection",
     "create_schedule",
+    "create_team",
     "decide_proposal",
     "describe_shortening",
     "effective_rule",
@@ -174,21 +190,27 @@ __all__ = [
     "find_team",
     "finding_to_ticket",
     "first_due",
+    "get_checklist",
     "get_finding",
     "get_inspection",
     "get_photo",
+    "get_rule",
     "get_schedule",
+    "get_team",
     "grade_history",
     "grade_inspection",
     "is_seasonal",
     "latest_acceptance",
+    "list_checklist_rows",
     "list_checklists",
     "list_findings",
     "list_firings",
     "list_firings_for_inspection",
     "list_inspections",
     "list_proposals",
+    "list_rule_rows",
     "list_schedules",
+    "list_team_rows",
     "list_teams",
     "may_work_on",
     "occurrence_key",
@@ -213,7 +235,10 @@ __all__ = [
     "submit",
     "team_token",
     "team_token_ok",
+    "update_checklist",
+    "update_rule",
     "update_schedule",
+    "update_team",
     "use_closure_source",
     "verify_report",
 ]

@@ -34,6 +34,8 @@ class CalendarEntry:
     schedule_id: int | None = None
     state: str = State.PLANNED
     is_overdue: bool = False
+    #: The end of a raised inspection's tolerance window (the staff calendar draws due..end).
+    window_ends_at: dt.datetime | None = None
 
 
 def _entry_uid(
@@ -94,6 +96,7 @@ async def calendar_entries(
                 schedule_id=r["schedule"],
                 state=r["state"],
                 is_overdue=(r["window_ends_at"] or r["due_at"]) < now,
+                window_ends_at=r["window_ends_at"],
             )
         )
     schedules = InspectionSchedule.select(

@@ -12,7 +12,8 @@ from facilities import db
 from facilities.accounts import services as accounts
 from facilities.inspections.choices import State
 from facilities.inspections.tables import Inspection, ReminderSent, Team
-from facilities.notifications import services as notifications
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.preferences import StaffRecipient, deliver_to_staff
 
 #: Days after the tolerance window before an overdue inspection goes to the supervisors.
 ESCALATE_TO_SUPERVISOR_AFTER = dt.timedelta(days=3)
@@ -31,13 +32,14 @@ async def _claim(key: str, inspection_id: int, kind: str, now: dt.datetime) -> b
 
 async def _team_recipients(
     team_id: int | None,
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(team mailbox and lead, lead only) as (address, language)."""
+) -> tuple[list[StaffRecipient], list[StaffRecipient]]:
+    """(team mailbox and lead, lead only); the mailbox is nobody's to choose for."""
     if team_id is None:
         return [], []
     team = (
         await Team.select(
             Team.email,
+            Team.lead.as_alias("lead_id"),
             Team.lead.email.as_alias("lead_email"),
             Team.lead.language.as_alias("lead_language"),
         )
@@ -46,8 +48,12 @@ async def _team_recipients(
     )
     if team is None:
         return [], []
-    lead = [(team["lead_email"], team["lead_language"] or "zh_CN")] if team["lead_email"] else []
-    mailbox = [(team["email"], "zh_CN")] if team["email"] else []
+    lead = (
+        [StaffRecipient(team["lead_email"], team["lead_language"] or "zh_CN", team["lead_id"])]
+        if team["lead_email"]
+        else []
+    )
+    mailbox = [StaffRecipient(team["email"], "zh_CN")] if team["email"] else []
     return mailbox + lead, lead
 
 
@@ -99,16 +105,18 @@ async def _remind(row: dict[str, Any], kind: str, now: dt.datetime) -> int:
         "before_due": everyone,
         "due_day": everyone,
         "overdue_lead": lead or everyone,
-        "overdue_supervisor": await accounts.supervisor_addresses(),
+        "overdue_supervisor": await accounts.supervisor_recipients(),
     }[kind]
+    due = kind in ("before_due", "due_day")
+    event = StaffEvent.INSPECTION_DUE if due else StaffEvent.INSPECTION_OVERDUE
     async with db.transaction():
         if not await _claim(f"{row['id']}:{kind}", row["id"], kind, now):
             return 0
-        for email, language in recipients:
-            await notifications.enqueue(
-                to=email,
+        for recipient in recipients:
+            await deliver_to_staff(
+                recipient,
+                event,
                 template=f"inspection_{kind}",
-                language=language,
                 now=now,
                 context={
                     "inspection_id": row["id"],
@@ -117,6 +125,6 @@ async def _remind(row: dict[str, Any], kind: str, now: dt.datetime) -> int:
                     "due": row["due_at"],
                     "inspection_type": row["inspection_type"],
                 },
-                dedupe_key=f"inspection:{row['id']}:{kind}:{email}",
+                dedupe_key=f"inspection:{row['id']}:{kind}:{recipient.email}",
             )
     return 1

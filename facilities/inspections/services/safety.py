@@ -24,7 +24,8 @@ from facilities.i18n import gettext as _
 from facilities.inspections.choices import Recommendation
 from facilities.inspections.tables import ComponentCondition, Finding, Inspection
 from facilities.lib import condition
-from facilities.notifications import services as notifications
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.preferences import deliver_to_staff
 
 #: Grades at which "no restriction" needs a reason and is flagged to the supervisors.
 FLAGGED_GRADES = frozenset({"D", "E"})
@@ -140,11 +141,11 @@ async def notify_no_restriction(
         .first()
     )
     queued = 0
-    for email, language in await accounts.supervisor_addresses():
-        row = await notifications.enqueue(
-            to=email,
+    for recipient in await accounts.supervisor_recipients():
+        row = await deliver_to_staff(
+            recipient,
+            StaffEvent.INSPECTION_NO_RESTRICTION,
             template="inspection_no_restriction",
-            language=language or "zh_CN",
             now=now,
             context={
                 "inspection_id": inspection.id,
@@ -154,7 +155,7 @@ async def notify_no_restriction(
                 "reason": reason,
                 "inspection_type": inspection.inspection_type,
             },
-            dedupe_key=f"inspection:{inspection.id}:no_restriction:{grade}:{email}",
+            dedupe_key=f"inspection:{inspection.id}:no_restriction:{grade}:{recipient.email}",
         )
         queued += row is not None
     return queued

@@ -13,7 +13,12 @@ One module per part of the work, re-exported here, so callers keep writing
 - :mod:`.comments` and :mod:`.attachments`: notes and files on a ticket;
 - :mod:`.history`: the timeline, what happened to a ticket, oldest first;
 - :mod:`.escalation`: who is told (P0, assignment, SLA breaches);
-- :mod:`.stats`: tickets in aggregate, for the dashboard, calendar and ops page.
+- :mod:`.stats`: tickets in aggregate, for the dashboard, calendar and ops page;
+- :mod:`.costs`, :mod:`.rollups`, :mod:`.budget`, :mod:`.contractors`: money (cost lines and
+  the actual-cost rule, roll-ups, site budgets) and the contractor register; imported as modules
+  (``from facilities.tickets.services import costs``), not re-exported;
+- :mod:`.bulk`: one change (assign, priority, schedule) to many tickets from the list,
+  previewed, then made ticket by ticket through :func:`update_ticket` (imported as a module).
 """
 
 from __future__ import annotations
@@ -53,7 +58,13 @@ from facilities.tickets.services.scope import (
     may_take,
     take_ticket,
 )
-from facilities.tickets.services.sla import due_at, set_sla_hours, sla_hours
+from facilities.tickets.services.sla import (
+    due_at,
+    set_sla_hours,
+    set_sla_policy,
+    sla_hours,
+    sla_policy_version,
+)
 from facilities.tickets.services.stats import (
     Dashboard,
     count_open,
@@ -115,7 +126,9 @@ __all__ = [
     "open_ticket",
     "planned_between",
     "set_sla_hours",
+    "set_sla_policy",
     "sla_hours",
+    "sla_policy_version",
     "snapshot",
     "take_ticket",
     "tickets_for_asset",

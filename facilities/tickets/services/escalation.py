@@ -9,35 +9,36 @@ import datetime as dt
 from facilities import db
 from facilities.accounts import services as accounts
 from facilities.accounts.tables import StaffUser
-from facilities.notifications import services as notifications
+from facilities.notifications.choices import StaffEvent
+from facilities.notifications.preferences import StaffRecipient, deliver_to_staff
 from facilities.records import claim
 from facilities.tickets.choices import OPEN_STATUSES
 from facilities.tickets.tables import RepairTicket
 
 
 async def _notify_supervisors_of_p0(ticket: RepairTicket, now: dt.datetime) -> None:
-    for email, language in await accounts.supervisor_addresses():
-        await notifications.enqueue(
-            to=email,
+    for recipient in await accounts.supervisor_recipients():
+        await deliver_to_staff(
+            recipient,
+            StaffEvent.TICKET_P0,
             template="ticket_p0",
-            language=language,
             now=now,
             context={"ticket_id": ticket.id, "title": ticket.title, "due": ticket.sla_due_at},
-            dedupe_key=f"ticket_p0:{ticket.id}:{email}",
+            dedupe_key=f"ticket_p0:{ticket.id}:{recipient.email}",
         )
 
 
 async def _notify_assignee(ticket: RepairTicket, now: dt.datetime) -> None:
     user = (
-        await StaffUser.select(StaffUser.email, StaffUser.language)
+        await StaffUser.select(StaffUser.id, StaffUser.email, StaffUser.language)
         .where(StaffUser.id == ticket.assignee)
         .first()
     )
     if user and user["email"]:
-        await notifications.enqueue(
-            to=user["email"],
+        await deliver_to_staff(
+            StaffRecipient(user["email"], user["language"], user["id"]),
+            StaffEvent.TICKET_ASSIGNED,
             template="ticket_assigned",
-            language=user["language"],
             now=now,
             context={
                 "ticket_id": ticket.id,
@@ -70,7 +71,7 @@ async def escalate_sla_breaches(now: dt.datetime, limit: int = 200) -> int:
         .limit(limit)
     )
     escalated = 0
-    recipients = await accounts.supervisor_addresses()
+    recipients = await accounts.supervisor_recipients()
     for row in candidates:
         async with db.transaction():
             claimed = await claim(
@@ -86,11 +87,11 @@ async def escalate_sla_breaches(now: dt.datetime, limit: int = 200) -> int:
             )
             if not claimed:
                 continue
-            for email, language in recipients:
-                await notifications.enqueue(
-                    to=email,
+            for recipient in recipients:
+                await deliver_to_staff(
+                    recipient,
+                    StaffEvent.TICKET_SLA_BREACH,
                     template="ticket_sla_breach",
-                    language=language,
                     now=now,
                     context={
                         "ticket_id": row["id"],
@@ -98,7 +99,9 @@ async def escalate_sla_breaches(now: dt.datetime, limit: int = 200) -> int:
                         "due": row["sla_due_at"],
                         "priority": claimed[0]["priority"],
                     },
-                    dedupe_key=f"sla_breach:{row['id']}:{row['sla_due_at'].isoformat()}:{email}",
+                    dedupe_key=(
+                        f"sla_breach:{row['id']}:{row['sla_due_at'].isoformat()}:{recipient.email}"
+                    ),
                 )
             escalated += 1
     return escalated

@@ -65,6 +65,18 @@ def require_assigned(actor: Actor, ticket: RepairTicket) -> None:
     )
 
 
+def require_editable(actor: Actor, ticket: RepairTicket | None) -> RepairTicket:
+    """The guard on editing a ticket (its fields, its cost lines, its work order): the edit
+    permission, a ticket that exists, is the actor's to act on and is not finished."""
+    require(actor, Perm.TICKETS_EDIT)
+    if ticket is None:
+        raise NotFound(_("No such ticket."))
+    require_assigned(actor, ticket)
+    if ticket.status in FINAL_STATUSES:
+        raise InvalidTransition(_("A finished ticket cannot be edited."))
+    return ticket
+
+
 def is_taker(actor: Actor) -> bool:
     """Taking a ticket is for the people who do the work and are not supervisors (crew, as the
     transitions' "start" allows); supervisors assign instead and may act on anything anyway."""

@@ -12,7 +12,7 @@ from facilities import db
 from facilities.accounts.choices import Perm
 from facilities.accounts.permissions import Actor, require
 from facilities.audit import services as audit
-from facilities.errors import ValidationFailed
+from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.tickets.choices import DEFAULT_SLA_HOURS, Priority
 from facilities.tickets.tables import SlaPolicy
@@ -55,6 +55,40 @@ async def set_sla_hours(actor: Actor, priority: Priority, hours: int, now: dt.da
             {"hours": before},
             {"hours": hours},
         )
+
+
+async def sla_policy_version() -> int:
+    """The policy's version as a whole: the sum of its rows' versions. Every change raises it
+    (a changed row's version goes up, a first row adds one), so a client that read the policy
+    at version ``n`` and writes it back with ``n`` is sure nobody changed it in between."""
+    rows = await SlaPolicy.select(SlaPolicy.version)
+    return 1 + sum(int(r["version"]) for r in rows)
+
+
+async def set_sla_policy(
+    actor: Actor, hours: dict[Priority, int], version: int, now: dt.datetime
+) -> None:
+    """Change the hours of the priorities in ``hours`` at once, only when the policy is still at
+    ``version`` (:func:`sla_policy_version`; Conflict otherwise, nothing written). Each changed
+    priority is audited as on the page (:func:`set_sla_hours`)."""
+    require(actor, Perm.SLA_EDIT)
+    errors = {
+        p.value: _("Enter a number from 1 to 8784.")
+        for p, h in hours.items()
+        if not 1 <= h <= 24 * 366
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    async with db.transaction():
+        # Lock the policy's rows first (on PostgreSQL a concurrent writer waits here, then
+        # reads the version the first one left), then compare.
+        await SlaPolicy.update({SlaPolicy.version: SlaPolicy.version}, force=True)
+        if await sla_policy_version() != version:
+            raise Conflict(_("Someone else changed the SLA policy first. Reload and try again."))
+        current = await sla_hours()
+        for priority, value in hours.items():
+            if current[priority] != value:
+                await set_sla_hours(actor, priority, value, now)
 
 
 async def due_at(priority: Priority, created_at: dt.datetime) -> dt.datetime:

@@ -99,7 +99,8 @@ async def open_p0_assets(asset_ids: Iterable[int]) -> set[int]:
 
 
 async def planned_between(actor: Actor, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-    """Open tickets whose planned work overlaps [first, last] (the calendar)."""
+    """Open tickets whose planned work overlaps [first, last] (the calendar; ``version`` lets
+    its drag-to-reschedule meet the same stale-edit check as the edit form)."""
     require(actor, Perm.TICKETS_VIEW)
     return await (
         RepairTicket.select(
@@ -109,6 +110,7 @@ async def planned_between(actor: Actor, first: dt.date, last: dt.date) -> list[d
             RepairTicket.status,
             RepairTicket.planned_start_on,
             RepairTicket.planned_end_on,
+            RepairTicket.version,
             RepairTicket.asset.code.as_alias("asset_code"),
         )
         .where(

@@ -39,10 +39,14 @@ from facilities.tickets.choices import (
     Status,
 )
 from facilities.tickets.schemas import TicketIn, TransitionIn
-from facilities.tickets.services import reporters
+from facilities.tickets.services import contractors, costs, reporters
 from facilities.tickets.services.escalation import _notify_assignee, _notify_supervisors_of_p0
 from facilities.tickets.services.reading import find_ticket
-from facilities.tickets.services.scope import acceptance_refusal, require_assigned
+from facilities.tickets.services.scope import (
+    acceptance_refusal,
+    require_assigned,
+    require_editable,
+)
 from facilities.tickets.services.sla import due_at
 from facilities.tickets.tables import RepairTicket, TicketAttachment
 
@@ -130,6 +134,17 @@ async def _within_horizon(
         raise ValidationFailed(errors)
 
 
+async def _register(values: dict[str, Any], ticket: RepairTicket | None = None) -> dict[str, Any]:
+    """A ticket given a contractor from the register carries the register's name in its
+    ``contractor`` text (see :mod:`.contractors`); a retired one is refused unless the ticket
+    already had it."""
+    chosen = values.get("contractor_id")
+    if chosen is not None:
+        keep = ticket is not None and ticket.contractor_id == chosen
+        values["contractor"] = await contractors.register_name(chosen, allow_retired=keep)
+    return values
+
+
 def _values(data: TicketIn) -> dict[str, Any]:
     values = {k: v for k, v in msgspec.structs.asdict(data).items() if k != "version"}
     for field, column in FOREIGN_KEYS.items():
@@ -145,7 +160,7 @@ async def open_ticket(actor: Actor, data: TicketIn, now: dt.datetime) -> RepairT
         await _check(data)
         await _check_dates(data, now)
         ticket = RepairTicket(
-            **_values(data),
+            **await _register(_values(data)),
             status=Status.NEW,
             sla_due_at=await due_at(data.priority, now),
             created_by=actor.id,
@@ -171,16 +186,12 @@ async def update_ticket(
     if data.version is None:
         raise ValidationFailed({"version": _("The record version is missing; reload and retry.")})
     async with db.transaction():
-        ticket = await find_ticket(ticket_id)
-        if ticket is None:
-            raise NotFound(_("No such ticket."))
-        require_assigned(actor, ticket)
-        if ticket.status in FINAL_STATUSES:
-            raise InvalidTransition(_("A finished ticket cannot be edited."))
+        ticket = require_editable(actor, await find_ticket(ticket_id))
         await _check(data, ticket.id)
         await _check_dates(data, now, ticket)
         before = snapshot(ticket)
-        values = _values(data)
+        values = await _register(_values(data), ticket)
+        values["cost_actual"] = await costs.actual_cost(ticket.id, values["cost_actual"])
         if data.priority != ticket.priority:
             values["sla_due_at"] = await due_at(data.priority, ticket.created_at)
         await versioned_update(
