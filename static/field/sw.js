@@ -7,12 +7,13 @@
 "use strict";
 
 var PREFIX = "facilities-field-";
-var CACHE = PREFIX + "shell-v1";
+var CACHE = PREFIX + "shell-v2";
 var PAGE = "/field";
 var ASSETS = [
   "/static/css/app.css",
   "/static/css/field.css",
   "/static/js/forms.js",
+  "/static/js/writes.js",
   "/static/js/field.js",
   "/field/manifest.webmanifest",
   "/static/field/icon-192.png",

@@ -31,22 +31,6 @@
     });
   }
 
-  function csrfToken() {
-    var found = document.cookie.split("; ").filter(function (c) {
-      return c.indexOf("csrftoken=") === 0;
-    })[0];
-    return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
-  }
-
-  function newKey() {
-    if (window.crypto && window.crypto.randomUUID) { return "board-" + window.crypto.randomUUID(); }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return "board-" + Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
   function say(message, ok) {
     live.textContent = message;
     live.className = "board-live flash " + (ok ? "flash-success" : "flash-error");
@@ -114,18 +98,7 @@
     body.set("to", column);
     body.set("version", card.getAttribute("data-version"));
     Object.keys(extra || {}).forEach(function (name) { body.set(name, extra[name]); });
-    return fetch("/tickets/board/move", {
-      method: "POST",
-      headers: {
-        "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-CSRFToken": csrfToken(),
-        "Idempotency-Key": newKey()
-      },
-      body: body.toString(),
-      credentials: "same-origin",
-      redirect: "manual"
-    });
+    return window.facilitiesWrites.postForm("/tickets/board/move", body);
   }
 
   /* What the server asked for, if a refusal is only missing data the dialog can ask for. */

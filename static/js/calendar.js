@@ -21,18 +21,6 @@
     status.classList.toggle("bad", Boolean(bad));
   }
 
-  function csrfToken() {
-    var found = document.cookie.split("; ").filter(function (c) {
-      return c.indexOf("csrftoken=") === 0;
-    })[0];
-    return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
-  }
-
-  function newKey() {
-    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
-    return String(Date.now()) + "-" + String(Math.random()).slice(2);
-  }
-
   function problem(response) {
     return response.json().then(function (data) {
       var parts = [data.detail || String(response.status)];
@@ -124,18 +112,8 @@
       body.append("planned_start_on", newStart);
       body.append("version", bar.getAttribute("data-version"));
       say(root.getAttribute("data-moving"));
-      fetch("/calendar/tickets/" + bar.getAttribute("data-ticket") + "/reschedule", {
-        method: "POST",
-        headers: {
-          "Accept": "application/json",
-          "Content-Type": "application/x-www-form-urlencoded",
-          "X-CSRFToken": csrfToken(),
-          "Idempotency-Key": newKey()
-        },
-        body: body.toString(),
-        credentials: "same-origin",
-        redirect: "manual"
-      }).then(function (response) {
+      var url = "/calendar/tickets/" + bar.getAttribute("data-ticket") + "/reschedule";
+      window.facilitiesWrites.postForm(url, body).then(function (response) {
         if (response.ok) {
           say(root.getAttribute("data-moved"));
           window.location.reload();

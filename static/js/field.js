@@ -83,14 +83,7 @@
     return store("queue", "readwrite").then(function (s) { return done(s["delete"](id)); });
   }
 
-  function newKey() {
-    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
+  var newKey = window.facilitiesWrites.newKey;
 
   function enqueue(item) {
     item.key = "field-" + newKey();
@@ -124,12 +117,8 @@
 
   // --- talking to the server -------------------------------------------------------------
 
-  function csrfToken() {
-    var found = document.cookie.split("; ").filter(function (c) {
-      return c.indexOf("csrftoken=") === 0;
-    })[0];
-    return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
-  }
+  var csrfToken = window.facilitiesWrites.csrfToken;
+
 
   function request(item) {
     var headers = {
