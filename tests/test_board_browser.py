@@ -6,6 +6,7 @@ link and by scrolling, on a 1366x768 screen and on a phone (390x844)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +42,7 @@ async def seed_board(shift_seconds: float) -> dict[str, int]:
     from tests.kit.tickets import drive_to
 
     alice = await staff_actor("alice")
-    now = utcnow()
+    now = utcnow() + dt.timedelta(seconds=shift_seconds)  # the server's clock
     asset = await Asset.select(Asset.id).order_by(Asset.id).first()
     assert asset is not None
 
