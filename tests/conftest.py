@@ -278,10 +278,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield running.url
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module (a launch costs about a second); each test still gets fresh
+    contexts of its own from ``pages_for``, closed after it."""
+    with chromium() as running:
+        yield running
+
+
 @pytest.fixture
-def page(server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(server: str, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A desktop page (1280x900, zh-CN), screenshot into var/screenshots on failure."""
-    with chromium() as browser, pages_for(request, browser) as pages:
+    with pages_for(request, browser) as pages:
         yield pages.open("desktop", "zh-CN")
 
 

@@ -18,7 +18,6 @@ from tests.kit.browser import (
     PHONE,
     Pages,
     Server,
-    chromium,
     fits_the_screen,
     log_in,
     pages_for,
@@ -78,8 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def pages(server: Server, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    with chromium() as browser, pages_for(request, browser) as opened:
+def pages(server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    with pages_for(request, browser) as opened:
         yield opened
 
 

@@ -19,7 +19,7 @@ import pytest
 from shapely.geometry import LineString, shape
 
 from facilities.lib import geo
-from tests.kit.browser import Server, chromium, log_in, pages_for, start_server
+from tests.kit.browser import Server, log_in, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +33,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def staff(demo_server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
+def staff(demo_server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A supervisor's desktop page (English, so the words checked are the msgids), with every
     request it makes recorded in ``page.seen`` and every console error in ``page.complaints``."""
-    with chromium() as browser, pages_for(request, browser) as pages:
+    with pages_for(request, browser) as pages:
         page = pages.open("desktop", "en", reduced_motion="reduce")
         page.seen = []
         page.on("request", lambda r: page.seen.append(r.url))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.kit.browser import Pages, Server, chromium, log_in, pages_for, start_server
+from tests.kit.browser import Pages, Server, log_in, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -166,8 +166,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def pages(server: Server, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    with chromium() as browser, pages_for(request, browser) as opened:
+def pages(server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    with pages_for(request, browser) as opened:
         yield opened
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.kit.browser import Server, chromium, pages_for, start_server
+from tests.kit.browser import Server, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +51,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def desktop(request: pytest.FixtureRequest) -> Iterator[Any]:
-    with chromium() as browser, pages_for(request, browser) as pages:
+def desktop(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with pages_for(request, browser) as pages:
         yield pages.open("desktop", "zh-CN", reduced_motion="reduce")
 
 

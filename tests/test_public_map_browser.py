@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.kit.browser import Server, chromium, pages_for, start_server
+from tests.kit.browser import Server, pages_for, start_server
 from tests.kit.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -125,10 +125,10 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def desktop(request: pytest.FixtureRequest) -> Iterator[Any]:
+def desktop(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A desktop page that asks for reduced motion (the map then zooms and spreads clusters
     without animation, as it does for readers who ask for that)."""
-    with chromium() as browser, pages_for(request, browser) as pages:
+    with pages_for(request, browser) as pages:
         yield pages.open("desktop", "zh-CN", reduced_motion="reduce")
 
 

@@ -18,7 +18,7 @@ from shapely.geometry import Point, shape
 
 from facilities import demo_places
 from facilities.lib import geo
-from tests.kit.browser import Server, chromium, pages_for, start_server
+from tests.kit.browser import Server, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +36,6 @@ def beside(line: Any, east_m: float) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with start_server(tmp_path_factory.mktemp("report-pin")) as running:
-        yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as running:
         yield running
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from facilities.i18n import use_locale
-from tests.kit.browser import PHONE, Pages, Server, chromium, log_in, pages_for, start_server
+from tests.kit.browser import PHONE, Pages, Server, log_in, pages_for, start_server
 from tests.kit.media import jpeg_with_metadata
 
 pytestmark = pytest.mark.browser
@@ -29,8 +29,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def pages(server: Server, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    with chromium() as browser, pages_for(request, browser) as opened:
+def pages(server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    with pages_for(request, browser) as opened:
         yield opened
 
 

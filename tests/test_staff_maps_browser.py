@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.kit.browser import Server, chromium, log_in, pages_for, start_server
+from tests.kit.browser import Server, log_in, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +51,8 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def desktop(request: pytest.FixtureRequest) -> Iterator[Any]:
-    with chromium() as browser, pages_for(request, browser) as pages:
+def desktop(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with pages_for(request, browser) as pages:
         yield pages.open("desktop", "zh-CN", reduced_motion="reduce")
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tests.kit.browser import Pages, Server, chromium, pages_for, start_server
+from tests.kit.browser import Pages, Server, pages_for, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -42,8 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def pages(server: Server, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    with chromium() as browser, pages_for(request, browser) as opened:
+def pages(server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    with pages_for(request, browser) as opened:
         yield opened
 
 

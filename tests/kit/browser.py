@@ -136,14 +136,19 @@ async def prepare(demo: bool, seed: str | None, shift_seconds: float) -> Any:
 
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    from facilities import db
+
     result = await run_forwards(app_name="all", migration_id="all", fake=False)
     assert result.success, result.message
-    if demo:
-        await load_demo(shift_seconds)
-    if seed is None:
-        return None
-    module, _, name = seed.partition(":")
-    return await getattr(importlib.import_module(module), name)(shift_seconds)
+    # the app's own pool (as its lifespan opens it): reading connections are reused instead of
+    # one opened per statement, a tenth of the demo's loading time
+    async with db.connection_pool(1, 4):
+        if demo:
+            await load_demo(shift_seconds)
+        if seed is None:
+            return None
+        module, _, name = seed.partition(":")
+        return await getattr(importlib.import_module(module), name)(shift_seconds)
 
 
 async def load_demo(shift_seconds: float = 0) -> dict[str, int]:
@@ -157,6 +162,19 @@ async def load_demo(shift_seconds: float = 0) -> dict[str, int]:
     return await demo.load(now, settings.zone, settings.media_path)
 
 
+#: ``python -c``: import the app and `facilities serve`'s own imports, wait for "go" on stdin
+#: (the database is ready), then serve exactly as ``python -m facilities.cli serve`` does.
+_SERVE_WHEN_TOLD = """
+import sys
+import uvicorn
+import facilities.app
+import facilities.cli
+if sys.stdin.readline().strip() != "go":
+    sys.exit("not told to serve")
+facilities.cli.main(["serve"], prog_name="facilities")
+"""
+
+
 @contextlib.contextmanager
 def start_server(
     folder: Path,
@@ -167,13 +185,17 @@ def start_server(
     smtp: SmtpServer | None = None,
     scheduler: bool = False,
     extra_env: dict[str, str] | None = None,
+    needs_browser: bool = True,
 ) -> Iterator[Server]:
     """A migrated database in ``folder``, seeded, and `facilities serve` on a free port.
 
     ``demo``: load the demo story (moved by ``shift``). ``seed``: an async ``module:function``
     taking the shift in seconds, run after the demo; what it returns is ``Server.seeded``.
-    ``smtp``: deliver e-mail to this server. ``scheduler``: run the embedded scheduler."""
-    require_browser()
+    ``smtp``: deliver e-mail to this server. ``scheduler``: run the embedded scheduler.
+    ``needs_browser``: skip (or fail) as the browser journeys do when Chromium is missing;
+    a server for other clients (nginx) says False."""
+    if needs_browser:
+        require_browser()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITIES_")}
@@ -193,11 +215,29 @@ def start_server(
             FACILITIES_MAIL_FROM="facilities@bureau.example",
         )
     env.update(extra_env or {})
-    # one process migrates and seeds (each Python start-up costs seconds on a busy machine)
-    seeded = call_in_subprocess("tests.kit.browser:prepare", env, demo, seed, shift.total_seconds())
-    cli = [sys.executable, "-m", "facilities.cli"]
+    # The server process starts first and imports the app (seconds on a busy machine) while
+    # another process migrates and seeds the database; told "go", it runs `facilities serve`.
     log = (folder / "server.log").open("wb")
-    process = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE_WHEN_TOLD],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        seeded = call_in_subprocess(
+            "tests.kit.browser:prepare", env, demo, seed, shift.total_seconds()
+        )
+    except BaseException:
+        process.kill()
+        process.wait(timeout=10)
+        log.close()
+        raise
+    assert process.stdin is not None
+    process.stdin.write(b"go\n")
+    process.stdin.close()
     deadline = time.monotonic() + 60  # generous: CI machines can be busy
     while True:
         try:
