@@ -258,8 +258,8 @@ def _cpu_seconds(pid: int) -> float:
 
 async def _requests(port: int, featured: int) -> dict[str, tuple[bytes, int]]:
     """Each scenario's request as a browser sends it, checked and warmed once."""
-    # A browser's state: the CSRF cookie the first page set.
-    status, headers = await _fetch(port, _request("/", "lang=zh_CN"))
+    # A browser's state: the CSRF cookie a form gave it (public pages set none).
+    status, headers = await _fetch(port, _request("/form-token", ""))
     assert status == 200, status
     cookie = headers["set-cookie"].split(";", 1)[0]
     status, headers = await _fetch(port, _request("/feeds/notices.atom", cookie))

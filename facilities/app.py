@@ -9,7 +9,6 @@ from typing import Any
 
 from jinja2 import Environment
 from litestar import Litestar
-from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.file_system import BaseLocalFileSystem
 from litestar.middleware.base import DefineMiddleware
@@ -81,6 +80,7 @@ from facilities.tickets.pages import TicketController
 from facilities.tickets.sla_api import SlaApiController
 from facilities.web.clock import provide_now
 from facilities.web.csrf import TokenAwareCSRFMiddleware
+from facilities.web.csrf import config as csrf_config
 from facilities.web.envelope import envelope_middleware_factory, finish_headers
 from facilities.web.errors import EXCEPTION_HANDLERS
 from facilities.web.json_depth import refuse_deep_json
@@ -200,15 +200,7 @@ def create_app(
             else:
                 yield
 
-    csrf = CSRFConfig(
-        secret=settings.secret_key,
-        cookie_name="csrftoken",
-        cookie_secure=settings.cookie_secure,
-        cookie_httponly=False,
-        # Anchored: Litestar searches the whole path, so an unanchored "/open311" also let
-        # e.g. POST /reports/open311/still-broken through without the token.
-        exclude=["^/open311/", "^/unsubscribe/"],
-    )
+    csrf = csrf_config(settings.secret_key, secure=settings.cookie_secure)
     app = Litestar(
         route_handlers=[
             *CONTROLLERS,

@@ -19,6 +19,7 @@ from facilities.notifications import services as notifications
 from facilities.tickets import services as tickets
 from facilities.web.auth import current_actor
 from facilities.web.observability import render_metrics
+from facilities.web.responses import client_ip
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -29,9 +30,9 @@ class OpsController(Controller):
     @get("/metrics", media_type="text/plain; version=0.0.4")
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Allowed from the machine itself (a local Prometheus or agent) or with a token of a
-        role that may view jobs; counts are not for the public."""
-        client = request.client.host if request.client else ""
-        if client not in LOOPBACK and not can(current_actor(request), Perm.JOBS_VIEW):
+        role that may view jobs; counts are not for the public. Behind a reverse proxy on this
+        machine the peer is loopback for everyone, hence the forwarded client address."""
+        if client_ip(request) not in LOOPBACK and not can(current_actor(request), Perm.JOBS_VIEW):
             raise PermissionDenied(_("You do not have permission to do this."))
         gauges: dict[str, float] = {}
         for status, count in (await notifications.backlog()).items():

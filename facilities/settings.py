@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from facilities.lib.media import PIXEL_CEILING
+from facilities.lib.proxies import Network, parse_networks
 
 PREFIX = "FACILITIES_"
 DEV_SECRET = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
@@ -178,6 +179,22 @@ class Settings:
         _int_between(0, 4096),
         "Most rendered public pages and feeds kept per web process (current data only), in MB",
     )
+    public_max_age: int = _setting(
+        30,
+        _int_between(0, 3600),
+        "Seconds a shared cache (nginx, a CDN) and a browser may reuse a public page or feed",
+    )
+    public_stale_seconds: int = _setting(
+        60,
+        _int_between(0, 86400),
+        "Seconds past that a shared cache may serve a public page while it fetches a fresh one",
+    )
+    trusted_proxies: tuple[Network, ...] = _setting(
+        (),
+        parse_networks,
+        "Addresses or CIDR networks (comma-separated) of reverse proxies such as nginx whose"
+        " X-Forwarded-For names the client; empty: trust none",
+    )
     outbox_max_attempts: int = _setting(
         8, _int_between(1, 100), "Delivery attempts before a message is marked failed"
     )
@@ -332,6 +349,8 @@ def documented_fields() -> list[tuple[str, str, str]]:
             shown = str(default).lower()
         elif isinstance(default, frozenset):
             shown = ",".join(sorted(default))
+        elif isinstance(default, tuple):
+            shown = ",".join(map(str, default))
         else:
             shown = str(default)
         rows.append((env_name(field), shown, field.metadata["help"]))

@@ -13,7 +13,6 @@ import pytest
 from tests.kit.browser import (
     SCREENSHOTS,
     Server,
-    chromium,
     fits_the_screen,
     mails_to,
     pages_for,
@@ -55,8 +54,8 @@ def notice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def phone(notice_server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
-    with chromium() as browser, pages_for(request, browser) as pages:
+def phone(notice_server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with pages_for(request, browser) as pages:
         yield pages.open("phone", "zh-CN")
 
 
@@ -137,3 +136,54 @@ async def confirmed_subscribers(closure_id: int) -> list[str]:
         & Subscription.unsubscribed_at.is_null()
     )
     return [row["email"] for row in rows]
+
+
+def csrf_cookie(page: Any) -> str:
+    found = [c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"]
+    return found[0] if found else ""
+
+
+@pytest.fixture
+def desktop(notice_server: Server, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with pages_for(request, browser) as pages:
+        yield pages
+
+
+def test_a_form_on_a_shared_page_gets_the_readers_token_from_script(notice_server, desktop):
+    """The notice is the same bytes for every reader (a shared cache may serve it), so its form
+    carries no token; static/js/forms.js fetches one when the reader starts filling it in."""
+    base, closure_id = notice_server.url, notice_server.seeded
+    page = desktop.open("desktop", "zh-CN")
+    page.goto(f"{base}/notices/{closure_id}")
+    slot = page.locator("form.subscribe input[name=_csrf_token]")
+    assert slot.input_value() == "" and csrf_cookie(page) == ""
+    page.fill("#subscribe-email", "script.reader@example.org")
+    with page.expect_request(
+        lambda r: r.method == "POST" and r.url == f"{base}/subscriptions"
+    ) as posted:
+        page.click("form.subscribe button[type=submit]")
+    page.wait_for_url(f"{base}/subscriptions/requested")
+    token = csrf_cookie(page)
+    assert token and f"_csrf_token={token}" in (posted.value.post_data or "")
+
+
+def test_without_javascript_the_form_is_shown_once_more_with_a_token(notice_server, desktop):
+    """No script to fetch a token: the server shows the form again, filled in, with the
+    reader's token, and the second press subscribes."""
+    base, closure_id = notice_server.url, notice_server.seeded
+    page = desktop.open("desktop", "en", java_script_enabled=False)
+    page.goto(f"{base}/notices/{closure_id}")
+    page.fill("#subscribe-email", "no.script@example.org")
+    page.check("input[name=target][value^='asset:']")
+    page.click("form.subscribe button[type=submit]")
+    page.wait_for_url(f"{base}/subscriptions")
+    assert page.locator("[role=status]").inner_text() == (
+        "Please press Subscribe once more to send your request."
+    )
+    assert page.locator("#subscribe-email").input_value() == "no.script@example.org"
+    assert page.locator("input[name=target][value^='asset:']").is_checked()
+    token = csrf_cookie(page)
+    assert token and page.locator("input[name=_csrf_token]").input_value() == token
+    page.click("form.subscribe button[type=submit]")
+    page.wait_for_url(f"{base}/subscriptions/requested")
+    assert page.locator("h1").inner_text() == "Check your e-mail"

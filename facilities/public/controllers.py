@@ -18,6 +18,7 @@ from facilities.migrations import pending_migrations
 from facilities.public.serving import conditional, feed_links, page
 from facilities.public.wording import local_text
 from facilities.web.conditional import HTML
+from facilities.web.csrf import SHARED, reader_token
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.maps import map_config
 from facilities.web.responses import safe_next
@@ -29,7 +30,7 @@ REGISTER_INLINE = 150  # up to this many facilities the home page lists them all
 class PublicController(Controller):
     include_in_schema = False
 
-    @get("/")
+    @get("/", opt=SHARED)
     async def home(self, request: Request[Any, Any, Any], now: dt.datetime) -> ASGIResponse:
         """Closures in force, planned and recently reopened, and the register of facilities by
         site with their status; rendered once per change (see ``serving.conditional``)."""
@@ -65,14 +66,26 @@ class PublicController(Controller):
         lang: Annotated[str, QueryParameter()] = "",
         next: Annotated[str, QueryParameter()] = "/",
     ) -> Redirect:
-        """Switch language; the choice is kept in a cookie for a year."""
+        """Switch language; the choice is kept in a cookie for a year. Public pages a browser
+        kept (``public, max-age``) were chosen by Accept-Language alone, so the switch also
+        empties the browser's cache of this site: the next page is in the chosen language."""
         chosen = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
         return Redirect(
             path=safe_next(next, "/"),
             status_code=303,
+            headers={"clear-site-data": '"cache"'},
             cookies=[
                 Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, path="/", samesite="lax")
             ],
+        )
+
+    @get("/form-token", media_type="application/json")
+    async def form_token(self, request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+        """The reader's CSRF token, for a form on a page every reader gets alike (which carries
+        none): ``static/js/forms.js`` asks on a form's first touch when the reader has no
+        ``csrftoken`` cookie, which the CSRF middleware sets on this answer."""
+        return Response(
+            {"token": reader_token(request)}, headers={"cache-control": "private, no-store"}
         )
 
     @get("/healthz", media_type="text/plain")

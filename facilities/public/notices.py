@@ -11,8 +11,9 @@ Subscriptions: double opt-in (``services.subscribe`` queues the confirmation e-m
 opens a page whose button confirms by POST, so a mail link scanner confirms nothing), one-click
 unsubscribe (RFC 8058: the POST needs no cookie or CSRF token; its path is excluded from CSRF in
 ``facilities.app``), a honeypot field, and a limit per client address and per e-mail address
-counted in the database (so it holds across processes). The address is never shown back
-(the form's pieces are in ``facilities.public.subscribe_pages``).
+counted in the database (so it holds across processes). The address is shown back only to
+ask for a form sent without a CSRF token once more, never after a mistake (the form's pieces are
+in ``facilities.public.subscribe_pages``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ from facilities.public.subscribe_pages import (
     subscribe_page,
 )
 from facilities.public.wording import local_text
-from facilities.web.conditional import HTML, csrf_token
+from facilities.web.conditional import HTML
+from facilities.web.csrf import (
+    CHECKED_BY_HANDLER,
+    FORM_FIELD,
+    SHARED,
+    form_token_valid,
+    reader_token,
+)
 from facilities.web.forms import form_values
 from facilities.web.maps import map_config
 from facilities.web.public_cache import cache_of
@@ -107,7 +115,7 @@ async def _atom(
 class NoticeController(Controller):
     include_in_schema = False
 
-    @get("/notices")
+    @get("/notices", opt=SHARED)
     async def index(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         """Every closure holding now, a page at a time (the home page shows the first few)."""
         raw = request.query_params.get("page", "1")
@@ -130,7 +138,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"notices:{number}", HTML, build, html=True)
 
-    @get("/notices/{closure_id:int}")
+    @get("/notices/{closure_id:int}", opt=SHARED)
     async def show(self, request: Request[Any, Any, Any], closure_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             closure = await public.closure(closure_id)
@@ -151,7 +159,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"notice:{closure_id}", HTML, build, html=True)
 
-    @get("/facilities/{asset_id:int}")
+    @get("/facilities/{asset_id:int}", opt=SHARED)
     async def facility(self, request: Request[Any, Any, Any], asset_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             asset, closures_ = await public.for_asset(asset_id)
@@ -174,7 +182,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"facility:{asset_id}", HTML, build, html=True)
 
-    @get("/notices/sites/{site_id:int}")
+    @get("/notices/sites/{site_id:int}", opt=SHARED)
     async def site(self, request: Request[Any, Any, Any], site_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             found = await public.site(site_id)
@@ -195,7 +203,7 @@ class NoticeController(Controller):
 
     # --- feeds ---
 
-    @get("/feeds/notices.atom")
+    @get("/feeds/notices.atom", opt=SHARED)
     async def atom_all(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -206,7 +214,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "atom:all", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/sites/{name:str}")
+    @get("/feeds/sites/{name:str}", opt=SHARED)
     async def atom_site(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         site_id = _number(name, ".atom")
         _language_from_query(request)
@@ -226,7 +234,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"atom:site:{site_id}", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/facilities/{name:str}")
+    @get("/feeds/facilities/{name:str}", opt=SHARED)
     async def atom_facility(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         asset_id = _number(name, ".atom")
         _language_from_query(request)
@@ -246,7 +254,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"atom:facility:{asset_id}", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/closures.ics")
+    @get("/feeds/closures.ics", opt=SHARED)
     async def ics(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -258,7 +266,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "ics", feeds.ical.MEDIA_TYPE, build)
 
-    @get("/feeds/closures.geojson")
+    @get("/feeds/closures.geojson", opt=SHARED)
     async def geojson(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             closures_ = await public.holding_or_planned(now)
@@ -268,7 +276,7 @@ class NoticeController(Controller):
             request, "geojson", feeds.geojson.MEDIA_TYPE, build, localized=False
         )
 
-    @get("/feeds/closures.wzdx.geojson")
+    @get("/feeds/closures.wzdx.geojson", opt=SHARED)
     async def wzdx(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -283,7 +291,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "wzdx", feeds.wzdx.MEDIA_TYPE, build)
 
-    @get("/feeds/cap/{name:str}")
+    @get("/feeds/cap/{name:str}", opt=SHARED)
     async def cap(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         closure_id = _number(name, ".xml")
 
@@ -303,13 +311,24 @@ class NoticeController(Controller):
     async def subscribe_form(self, request: Request[Any, Any, Any]) -> Template:
         return await subscribe_page(request, 200)
 
-    @post("/subscriptions")
+    @post("/subscriptions", opt=CHECKED_BY_HANDLER)
     async def subscribe(self, request: Request[Any, Any, Any], now: dt.datetime) -> Response[Any]:
+        """The form of every public page, which a shared cache serves without a token: sent
+        without one (no JavaScript), it is shown again, filled in, with a token to send."""
+        form = await request.form()
         values = await form_values(request)
+        target = values.get("target", "all")
+        if not form_token_valid(request, form.get(FORM_FIELD)):
+            return await subscribe_page(
+                request,
+                200,
+                target=target,
+                email=values.get("email", "").strip()[:254],
+                notice=_("Please press Subscribe once more to send your request."),
+            )
         if values.get("website", "").strip():
             # A bot filled the field people never see: answer as if it worked, store nothing.
             return Redirect(path="/subscriptions/requested", status_code=303)
-        target = values.get("target", "all")
         asset_id, site_id = parse_target(target)
         email = values.get("email", "").strip()
         try:
@@ -357,7 +376,7 @@ class NoticeController(Controller):
         if state != "pending":
             return render(request, "public/subscription_invalid.html", status_code=404)
         return render(
-            request, "public/subscription_confirm.html", token=token, csrf=csrf_token(request)
+            request, "public/subscription_confirm.html", token=token, csrf=reader_token(request)
         )
 
     @post("/subscriptions/confirm/{token:str}")

@@ -4,7 +4,7 @@ Every public page and feed is made from the read-only views in ``facilities.clos
 (which select public columns only) and is served through :data:`conditional`, the conditional
 GET of ``facilities.web.conditional`` bound to ``public.version`` and to :data:`SALT` (a digest
 of the code, templates and catalogs that shape the output). :func:`page` renders a template to
-bytes with the wording helpers and the CSRF placeholder; :func:`feed_links` and
+bytes with the wording helpers (and, for staff, the CSRF placeholder); :func:`feed_links` and
 :func:`subscription_targets` are the feeds and subscription choices a page offers.
 """
 
@@ -79,12 +79,15 @@ async def version(request: Request[Any, Any, Any], now: dt.datetime) -> public.V
 
 
 def page(request: Request[Any, Any, Any], template: str, now: dt.datetime, **context: Any) -> bytes:
-    """A public page rendered to bytes, with the CSRF placeholder (see :data:`conditional`)."""
+    """A public page rendered to bytes: for staff with the CSRF placeholder, for everyone
+    else with no token at all, so every anonymous reader gets the same bytes (see
+    :data:`conditional`)."""
+    actor = current_actor(request)
     values = {
         "flashes": conditional.flashes(request),
         "path": request.url.path,
-        "actor": current_actor(request),
-        "csrf": CSRF_SLOT,
+        "actor": actor,
+        "csrf": CSRF_SLOT if actor is not None else "",
         "now": now,
         **HELPERS,
         **context,

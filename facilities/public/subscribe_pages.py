@@ -2,8 +2,10 @@
 
 Subscriptions are double opt-in (``closures.subscribe`` queues the confirmation e-mail), with a
 honeypot field and a limit per client address and per e-mail address counted in the database
-(so it holds across processes). The address is never shown back: after a mistake the form is
-shown again without it. The handlers are in ``facilities.public.notices``.
+(so it holds across processes). After a mistake the form is shown again without the address;
+a form sent without a CSRF token (from a public page read without JavaScript, see
+``facilities.web.csrf``) is shown again with it, to be sent once more. The handlers are in
+``facilities.public.notices``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from facilities.i18n import gettext as _
 from facilities.public.serving import subscription_targets
 from facilities.public.wording import HELPERS, local_text
 from facilities.web.clock import now_of
-from facilities.web.conditional import csrf_token
+from facilities.web.csrf import issue_token
 from facilities.web.responses import render
 
 RATE_WINDOW = 3600  # seconds: subscription attempts are counted per hour
@@ -42,9 +44,15 @@ def email_key(email: str) -> str:
 
 
 async def subscribe_page(
-    request: Request[Any, Any, Any], status: int, target: str = "all", error: str = ""
+    request: Request[Any, Any, Any],
+    status: int,
+    target: str = "all",
+    error: str = "",
+    *,
+    email: str = "",
+    notice: str = "",
 ) -> Template:
-    """The stand-alone form (also shown again, without the address, after a mistake)."""
+    """The stand-alone form (also shown again after a mistake, or to send once more)."""
     asset_id, site_id = parse_target(target)
     asset = await public.asset(asset_id) if asset_id else None
     site = await public.site(site_id) if site_id else None
@@ -58,13 +66,19 @@ async def subscribe_page(
                     _("Everything at %(site)s") % {"site": local_text(entry.site, "name")},
                 ),
             )
-    return render(
+    token, cookie = issue_token(request)
+    response = render(
         request,
         "public/subscribe.html",
         status_code=status,
         targets=targets,
         selected=target,
         error=error,
-        csrf=csrf_token(request),
+        email=email,
+        notice=notice,
+        csrf=token,
         **HELPERS,
     )
+    if cookie is not None:
+        response.cookies.append(cookie)
+    return response

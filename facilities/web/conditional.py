@@ -1,4 +1,5 @@
-"""Conditional GET (ETag, Last-Modified, 304) for pages and feeds rendered once per change.
+"""Conditional GET (ETag, Last-Modified, 304) and shared caching for pages and feeds rendered
+once per change.
 
 A :class:`ConditionalGet` serves one family of pages; its owner (a controller module) gives it
 what only the domain knows: a salt (a digest of the code and templates that shape the output,
@@ -9,8 +10,15 @@ see :func:`fingerprint`) and the version source of the data shown. Per request:
   none, see ``facilities.web.public_cache``), answered before anything is rendered, so a
   revalidation (304) costs that and nothing else;
 - a rendered body is kept in the app's :class:`~facilities.web.public_cache.PublicCache` under
-  its ETag. HTML pages carry the reader's CSRF token in their forms: it is rendered as
-  :data:`CSRF_SLOT` and put in per response;
+  its ETag;
+- an anonymous reader gets the same bytes as every other anonymous reader of that language
+  (forms carry no token: ``static/js/forms.js`` fills it in, see ``facilities.web.csrf``), so
+  a shared cache (nginx, a CDN) may serve them: ``Cache-Control: public`` with the
+  ``public_max_age`` and ``public_stale_seconds`` settings, ``Vary: Accept-Language``. A reader
+  whose language comes from the ``lang`` cookie gets them ``private, no-cache``: a cache that
+  keys on headers cannot tell that reader apart;
+- a member of staff gets a page of their own (their CSRF token, rendered as :data:`CSRF_SLOT`
+  and put in per response), ``private, no-store``: never from a shared cache;
 - a reader with a one-time (flash) message gets a fresh page, never cached.
 
 Nothing here knows a domain; this module imports none.
@@ -30,15 +38,16 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response.base import ASGIResponse
-from litestar.utils.scope.state import ScopeState
 
 from facilities import i18n
 from facilities.web.clock import now_of
+from facilities.web.csrf import reader_token
+from facilities.web.locale import LANG_COOKIE
 from facilities.web.public_cache import Rendered, VersionSource, cache_of
 
 HTML = "text/html"  # Litestar adds "; charset=utf-8" to every text/* type
 
-#: Where a page's CSRF token goes; replaced per response (pages are cached without it).
+#: Where a staff page's CSRF token goes; replaced per response (pages are cached without it).
 CSRF_SLOT = "csrf-slot-4f0c1b9e"
 _CSRF_SLOT_BYTES = CSRF_SLOT.encode()
 
@@ -101,10 +110,16 @@ def not_modified(
     return False
 
 
-def csrf_token(request: Request[Any, Any, Any]) -> str:
-    """This reader's CSRF token (set by the CSRF middleware for every safe request)."""
-    token = ScopeState.from_scope(request.scope).csrf_token
-    return token if isinstance(token, str) else ""
+@functools.lru_cache(maxsize=8)
+def shared_cache_control(max_age: int, stale: int) -> str:
+    """The Cache-Control of what every anonymous reader gets alike."""
+    return f"public, max-age={max_age}, stale-while-revalidate={stale}"
+
+
+def _language_from_cookie(request: Request[Any, Any, Any]) -> bool:
+    """Whether the ``lang`` cookie chose this response's language (a ``?lang=`` in the address
+    overrides it, as the feeds do)."""
+    return LANG_COOKIE in request.cookies and "lang" not in request.query_params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,26 +163,34 @@ class ConditionalGet:
         cache = cache_of(request)
         now = now_of(request)
         current = await cache.version(now, self.version)
+        staff = html and self.audience(request) != "public"
         parts = [self.salt, variant, current.token]
         if localized or html:
             parts.append(i18n.current_locale())
         if html:
-            parts.append(self.audience(request))
+            parts.append("staff" if staff else "public")
         digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
         etag = f'W/"{digest}"' if html else f'"{digest}"'
-        headers = [
-            ("etag", etag),
-            ("cache-control", "private, no-cache" if html else "public, no-cache"),
-        ]
+        headers = [("etag", etag)]
+        if staff:
+            headers.append(("cache-control", "private, no-store"))
+            headers.append(("vary", "Cookie, Accept-Language"))
+        elif (localized or html) and _language_from_cookie(request):
+            headers.append(("cache-control", "private, no-cache"))
+            headers.append(("vary", "Cookie, Accept-Language"))
+        else:
+            settings = request.app.state.settings
+            shared = shared_cache_control(settings.public_max_age, settings.public_stale_seconds)
+            headers.append(("cache-control", shared))
+            if localized or html:
+                headers.append(("vary", "Accept-Language"))
         if current.last_modified is not None:
             headers.append(("last-modified", _http_date(current.last_modified)))
-        if html or localized:
-            headers.append(("vary", "Cookie, Accept-Language"))
         if html and self.flashes(request):
             # A one-time message for this reader: a fresh page, shown once, never cached.
             body = await build(now)
             return ASGIResponse(
-                body=body.replace(_CSRF_SLOT_BYTES, csrf_token(request).encode()),
+                body=body.replace(_CSRF_SLOT_BYTES, reader_token(request).encode()),
                 media_type=media_type,
                 headers=[("cache-control", "private, no-store")],
                 cookies=[Cookie(key=self.flash_cookie, value="", max_age=0, path="/")],
@@ -179,6 +202,6 @@ class ConditionalGet:
             found = Rendered(await build(now), media_type)
             cache.put(digest, found)
         body = found.body
-        if html:
-            body = body.replace(_CSRF_SLOT_BYTES, csrf_token(request).encode())
+        if staff:
+            body = body.replace(_CSRF_SLOT_BYTES, reader_token(request).encode())
         return ASGIResponse(body=body, media_type=found.media_type, headers=headers)

@@ -1,7 +1,7 @@
 """What every request and every response pass through, once: one middleware that reads the
 request's headers a single time (request id, language) and times it, and one ``before_send``
 hook that appends the response's own headers in one list extension (security headers, request
-id) and notes its status.
+id, and a private Cache-Control where the handler set none) and notes its status.
 
 Why one of each: as separate middlewares and hooks, the request id, the language and the
 security headers each walked a header list again (the request's, then the response's once per
@@ -24,7 +24,16 @@ from facilities.web.locale import use_request_language
 #: Where the middleware keeps the request's :class:`observability.Exchange` in the scope's state.
 EXCHANGE = "facilities.exchange"
 REQUEST_ID = b"x-request-id"
+CACHE_CONTROL = b"cache-control"
 OWN_NAMES = NAMES | {REQUEST_ID}
+#: What a response says of caching when its handler said nothing: only the public pages and feeds
+#: (``facilities.web.conditional``) and the static files may be kept by a shared cache. A page
+#: for a member of staff must not be kept at all; one for anyone else (a form page, an error) may
+#: be kept by the reader's own browser, which then shows the same form, with the same one-time
+#: submission key, when they go back to it (so sending it again makes no second record).
+NOT_STORED = (CACHE_CONTROL, b"private, no-store")
+NOT_SHARED = (CACHE_CONTROL, b"private, no-cache")
+STATIC_PREFIX = "/static/"
 
 
 def envelope_middleware_factory(app: ASGIApp) -> ASGIApp:
@@ -71,6 +80,8 @@ async def finish_headers(message: Message, scope: Scope) -> None:
         headers = message["headers"] = list(headers)
     own = security_headers(scope)
     present = {bytes(name).lower() for name, _ in headers}  # the one walk of the list
+    if CACHE_CONTROL not in present and not scope["path"].startswith(STATIC_PREFIX):
+        headers.append(NOT_STORED if scope.get("user") is not None else NOT_SHARED)
     if present.isdisjoint(OWN_NAMES):
         headers.extend(own)
         headers.append((REQUEST_ID, rid.encode()))

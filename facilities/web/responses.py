@@ -15,6 +15,7 @@ from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.response import File, Redirect, Template
 
+from facilities.lib.proxies import client_address
 from facilities.web.auth import current_actor
 
 FLASH_COOKIE = "flash"
@@ -89,7 +90,13 @@ def attachment(request: Request[Any, Any, Any], stem: str, extension: str, now: 
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address per-client rate limits count: behind a trusted reverse proxy (nginx) the
+    socket peer is the proxy, so the client comes from ``X-Forwarded-For``."""
+    if request.client is None:
+        return "unknown"
+    forwarded = request.headers.getall("x-forwarded-for", [])
+    trusted = request.app.state.settings.trusted_proxies
+    return client_address(request.client.host, forwarded, trusted)
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:

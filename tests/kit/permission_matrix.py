@@ -760,6 +760,7 @@ PUBLIC: dict[str, tuple[str, int]] = {
     "GET /": ("/", 200),
     "GET /language": ("/language", 303),
     "GET /healthz": ("/healthz", 200),
+    "GET /form-token": ("/form-token", 200),
     "GET /readyz": ("/readyz", 200),
     "GET /metrics": ("/metrics", 200),  # the test client is on loopback
     "GET /login": ("/login", 200),
