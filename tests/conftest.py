@@ -280,16 +280,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the module (a launch costs about a second); each test still gets fresh
-    contexts of its own from ``pages_for``, closed after it."""
+    """One Chromium for a module of browser tests only (a launch costs about a second); each
+    test still gets fresh contexts of its own from ``pages_for``, closed after it. Playwright's
+    synchronous API keeps an event loop running while it is open, so a module that also has
+    async tests must not use it (see ``page``)."""
     with chromium() as running:
         yield running
 
 
 @pytest.fixture
-def page(server: str, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A desktop page (1280x900, zh-CN), screenshot into var/screenshots on failure."""
-    with pages_for(request, browser) as pages:
+def page(server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A desktop page (1280x900, zh-CN), screenshot into var/screenshots on failure. Its own
+    Chromium, closed after the test: modules with async tests use it too."""
+    with chromium() as browser, pages_for(request, browser) as pages:
         yield pages.open("desktop", "zh-CN")
 
 
