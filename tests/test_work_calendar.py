@@ -15,12 +15,14 @@ from facilities.homes.calendar_feed import token_user, user_token
 from facilities.homes.calendar_layout import Item, lay_out, month_weeks, week_of
 from facilities.inspections import services as inspections
 from facilities.inspections.choices import InspectionType
+from facilities.inspections.tables import Inspection
 from facilities.tickets.choices import Status
 from facilities.tickets.tables import RepairTicket
 from tests.kit.assets import make_asset
 from tests.kit.clients import csrf_token
 from tests.kit.closures import make_closure
-from tests.kit.inspections import plan
+from tests.kit.constants import ZONE
+from tests.kit.inspections import make_schedule, plan
 from tests.kit.tickets import drive_to, make_ticket
 
 D = dt.date
@@ -448,3 +450,26 @@ async def test_a_wrong_feed_token_is_a_404_that_tells_nothing(anon, personas, se
     # a person made inactive loses their feed
     await StaffUser.update({StaffUser.is_active: False}).where(StaffUser.id == carol.id)
     assert (await anon.get("/calendar/me.ics", params={"token": good})).status_code == 404
+
+
+async def test_an_inspection_due_before_the_days_shown_is_shown_while_its_window_runs(
+    login, personas, now
+):
+    """Raised on 1 December with ten days' tolerance: it is work for the week of 7 December
+    too, from the week's first day to the end of its window."""
+    alice = personas["alice"]
+    asset = await make_asset(code="GX-CAL-009")
+    await make_schedule(alice, asset, now, starts_on=D(2026, 12, 1), tolerance_days=10, lead_days=0)
+    raised_at = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    await inspections.raise_due(raised_at, ZONE)
+    (inspection,) = await Inspection.select(Inspection.id, Inspection.window_ends_at).where(
+        Inspection.asset == asset.id
+    )
+    assert inspection["window_ends_at"].astimezone(ZONE).date() == D(2026, 12, 11)
+    client = await login("bob")
+    week = await client.get("/calendar", params={"week": "2026-W50", "layers": "inspections"})
+    bars = bar_classes(week.text, f"/inspections/{inspection['id']}")
+    assert len(bars) == 1
+    assert "c1 s5" in bars[0]  # Monday 7 to Friday 11 December
+    later = await client.get("/calendar", params={"week": "2026-W51", "layers": "inspections"})
+    assert f"/inspections/{inspection['id']}" not in later.text  # the window is over

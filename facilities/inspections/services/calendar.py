@@ -55,8 +55,10 @@ async def calendar_entries(
     team_id: int | None = None,
     per_schedule: int = 62,
 ) -> list[CalendarEntry]:
-    """Open inspections due in [start, end) and the occurrences their schedules will raise
-    there, soonest first (the month calendar and the team's iCalendar feed)."""
+    """Open inspections whose days (from the due day to the end of the window) meet
+    [start, end), and the occurrences their schedules will raise there, soonest first (the
+    month calendar and the team's iCalendar feed). An inspection due before ``start`` whose
+    window reaches into it is work for those days too."""
     require(actor, Perm.INSPECTIONS_VIEW)
     query = Inspection.select(
         Inspection.id,
@@ -72,8 +74,8 @@ async def calendar_entries(
         Inspection.asset.name_zh.as_alias("asset_name_zh"),
     ).where(
         Inspection.state.is_in(list(OPEN_STATES))
-        & (Inspection.due_at >= start)
         & (Inspection.due_at < end)
+        & ((Inspection.due_at >= start) | (Inspection.window_ends_at >= start))
     )
     if team_id is not None:
         query = query.where(Inspection.team == team_id)
