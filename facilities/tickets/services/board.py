@@ -33,9 +33,9 @@ from facilities.tickets.choices import (
 from facilities.tickets.schemas import BoardMoveIn, TicketFilters, TransitionIn
 from facilities.tickets.services.reading import (
     TicketView,
-    _conditions,
     find_ticket,
     list_tickets,
+    ticket_conditions,
 )
 from facilities.tickets.services.writing import transition
 from facilities.tickets.tables import RepairTicket
@@ -130,7 +130,7 @@ async def _counts(
     filters: TicketFilters, now: dt.datetime, lanes_by: str
 ) -> dict[tuple[str, str], int]:
     """(lane key, status) -> tickets, in one grouped query with the list's filters."""
-    conditions: list[Any] = _conditions(msgspec.structs.replace(filters, status=""), now)
+    conditions: list[Any] = ticket_conditions(msgspec.structs.replace(filters, status=""), now)
     conditions.append(RepairTicket.status.is_in([s.value for s in BOARD_COLUMNS]))
     lane_column = {"priority": RepairTicket.priority, "assignee": RepairTicket.assignee}.get(
         lanes_by

@@ -193,7 +193,9 @@ def _after(sort: str, values: list[Any]) -> Any:
     return WhereRaw(f"({names}) {operator} ({placeholders})", *values)
 
 
-def _conditions(filters: TicketFilters, now: dt.datetime) -> list[Any]:
+def ticket_conditions(filters: TicketFilters, now: dt.datetime) -> list[Any]:
+    """The WHERE conditions of the ticket list's filters: the list, its counts, exports and the
+    board (``board.py``, which counts its columns with exactly these) all read through them."""
     conditions: list[Any] = []
     if filters.status == "open":
         conditions.append(RepairTicket.status.is_in(sorted(OPEN_STATUSES)))
@@ -235,14 +237,14 @@ class TicketPage:
 def check_filters(filters: TicketFilters, now: dt.datetime) -> None:
     """Raise ValidationFailed for filters that cannot be applied (before a response starts:
     a streamed export cannot turn into a 400 once its first line is sent)."""
-    _conditions(filters, now)
+    ticket_conditions(filters, now)
     if filters.after:
         _decode_cursor(filters.after, filters.sort)
 
 
 async def list_tickets(actor: Actor, filters: TicketFilters, now: dt.datetime) -> TicketPage:
     require(actor, Perm.TICKETS_VIEW)
-    conditions = _conditions(filters, now)
+    conditions = ticket_conditions(filters, now)
     if filters.after:
         conditions.append(_after(filters.sort, _decode_cursor(filters.after, filters.sort)))
     query = RepairTicket.objects().where(*conditions)
@@ -259,7 +261,7 @@ async def count_up_to(actor: Actor, filters: TicketFilters, now: dt.datetime, mo
     """How many tickets match ``filters``, counting at most ``most``: the ids of at most ``most``
     rows are read (no ticket is built), so a home's "100+" costs the same on a million tickets."""
     require(actor, Perm.TICKETS_VIEW)
-    query = RepairTicket.select(RepairTicket.id).where(*_conditions(filters, now))
+    query = RepairTicket.select(RepairTicket.id).where(*ticket_conditions(filters, now))
     return len(await query.limit(most))
 
 
@@ -270,7 +272,7 @@ async def iter_tickets(
     after page, for exports. Call :func:`check_filters` first while the caller can still answer
     with an error."""
     require(actor, Perm.TICKETS_VIEW)
-    _conditions(filters, now)
+    ticket_conditions(filters, now)
     cursor = ""
     while True:
         page = await list_tickets(
