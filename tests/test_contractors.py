@@ -270,9 +270,11 @@ async def test_the_work_order_reaches_the_contractor_in_its_language_once(
         "HY-2026-017",
         "P1",
         "Due (SLA)",
-        f"{smtp_settings.base_url}/tickets/{ticket.id}",
+        f"Questions about this work order: reply to this e-mail and quote #{ticket.id}.",
     ):
         assert fact in text, fact
+    # the contractor cannot open the staff pages: the order links to none
+    assert f"{smtp_settings.base_url}/tickets/" not in text
     assert (await last_event(ticket.id, "ticket.work_order_sent"))["actor"] == alice_actor.id
 
 
