@@ -79,6 +79,7 @@ from facilities.tickets.money_pages import MoneyController
 from facilities.tickets.pages import TicketController
 from facilities.tickets.sla_api import SlaApiController
 from facilities.web.clock import provide_now
+from facilities.web.conditional import early_revalidation_middleware
 from facilities.web.csrf import TokenAwareCSRFMiddleware
 from facilities.web.csrf import config as csrf_config
 from facilities.web.envelope import envelope_middleware_factory, finish_headers
@@ -220,6 +221,7 @@ def create_app(
         before_request=refuse_deep_json,
         middleware=[
             envelope_middleware_factory,
+            early_revalidation_middleware,  # a shared page's 304, before who-is-asking
             DefineMiddleware(AuthMiddleware, exclude=["^/static", "^/healthz", "^/schema"]),
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),
             SubmissionMiddleware,

@@ -6,12 +6,17 @@ the reader's cookie or ``/form-token``, and without JavaScript from the form sho
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
 
+from facilities.closures import services as closures
+from facilities.closures.schemas import NoticeIn
 from facilities.closures.tables import Subscription
+from facilities.web.public_cache import cache_of_app
+from facilities.web.responses import FLASH_COOKIE, _encode
 from tests.kit.clients import client_for_app, log_in
 from tests.kit.public_story import Story
 from tests.kit.routes import app_routes
@@ -180,3 +185,53 @@ async def test_a_forged_or_foreign_token_is_never_accepted(app, anon, story):
         answer = await anon.post("/subscriptions", data={**form, "_csrf_token": token})
         assert answer.status_code == 200, token
     assert await Subscription.count().where(Subscription.email == "forged@example.com") == 0
+
+
+# --- revalidation before the rest of the middleware (web/conditional.py: answer_early) -------
+
+
+async def test_an_anonymous_revalidation_is_answered_early_with_the_same_headers(app, anon, story):
+    url = f"/notices/{story.closure.id}"
+    first = await anon.get(url)
+    remembered = cache_of_app(app).revalidation((url, b"", "zh_CN"))
+    assert remembered is not None and remembered.etag == first.headers["etag"]
+    again = await anon.get(url, headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    for name in ("etag", "cache-control", "vary", "last-modified"):
+        assert again.headers[name] == first.headers[name], name
+    # the envelope still frames it: security headers and a request id
+    assert "content-security-policy" in again.headers and again.headers["x-request-id"]
+    assert (await anon.get(url, headers={"if-none-match": '"other"'})).status_code == 200
+
+
+async def test_a_change_ends_the_early_answer(app, anon, story, clock):
+    url = f"/notices/{story.closure.id}"
+    first = await anon.get(url)
+    await closures.write_update(
+        story.alice,
+        story.closure.id,
+        NoticeIn(text_zh="新的进展。"),
+        clock() + dt.timedelta(minutes=1),
+    )
+    changed = await anon.get(url, headers={"if-none-match": first.headers["etag"]})
+    assert changed.status_code == 200 and "新的进展。" in changed.text
+    assert changed.headers["etag"] != first.headers["etag"]
+
+
+async def test_readers_with_an_answer_of_their_own_are_never_answered_early(app, anon, story):
+    """Staff, a language chosen by cookie, a waiting message, a token: the long way, which
+    knows them."""
+    url = f"/notices/{story.closure.id}"
+    etag = (await anon.get(url)).headers["etag"]
+    asked = {"if-none-match": etag}
+    async with client_for_app(app) as alice:
+        await log_in(alice, "alice")
+        staff = await alice.get(url, headers=asked)
+        assert staff.status_code == 200 and staff.headers["cache-control"] == "private, no-store"
+    chosen = await anon.get(url, headers=asked, cookies={"lang": "zh_CN"})
+    assert chosen.status_code == 304 and chosen.headers["cache-control"] == "private, no-cache"
+    message = _encode([{"level": "info", "message": "Hello reader"}])
+    flashed = await anon.get(url, headers=asked, cookies={FLASH_COOKIE: message})
+    assert flashed.status_code == 200 and "Hello reader" in flashed.text
+    token = await anon.get(url, headers={**asked, "authorization": "Bearer nonsense"})
+    assert token.status_code == 401  # the long way, which refuses an unknown token

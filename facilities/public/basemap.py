@@ -21,7 +21,6 @@ from litestar.response.base import ASGIResponse
 from facilities.assets.services.public_view import PublicPlace, public_places
 from facilities.lib import geo
 from facilities.public.serving import conditional
-from facilities.web.csrf import SHARED
 
 MEDIA_TYPE = "application/geo+json"
 
@@ -71,7 +70,7 @@ def render(places: list[PublicPlace]) -> bytes:
 class BasemapController(Controller):
     include_in_schema = False
 
-    @get("/feeds/basemap.geojson", opt=SHARED)
+    @get("/feeds/basemap.geojson", opt=conditional.route_opt)
     async def basemap(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             return render(await public_places())

@@ -18,7 +18,7 @@ from facilities.migrations import pending_migrations
 from facilities.public.serving import conditional, feed_links, page
 from facilities.public.wording import local_text
 from facilities.web.conditional import HTML
-from facilities.web.csrf import SHARED, reader_token
+from facilities.web.csrf import reader_token
 from facilities.web.locale import LANG_COOKIE
 from facilities.web.maps import map_config
 from facilities.web.responses import safe_next
@@ -30,7 +30,7 @@ REGISTER_INLINE = 150  # up to this many facilities the home page lists them all
 class PublicController(Controller):
     include_in_schema = False
 
-    @get("/", opt=SHARED)
+    @get("/", opt=conditional.route_opt)
     async def home(self, request: Request[Any, Any, Any], now: dt.datetime) -> ASGIResponse:
         """Closures in force, planned and recently reopened, and the register of facilities by
         site with their status; rendered once per change (see ``serving.conditional``)."""

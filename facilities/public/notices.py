@@ -55,7 +55,6 @@ from facilities.web.conditional import HTML
 from facilities.web.csrf import (
     CHECKED_BY_HANDLER,
     FORM_FIELD,
-    SHARED,
     form_token_valid,
     reader_token,
 )
@@ -115,7 +114,7 @@ async def _atom(
 class NoticeController(Controller):
     include_in_schema = False
 
-    @get("/notices", opt=SHARED)
+    @get("/notices", opt=conditional.route_opt)
     async def index(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         """Every closure holding now, a page at a time (the home page shows the first few)."""
         raw = request.query_params.get("page", "1")
@@ -138,7 +137,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"notices:{number}", HTML, build, html=True)
 
-    @get("/notices/{closure_id:int}", opt=SHARED)
+    @get("/notices/{closure_id:int}", opt=conditional.route_opt)
     async def show(self, request: Request[Any, Any, Any], closure_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             closure = await public.closure(closure_id)
@@ -159,7 +158,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"notice:{closure_id}", HTML, build, html=True)
 
-    @get("/facilities/{asset_id:int}", opt=SHARED)
+    @get("/facilities/{asset_id:int}", opt=conditional.route_opt)
     async def facility(self, request: Request[Any, Any, Any], asset_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             asset, closures_ = await public.for_asset(asset_id)
@@ -182,7 +181,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"facility:{asset_id}", HTML, build, html=True)
 
-    @get("/notices/sites/{site_id:int}", opt=SHARED)
+    @get("/notices/sites/{site_id:int}", opt=conditional.route_opt)
     async def site(self, request: Request[Any, Any, Any], site_id: int) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             found = await public.site(site_id)
@@ -203,7 +202,7 @@ class NoticeController(Controller):
 
     # --- feeds ---
 
-    @get("/feeds/notices.atom", opt=SHARED)
+    @get("/feeds/notices.atom", opt=conditional.route_opt)
     async def atom_all(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -214,7 +213,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "atom:all", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/sites/{name:str}", opt=SHARED)
+    @get("/feeds/sites/{name:str}", opt=conditional.route_opt)
     async def atom_site(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         site_id = _number(name, ".atom")
         _language_from_query(request)
@@ -234,7 +233,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"atom:site:{site_id}", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/facilities/{name:str}", opt=SHARED)
+    @get("/feeds/facilities/{name:str}", opt=conditional.route_opt)
     async def atom_facility(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         asset_id = _number(name, ".atom")
         _language_from_query(request)
@@ -254,7 +253,7 @@ class NoticeController(Controller):
 
         return await conditional(request, f"atom:facility:{asset_id}", feeds.atom.MEDIA_TYPE, build)
 
-    @get("/feeds/closures.ics", opt=SHARED)
+    @get("/feeds/closures.ics", opt=conditional.route_opt)
     async def ics(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -266,7 +265,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "ics", feeds.ical.MEDIA_TYPE, build)
 
-    @get("/feeds/closures.geojson", opt=SHARED)
+    @get("/feeds/closures.geojson", opt=conditional.route_opt)
     async def geojson(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         async def build(now: dt.datetime) -> bytes:
             closures_ = await public.holding_or_planned(now)
@@ -276,7 +275,7 @@ class NoticeController(Controller):
             request, "geojson", feeds.geojson.MEDIA_TYPE, build, localized=False
         )
 
-    @get("/feeds/closures.wzdx.geojson", opt=SHARED)
+    @get("/feeds/closures.wzdx.geojson", opt=conditional.route_opt)
     async def wzdx(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         _language_from_query(request)
 
@@ -291,7 +290,7 @@ class NoticeController(Controller):
 
         return await conditional(request, "wzdx", feeds.wzdx.MEDIA_TYPE, build)
 
-    @get("/feeds/cap/{name:str}", opt=SHARED)
+    @get("/feeds/cap/{name:str}", opt=conditional.route_opt)
     async def cap(self, request: Request[Any, Any, Any], name: str) -> ASGIResponse:
         closure_id = _number(name, ".xml")
 

@@ -19,7 +19,13 @@ see :func:`fingerprint`) and the version source of the data shown. Per request:
   keys on headers cannot tell that reader apart;
 - a member of staff gets a page of their own (their CSRF token, rendered as :data:`CSRF_SLOT`
   and put in per response), ``private, no-store``: never from a shared cache;
-- a reader with a one-time (flash) message gets a fresh page, never cached.
+- a reader with a one-time (flash) message gets a fresh page, never cached;
+- a revalidation by an anonymous reader (If-None-Match, no session, language or flash cookie,
+  no token) is answered by :func:`early_revalidation_middleware` before the authentication, CSRF
+  and submission middlewares and the handler: the app remembers, per address and language, the
+  ETag and 304 headers of its last shared answer at the current version
+  (:class:`~facilities.web.public_cache.Revalidation`). That is most of a 304's cost, and 304s
+  are what nginx and feed readers send most (bench/README.md, ``public_http.py``).
 
 Nothing here knows a domain; this module imports none.
 """
@@ -38,12 +44,20 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 from facilities import i18n
+from facilities.web.auth import SESSION_COOKIE
 from facilities.web.clock import now_of
-from facilities.web.csrf import reader_token
+from facilities.web.csrf import SHARED, reader_token
 from facilities.web.locale import LANG_COOKIE
-from facilities.web.public_cache import Rendered, VersionSource, cache_of
+from facilities.web.public_cache import (
+    Rendered,
+    Revalidation,
+    VersionSource,
+    cache_of,
+    cache_of_app,
+)
 
 HTML = "text/html"  # Litestar adds "; charset=utf-8" to every text/* type
 
@@ -52,6 +66,9 @@ CSRF_SLOT = "csrf-slot-4f0c1b9e"
 _CSRF_SLOT_BYTES = CSRF_SLOT.encode()
 
 Builder = Callable[[dt.datetime], Awaitable[bytes]]
+
+#: The route option naming the :class:`ConditionalGet` that answers a route.
+ROUTE_KEY = "conditional"
 
 
 def fingerprint(paths: Iterable[Path]) -> str:
@@ -136,6 +153,36 @@ class ConditionalGet:
     flash_cookie: str
     read_flash: Callable[[Request[Any, Any, Any]], list[dict[str, str]]]
 
+    @property
+    def route_opt(self) -> dict[str, Any]:
+        """The options of a route this family answers: shared (no CSRF cookie set on it, see
+        ``facilities.web.csrf.SHARED``) and revalidated early."""
+        return {**SHARED, ROUTE_KEY: self}
+
+    async def answer_early(self, scope: Scope, send: Send) -> bool:
+        """Answer 304 from what this address last answered every anonymous reader, if the
+        reader is one (see :func:`_anonymous_revalidation`), asks with that ETag and the data
+        has not changed since; False (nothing sent) otherwise."""
+        inm = _anonymous_revalidation(scope, self.flash_cookie.encode() + b"=")
+        if inm is None:
+            return False
+        app = scope["litestar_app"]
+        cache = cache_of_app(app)
+        found = cache.revalidation((scope["path"], scope["query_string"], i18n.current_locale()))
+        if found is None or not _matches(inm, found.etag):
+            return False
+        current = await cache.version(app.state.clock(), self.version)
+        if current.token != found.token:
+            return False
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 304,
+            "headers": list(found.headers),
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return True
+
     async def current(self, request: Request[Any, Any, Any], now: dt.datetime) -> Any:
         """The data's version now (memoised by the app's cache)."""
         return await cache_of(request).version(now, self.version)
@@ -172,6 +219,7 @@ class ConditionalGet:
         digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
         etag = f'W/"{digest}"' if html else f'"{digest}"'
         headers = [("etag", etag)]
+        shared = False
         if staff:
             headers.append(("cache-control", "private, no-store"))
             headers.append(("vary", "Cookie, Accept-Language"))
@@ -179,9 +227,10 @@ class ConditionalGet:
             headers.append(("cache-control", "private, no-cache"))
             headers.append(("vary", "Cookie, Accept-Language"))
         else:
+            shared = True
             settings = request.app.state.settings
-            shared = shared_cache_control(settings.public_max_age, settings.public_stale_seconds)
-            headers.append(("cache-control", shared))
+            control = shared_cache_control(settings.public_max_age, settings.public_stale_seconds)
+            headers.append(("cache-control", control))
             if localized or html:
                 headers.append(("vary", "Accept-Language"))
         if current.last_modified is not None:
@@ -196,12 +245,67 @@ class ConditionalGet:
                 cookies=[Cookie(key=self.flash_cookie, value="", max_age=0, path="/")],
             )
         if not_modified(request, etag, current.last_modified):
+            if shared:
+                _remember(request, current.token, etag, headers)
             return ASGIResponse(body=b"", status_code=304, headers=headers)
         found = cache.get(digest)
         if found is None:
             found = Rendered(await build(now), media_type)
             cache.put(digest, found)
+        if shared:
+            _remember(request, current.token, etag, headers)
         body = found.body
         if staff:
             body = body.replace(_CSRF_SLOT_BYTES, reader_token(request).encode())
         return ASGIResponse(body=body, media_type=found.media_type, headers=headers)
+
+
+def _remember(
+    request: Request[Any, Any, Any], token: str, etag: str, headers: list[tuple[str, str]]
+) -> None:
+    """Keep what this address answered every anonymous reader of this language at this
+    version, for :meth:`ConditionalGet.answer_early` (after a successful answer only)."""
+    scope = request.scope
+    cache_of(request).remember(
+        (scope["path"], scope["query_string"], i18n.current_locale()),
+        Revalidation(
+            token, etag, tuple((name.encode(), value.encode("latin-1")) for name, value in headers)
+        ),
+    )
+
+
+#: Cookies that make a reader's answer their own (staff, a chosen language); the flash cookie
+#: is the family's own and is added by :meth:`ConditionalGet.answer_early`.
+_OWN_COOKIES = (f"{SESSION_COOKIE}=".encode(), f"{LANG_COOKIE}=".encode())
+
+
+def _anonymous_revalidation(scope: Scope, flash: bytes) -> str | None:
+    """The If-None-Match of a GET from a reader whose answer is the shared one: no token, no
+    session, language or flash cookie (a cookie name found anywhere in the header counts, so a
+    doubt only sends the request the long way). None otherwise."""
+    if scope.get("method") != "GET":
+        return None
+    inm = None
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            inm = value.decode("latin-1")
+        elif name == b"authorization":
+            return None
+        elif name == b"cookie" and (flash in value or any(c in value for c in _OWN_COOKIES)):
+            return None
+    return inm
+
+
+def early_revalidation_middleware(app: ASGIApp) -> ASGIApp:
+    """Answers an anonymous reader's revalidation of a shared page or feed before the rest of
+    the middleware (it runs right after the envelope, which has set the reader's language)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        family = handler.opt.get(ROUTE_KEY) if handler is not None else None
+        if family is not None and scope["type"] == "http":
+            if await family.answer_early(scope, send):
+                return
+        await app(scope, receive, send)
+
+    return middleware

@@ -26,6 +26,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from facilities import db
 
 FRAGMENTS_KEPT = 20_000  # rendered fragments (calendar events) kept per process
+REVALIDATIONS_KEPT = 10_000  # addresses whose last shared answer is remembered for a 304
 
 
 class DataVersion(Protocol):
@@ -51,6 +52,16 @@ class Rendered:
     media_type: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Revalidation:
+    """What an address answered every anonymous reader at one version: its ETag and the
+    headers of a 304 (``facilities.web.conditional.answer_early``)."""
+
+    token: str
+    etag: str
+    headers: tuple[tuple[bytes, bytes], ...]
+
+
 class PublicCache:
     """Per app: the last version (with the SQLite change counter it was read at) and rendered
     bodies by ETag, least recently used first out.
@@ -68,6 +79,7 @@ class PublicCache:
         self._probe_identity: tuple[str, int, int] | None = None
         self._memo: tuple[int, Any] | None = None
         self._fragments: dict[str, bytes] = {}
+        self._revalidations: dict[tuple[str, bytes, str], Revalidation] = {}
 
     def _data_version(self) -> int | None:
         """SQLite's count of commits by other connections, read on a connection that never
@@ -113,7 +125,17 @@ class PublicCache:
             self._token = current.token
             self._bodies.clear()
             self._bytes = 0
+            self._revalidations.clear()
         return current
+
+    def revalidation(self, key: tuple[str, bytes, str]) -> Revalidation | None:
+        """The shared answer remembered for (path, query string, language)."""
+        return self._revalidations.get(key)
+
+    def remember(self, key: tuple[str, bytes, str], value: Revalidation) -> None:
+        if len(self._revalidations) >= REVALIDATIONS_KEPT:
+            self._revalidations.clear()  # many addresses (odd query strings): start again
+        self._revalidations[key] = value
 
     def fragment(self, key: str) -> bytes | None:
         """A rendered piece of a body (a calendar event), kept across versions under a key
@@ -149,12 +171,17 @@ class PublicCache:
         self._token = None
         self._memo = None
         self._fragments.clear()
+        self._revalidations.clear()
 
 
 def cache_of(request: Request[Any, Any, Any]) -> PublicCache:
     """The app's cache (``app.state.public_cache``), made on first use with the budget of the
     ``public_cache_mb`` setting."""
-    state = request.app.state
+    return cache_of_app(request.app)
+
+
+def cache_of_app(app: Any) -> PublicCache:
+    state = app.state
     cache = getattr(state, "public_cache", None)
     if cache is None:
         cache = PublicCache(state.settings.public_cache_mb * 1024 * 1024)

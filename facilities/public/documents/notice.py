@@ -40,7 +40,6 @@ from facilities.public.serving import SALT, base_url, conditional
 from facilities.public.wording import HELPERS, notice_preview
 from facilities.web import templating
 from facilities.web.conditional import fingerprint
-from facilities.web.csrf import SHARED
 from facilities.web.documents import STATIC, qr_svg, render_pdf
 
 MEDIA_TYPE = "application/pdf"
@@ -151,7 +150,7 @@ def parse_size(raw: str | None) -> str:
 class NoticePdfController(Controller):
     include_in_schema = False
 
-    @get("/notices/{closure_id:int}/notice.pdf", opt=SHARED)
+    @get("/notices/{closure_id:int}/notice.pdf", opt=pdf_conditional.route_opt)
     async def notice_pdf(self, request: Request[Any, Any, Any], closure_id: int) -> ASGIResponse:
         size = parse_size(request.query_params.get("size"))
         settings = request.app.state.settings
