@@ -48,11 +48,11 @@ from facilities.accounts.tables import SubmissionRecord
 from facilities.errors import Conflict, ValidationFailed
 from facilities.i18n import gettext as _
 from facilities.web.auth import SESSION_COOKIE
+from facilities.web.csrf import COOKIE_NAME as CSRF_COOKIE
 from facilities.web.forms import CONTROL_FIELDS
 
 FIELD = "_submission"
 HEADER = b"idempotency-key"
-CSRF_COOKIE = "csrftoken"
 KEY_LIFETIME = dt.timedelta(hours=24)
 OPEN311_WINDOW = dt.timedelta(minutes=10)
 #: A row still marked running after this long belongs to a request that died; it is taken over.

@@ -12,13 +12,14 @@ from litestar import Request
 
 from facilities.errors import Conflict, ValidationFailed
 from facilities.lib.forms import parse_fields
+from facilities.web.csrf import FORM_FIELD as CSRF_FIELD
 
 S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")
 
 
 #: Fields the forms carry for the machinery (CSRF token, one-time submission key), not as data.
-CONTROL_FIELDS = frozenset({"_csrf_token", "_submission"})
+CONTROL_FIELDS = frozenset({CSRF_FIELD, "_submission"})
 
 
 def new_submission_key() -> str:
